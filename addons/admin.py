@@ -1,0 +1,32 @@
+from django.contrib import admin
+
+from .models import Addon, Catalog
+
+
+class CatalogInline(admin.TabularInline):
+    model = Catalog
+    extra = 0
+    fields = ("position", "enabled", "content_type", "catalog_id", "name", "extra_values", "missing")
+    readonly_fields = ("content_type", "catalog_id", "name", "missing")
+
+
+@admin.register(Addon)
+class AddonAdmin(admin.ModelAdmin):
+    list_display = ("name", "redacted_url", "role", "position", "enabled", "version", "fetched_at")
+    list_filter = ("role", "enabled")
+    search_fields = ("name",)
+    readonly_fields = ("redacted_url", "manifest", "fetched_at", "name", "logo", "version")
+    inlines = [CatalogInline]
+
+    def get_fields(self, request, obj=None):
+        # The full URL is only editable on the add form; afterwards it is shown redacted.
+        base = ["role", "position", "enabled", "name", "logo", "version", "fetched_at", "manifest"]
+        return (["url"] if obj is None else ["redacted_url"]) + base
+
+
+@admin.register(Catalog)
+class CatalogAdmin(admin.ModelAdmin):
+    list_display = ("name", "content_type", "catalog_id", "addon", "enabled", "position", "missing")
+    list_filter = ("enabled", "content_type", "missing", "addon")
+    search_fields = ("name", "catalog_id")
+    list_editable = ("enabled", "position")

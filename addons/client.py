@@ -1,0 +1,179 @@
+"""The only HTTP client that talks to addons.
+
+Async (aiohttp) so that one run can keep several requests in flight per addon; a small sync
+helper serves the web pages and the CLI, which only need a manifest now and then. Transient
+failures (connect errors, timeouts, 429, 5xx) are retried with exponential backoff that honours
+`Retry-After`; everything else fails at once.
+"""
+
+import asyncio
+import json
+import time
+from urllib.parse import quote
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
+from yarl import URL
+
+from .manifest import Manifest, ManifestError
+
+USER_AGENT = "StreamsPrefetcher/1.0 (+self-hosted cache warmer)"
+MAX_RETRY_AFTER_S = 60.0
+
+
+@dataclass
+class FetchResult:
+    status: int | None
+    data: Any = None
+    error: str | None = None
+    latency_ms: float = 0.0
+    attempts: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class TransientError(Exception):
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class PermanentError(Exception):
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: rare from addons; the exponential backoff covers it
+
+
+class AddonClient:
+    """One aiohttp session for one run (or one web request). Use as an async context manager."""
+
+    def __init__(
+        self,
+        *,
+        timeout_s: float = 30.0,
+        retries: int = 2,
+        proxy: str | None = None,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+    ):
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.retries = max(0, retries)
+        self.proxy = proxy or None
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self):
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=self.timeout,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        )
+        return self
+
+    async def __aexit__(self, *exc):
+        await self._session.close()
+
+    def _wait(self, retry_state) -> float:
+        backoff = min(self.backoff_max_s, self.backoff_base_s * 2 ** (retry_state.attempt_number - 1))
+        error = retry_state.outcome.exception()
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            return max(backoff, min(retry_after, MAX_RETRY_AFTER_S))
+        return backoff
+
+    async def _get_json_once(self, url: str) -> tuple[int, Any]:
+        try:
+            async with self._session.get(_as_sent(url), proxy=self.proxy) as response:
+                status = response.status
+                if status == 429 or status >= 500:
+                    raise TransientError(
+                        f"HTTP {status}", status, _retry_after_seconds(response.headers.get("Retry-After"))
+                    )
+                if status != 200:
+                    raise PermanentError(f"HTTP {status}", status)
+                body = await response.read()
+        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as error:
+            raise TransientError(_describe(error)) from error
+        try:
+            return status, json.loads(body)
+        except ValueError:
+            raise PermanentError("the answer is not JSON", status) from None
+
+    async def get_json(self, url: str) -> FetchResult:
+        attempts = 0
+        started = time.perf_counter()
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(self.retries + 1),
+                wait=self._wait,
+                retry=retry_if_exception_type(TransientError),
+                reraise=True,
+            ):
+                with attempt:
+                    attempts += 1
+                    started = time.perf_counter()
+                    status, data = await self._get_json_once(url)
+        except (TransientError, PermanentError) as error:
+            return FetchResult(error.status, None, str(error), _ms_since(started), attempts)
+        return FetchResult(status, data, None, _ms_since(started), attempts)
+
+    async def touch(self, url: str) -> FetchResult:
+        """GET that follows redirects and reads no body: enough to make a debrid resolver start work."""
+        started = time.perf_counter()
+        try:
+            async with self._session.get(_as_sent(url), proxy=self.proxy, allow_redirects=True) as response:
+                status = response.status
+        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as error:
+            return FetchResult(None, None, _describe(error), _ms_since(started))
+        error = None if status < 400 else f"HTTP {status}"
+        return FetchResult(status, None, error, _ms_since(started))
+
+    async def fetch_manifest(self, url: str) -> Manifest:
+        result = await self.get_json(url)
+        if not result.ok:
+            raise ManifestError(f"Could not fetch the manifest: {result.error}.")
+        return Manifest(result.data)
+
+
+def _as_sent(url: str) -> URL:
+    """Send our percent-encoding exactly: yarl would otherwise decode `%26` back to `&` in a path.
+    Characters a user pasted unencoded are encoded; existing escapes stay as they are."""
+    return URL(quote(url, safe=":/?#[]@!$&'()*+,;=%~"), encoded=True)
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, asyncio.TimeoutError):
+        return "timed out"
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return "could not connect"
+    return error.__class__.__name__
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0
+
+
+def fetch_manifest_sync(url: str, *, timeout_s: float = 15.0, proxy: str | None = None, retries: int = 1) -> Manifest:
+    """For views and commands: fetch and validate one manifest. Raises ManifestError."""
+
+    async def fetch():
+        async with AddonClient(timeout_s=timeout_s, retries=retries, proxy=proxy) as client:
+            return await client.fetch_manifest(url)
+
+    return asyncio.run(fetch())

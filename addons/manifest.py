@@ -1,0 +1,171 @@
+"""Pure functions over addon URLs and manifests (see protocol.md §1-§3). No I/O here."""
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+_RESOURCE_SUFFIX = re.compile(r"/(catalog|meta|stream|subtitles|addon_catalog)/.*$")
+BROWSE_BLOCKED_TYPES = {"tv", "channel"}  # live types: only with a stream addon that serves them
+
+
+class AddonUrlError(ValueError):
+    pass
+
+
+class ManifestError(ValueError):
+    pass
+
+
+def normalize_addon_url(raw: str) -> str:
+    """Turn what a user pasted into the addon's transport URL (`…/manifest.json`)."""
+    url = (raw or "").strip()
+    if not url:
+        raise AddonUrlError("Enter the addon's URL.")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise AddonUrlError("The addon URL must start with http:// or https:// and name a host.")
+    path = parts.path.rstrip("/")
+    path = _RESOURCE_SUFFIX.sub("", path)
+    for suffix in ("/configure", "/manifest.json"):
+        if path.endswith(suffix):
+            path = path[: -len(suffix)]
+    path = path.rstrip("/") + "/manifest.json"
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def resource_url(transport_url: str, *parts: str, extra: str = "") -> str:
+    """`…/manifest.json` -> `…/{part}/{part}/{part}[/{extra}].json`, keeping any query string."""
+    parsed = urlsplit(transport_url)
+    base = parsed.path[: -len("/manifest.json")]
+    path = base + "/" + "/".join(parts) + (f"/{extra}" if extra else "") + ".json"
+    return urlunsplit((parsed.scheme, parsed.netloc, path, parsed.query, ""))
+
+
+def _as_str_list(value) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+@dataclass(frozen=True)
+class CatalogExtra:
+    name: str
+    required: bool
+    options: tuple[str, ...]
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "isRequired": self.required, "options": list(self.options)}
+
+
+@dataclass(frozen=True)
+class CatalogDecl:
+    type: str
+    id: str
+    name: str
+    extras: tuple[CatalogExtra, ...]
+
+    @property
+    def declares_skip(self) -> bool:
+        return any(extra.name == "skip" for extra in self.extras)
+
+    @property
+    def required_extras(self) -> tuple[CatalogExtra, ...]:
+        return tuple(extra for extra in self.extras if extra.required and extra.name != "skip")
+
+    @property
+    def search_only(self) -> bool:
+        return any(extra.name == "search" for extra in self.required_extras)
+
+
+class Manifest:
+    """A validated addon manifest with the protocol's resource-matching rule."""
+
+    def __init__(self, data: dict):
+        if not isinstance(data, dict):
+            raise ManifestError("The addon did not answer with a manifest (not a JSON object).")
+        missing = [key for key in ("id", "name", "version", "resources", "types", "catalogs") if key not in data]
+        if missing:
+            raise ManifestError(f"The addon's manifest lacks {', '.join(missing)}: is this a Stremio addon URL?")
+        if not isinstance(data["resources"], list) or not isinstance(data["types"], list):
+            raise ManifestError("The addon's manifest has malformed resources or types.")
+        if not isinstance(data["catalogs"], list):
+            raise ManifestError("The addon's manifest has malformed catalogs.")
+        self.data = data
+
+    @property
+    def name(self) -> str:
+        return str(self.data.get("name") or self.data.get("id"))
+
+    @property
+    def configuration_required(self) -> bool:
+        hints = self.data.get("behaviorHints")
+        return bool(isinstance(hints, dict) and hints.get("configurationRequired"))
+
+    def _resource(self, name: str):
+        """(types, idPrefixes or None) for a resource, or None when the addon lacks it."""
+        for resource in self.data["resources"]:
+            if resource == name:
+                prefixes = self.data.get("idPrefixes")
+                return _as_str_list(self.data["types"]), (_as_str_list(prefixes) if prefixes else None)
+            if isinstance(resource, dict) and resource.get("name") == name:
+                prefixes = resource.get("idPrefixes")
+                return _as_str_list(resource.get("types")), (_as_str_list(prefixes) if prefixes else None)
+        return None
+
+    def has_resource(self, name: str) -> bool:
+        return self._resource(name) is not None
+
+    def supports(self, resource: str, content_type: str, item_id: str) -> bool:
+        found = self._resource(resource)
+        if found is None:
+            return False
+        types, prefixes = found
+        return content_type in types and (prefixes is None or any(item_id.startswith(p) for p in prefixes))
+
+    def supports_type(self, resource: str, content_type: str) -> bool:
+        found = self._resource(resource)
+        return found is not None and content_type in found[0]
+
+    def catalogs(self) -> list[CatalogDecl]:
+        declared = []
+        seen = set()
+        for raw in self.data["catalogs"]:
+            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not isinstance(raw.get("type"), str):
+                continue
+            if (raw["type"], raw["id"]) in seen:
+                continue
+            seen.add((raw["type"], raw["id"]))
+            declared.append(
+                CatalogDecl(type=raw["type"], id=raw["id"], name=str(raw.get("name") or raw["id"]), extras=_extras(raw))
+            )
+        return declared
+
+    def summary(self) -> dict:
+        """What we cache on the Addon row."""
+        return {
+            "id": self.data.get("id"),
+            "name": self.name,
+            "version": str(self.data.get("version", "")),
+            "logo": self.data.get("logo") if isinstance(self.data.get("logo"), str) else "",
+            "types": _as_str_list(self.data["types"]),
+            "idPrefixes": _as_str_list(self.data.get("idPrefixes")),
+            "resources": self.data["resources"],
+            "catalogs": [
+                {"type": c.type, "id": c.id, "name": c.name, "extra": [e.as_dict() for e in c.extras]}
+                for c in self.catalogs()
+            ],
+        }
+
+
+def _extras(raw: dict) -> tuple[CatalogExtra, ...]:
+    if isinstance(raw.get("extra"), list):
+        extras = []
+        for extra in raw["extra"]:
+            if isinstance(extra, dict) and isinstance(extra.get("name"), str):
+                extras.append(
+                    CatalogExtra(extra["name"], bool(extra.get("isRequired")), tuple(_as_str_list(extra.get("options"))))
+                )
+        return tuple(extras)
+    # Legacy short form, only when `extra` is absent.
+    required = set(_as_str_list(raw.get("extraRequired")))
+    supported = _as_str_list(raw.get("extraSupported"))
+    names = supported + [name for name in required if name not in supported]
+    return tuple(CatalogExtra(name, name in required, ()) for name in names)

@@ -1,0 +1,96 @@
+import hashlib
+
+from django.db import models
+
+from .manifest import Manifest
+from .redaction import redact_url
+
+
+class AddonRole(models.TextChoices):
+    BOTH = "both", "Both (catalog + stream)"
+    CATALOG = "catalog", "Catalog only"
+    STREAM = "stream", "Stream only"
+
+
+def addon_key(url: str) -> str:
+    """Stable, non-secret key of an addon URL. Prefetch records use it so they outlive the Addon row."""
+    return hashlib.sha256(url.encode()).hexdigest()[:40]
+
+
+class Addon(models.Model):
+    url = models.CharField(
+        "transport URL", max_length=2000, unique=True, help_text="Normalised …/manifest.json URL; may hold a secret."
+    )
+    role = models.CharField(max_length=10, choices=AddonRole.choices, default=AddonRole.BOTH)
+    position = models.PositiveIntegerField(default=0)
+    enabled = models.BooleanField(default=True)
+    name = models.CharField(max_length=200, blank=True)
+    logo = models.CharField(max_length=2000, blank=True)
+    version = models.CharField(max_length=50, blank=True)
+    manifest = models.JSONField(default=dict, blank=True, help_text="Cached manifest summary.")
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.name or self.redacted_url
+
+    @property
+    def redacted_url(self) -> str:
+        return redact_url(self.url)
+
+    @property
+    def key(self) -> str:
+        return addon_key(self.url)
+
+    @property
+    def serves_catalogs(self) -> bool:
+        return self.role in (AddonRole.BOTH, AddonRole.CATALOG)
+
+    @property
+    def serves_streams(self) -> bool:
+        return self.role in (AddonRole.BOTH, AddonRole.STREAM)
+
+    def apply_manifest(self, manifest: Manifest, fetched_at) -> None:
+        summary = manifest.summary()
+        self.manifest = summary
+        self.name = summary["name"][:200]
+        self.logo = summary["logo"][:2000]
+        self.version = summary["version"][:50]
+        self.fetched_at = fetched_at
+
+
+class Catalog(models.Model):
+    addon = models.ForeignKey(Addon, on_delete=models.CASCADE, related_name="catalog_set")
+    content_type = models.CharField("type", max_length=50)
+    catalog_id = models.CharField(max_length=300)
+    name = models.CharField(max_length=300, blank=True)
+    extras = models.JSONField(default=list, blank=True, help_text="Extras declared in the manifest.")
+    extra_values = models.JSONField(
+        default=dict, blank=True, help_text='Chosen values for extras, e.g. {"genre": "Drama"}.'
+    )
+    enabled = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+    missing = models.BooleanField(default=False, help_text="No longer in the addon's manifest.")
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["addon", "content_type", "catalog_id"], name="unique_catalog_per_addon")
+        ]
+
+    def __str__(self):
+        return f"{self.name or self.catalog_id} ({self.content_type})"
+
+    @property
+    def required_extra_names(self) -> list[str]:
+        return [e["name"] for e in self.extras if e.get("isRequired") and e.get("name") != "skip"]
+
+    @property
+    def search_only(self) -> bool:
+        return "search" in self.required_extra_names
+
+    @property
+    def unmet_required_extras(self) -> list[str]:
+        return [name for name in self.required_extra_names if not self.extra_values.get(name)]

@@ -1,0 +1,736 @@
+"""The prefetch engine: walks catalogs and requests streams, politely and in parallel.
+
+Plain Python on asyncio. It gets a `RunPlan` and three collaborators (a record store, a run
+control for cancel / pause flags, a progress sink), all sync and called on one dedicated
+database thread, so Celery, the CLI and tests drive it the same way.
+"""
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import quote, urlsplit
+
+from addons.client import AddonClient, FetchResult
+from addons.manifest import ManifestError, resource_url
+
+from .episodes import Video, select_episodes, videos_from_meta
+from .plan import AddonSpec, CatalogSpec, RunPlan
+from .records import RecordStore, StreamOutcome
+
+STOP_COMPLETED = "completed"
+STOP_CANCELLED = "cancelled"
+STOP_TIME_LIMIT = "time limit reached"
+STOP_GLOBAL_LIMITS = "global limits reached"
+
+
+def encode_component(value: str) -> str:
+    """Percent-encode like JS encodeURIComponent (protocol.md §3)."""
+    return quote(value, safe="-_.!~*'()")
+
+
+def catalog_extra(catalog: CatalogSpec, skip: int) -> str:
+    """`genre=Drama&skip=100`: chosen extras in declared order, then skip; one stable order for caches."""
+    pairs = [
+        (extra.name, str(catalog.extra_values[extra.name]))
+        for extra in catalog.extras
+        if extra.name != "skip" and catalog.extra_values.get(extra.name)
+    ]
+    if skip:
+        pairs.append(("skip", str(skip)))
+    return "&".join(f"{encode_component(name)}={encode_component(value)}" for name, value in pairs)
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float | None:
+    if not sorted_values:
+        return None
+    index = min(len(sorted_values) - 1, max(0, round(fraction * (len(sorted_values) - 1))))
+    return round(sorted_values[index], 1)
+
+
+def is_transient(result: FetchResult) -> bool:
+    return not result.ok and (result.status is None or result.status == 429 or result.status >= 500)
+
+
+class AddonGivenUp(Exception):
+    """Raised by a gate slot once its addon has been given up for the run."""
+
+
+@dataclass
+class BreakerPolicy:
+    """An addon failing this many requests in a row is paused, then given up if it fails again."""
+
+    failures: int = 8
+    pause_s: float = 30.0
+
+
+@dataclass
+class Item:
+    type: str
+    id: str
+    name: str
+
+
+@dataclass
+class CatalogResult:
+    addon: str
+    type: str
+    id: str
+    name: str
+    kind: str
+    prefetched: int = 0
+    movies: int = 0
+    series: int = 0
+    episodes: int = 0
+    failed: int = 0
+    already_prefetched: int = 0
+    duplicates: int = 0
+    pages: int = 0
+    cache_requests_sent: int = 0
+    cache_requests_ok: int = 0
+    stop_reason: str = ""
+    skipped: bool = False
+    started_at: str | None = None
+    finished_at: str | None = None
+    duration_s: float = 0.0
+    reserved: int = 0  # in flight: counted against the limit until the outcome is known
+
+    def report(self) -> dict:
+        data = dict(self.__dict__)
+        data.pop("reserved")
+        return data
+
+
+class AddonGate:
+    """Per-addon politeness: at most N requests in flight, request starts spaced by the delay,
+    and a breaker that pauses, then gives up on, an addon that keeps failing."""
+
+    def __init__(self, engine: "PrefetchEngine", addon: AddonSpec):
+        self.engine = engine
+        self.addon = addon
+        self.semaphore = asyncio.Semaphore(max(1, engine.settings.concurrency))
+        self.delay_s = max(0.0, engine.settings.delay_s)
+        self.next_start = 0.0
+        self.paused_until = 0.0
+        self.paused_once = False
+        self.consecutive_failures = 0
+        self.given_up = False
+        self.message = ""
+        self.requests = self.ok = self.empty = self.failed = self.skipped = 0
+        self.other_requests = 0
+        self.latencies: list[float] = []
+
+    @asynccontextmanager
+    async def slot(self):
+        engine = self.engine
+        await engine.resume_event.wait()
+        async with self.semaphore:
+            await engine.resume_event.wait()
+            now = time.monotonic()
+            start = max(now, self.next_start, self.paused_until)
+            self.next_start = start + self.delay_s
+            if start > now:
+                await asyncio.sleep(start - now)
+            if self.given_up:  # decided while this request waited for its turn
+                raise AddonGivenUp(self.message)
+            engine.inflight += 1
+            try:
+                yield
+            finally:
+                engine.inflight -= 1
+
+    def observe(self, result: FetchResult) -> None:
+        if not is_transient(result):
+            self.consecutive_failures = 0
+            return
+        self.consecutive_failures += 1
+        policy = self.engine.breaker
+        if self.consecutive_failures < policy.failures or self.given_up:
+            return
+        self.consecutive_failures = 0
+        if not self.paused_once:
+            self.paused_once = True
+            self.paused_until = time.monotonic() + policy.pause_s
+            self.engine.log.warning(
+                "%s failed %d requests in a row (last: %s); pausing it for %.0f s",
+                self.addon.label, policy.failures, result.error, policy.pause_s,
+            )
+        else:
+            self.given_up = True
+            self.message = f"gave up after repeated failures (last: {result.error})"
+            self.engine.log.error("%s keeps failing (last: %s); giving up on it for this run", self.addon.label, result.error)
+
+    def report(self) -> dict:
+        latencies = sorted(self.latencies)
+        return {
+            "name": self.addon.name,
+            "url": self.addon.label,
+            "requests": self.requests,
+            "ok": self.ok,
+            "empty": self.empty,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "other_requests": self.other_requests,
+            "latency_ms_p50": percentile(latencies, 0.5),
+            "latency_ms_p95": percentile(latencies, 0.95),
+            "given_up": self.given_up,
+            "message": self.message,
+        }
+
+
+class PrefetchEngine:
+    def __init__(
+        self,
+        plan: RunPlan,
+        *,
+        store: RecordStore | None = None,
+        poll_control: Callable[[], tuple[bool, bool]] | None = None,
+        on_progress: Callable[[dict, str], None] | None = None,
+        log: logging.Logger | logging.LoggerAdapter | None = None,
+        breaker: BreakerPolicy | None = None,
+        progress_interval_s: float = 1.0,
+        control_interval_s: float = 0.2,
+    ):
+        self.plan = plan
+        self.settings = plan.settings
+        self.store = store or RecordStore()
+        self.poll_control = poll_control or (lambda: (False, False))
+        self.on_progress = on_progress or (lambda snapshot, event: None)
+        self.log = log or logging.getLogger("prefetch.engine")
+        self.breaker = breaker or BreakerPolicy()
+        self.progress_interval_s = progress_interval_s
+        self.control_interval_s = control_interval_s
+
+        self.stats = {
+            "catalogs_total": len(plan.catalogs), "catalogs_processed": 0, "catalogs_skipped": 0,
+            "pages_fetched": 0, "items_seen": 0, "movies_prefetched": 0, "series_prefetched": 0,
+            "episodes_found": 0, "episodes_prefetched": 0, "items_failed": 0, "items_unsupported": 0,
+            "already_prefetched": 0, "stream_requests": 0, "stream_requests_ok": 0,
+            "stream_requests_empty": 0, "stream_requests_failed": 0, "stream_requests_skipped": 0,
+            "meta_requests": 0, "meta_requests_failed": 0, "cache_requests_sent": 0, "cache_requests_ok": 0,
+        }
+        self.catalog_results: list[CatalogResult] = []
+        self.current_catalog: CatalogResult | None = None
+        self.current_item: dict = {}
+        self.seen_items: set[tuple[str, str]] = set()
+        self.requested_pairs: set[tuple[str, str, str]] = set()
+        self.prefetched_by_kind = {"movie": 0, "series": 0}
+        self.reserved_by_kind = {"movie": 0, "series": 0}
+        self.pending_outcomes: list[StreamOutcome] = []
+        self.inflight = 0
+        self.paused = False
+        self.stop_reason = ""
+        self.progress_seq = 0
+        self.cached_re, self.skip_re, regex_error = self.settings.compiled_regexes()
+        self.cache_requests_enabled = self.settings.cache_requests_enabled and regex_error is None
+        if self.settings.cache_requests_enabled and regex_error:
+            self.log.error("Stream source cache requests are off for this run: %s", regex_error)
+        self._fallback_meta: AddonSpec | None | bool = False  # False = not looked up yet
+
+    # ----------------------------------------------------------------------------------------------
+    def run(self) -> dict:
+        """Run to the end (or cancel / time limit) and return the report. Never raises for addon errors."""
+        self._db_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch-db")
+        try:
+            return asyncio.run(self._run())
+        finally:
+            self._db_executor.submit(_close_db_connection).result()
+            self._db_executor.shutdown()
+
+    async def _db(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._db_executor, fn, *args)
+
+    async def _run(self) -> dict:
+        self.resume_event = asyncio.Event()
+        self.resume_event.set()
+        self.item_slots = asyncio.Semaphore(
+            max(4, 2 * self.settings.concurrency * max(1, len(self.plan.stream_addons)))
+        )
+        self.fallback_lock = asyncio.Lock()
+        self.gates = {addon.key: AddonGate(self, addon) for addon in self.plan.addons}
+        self.started_monotonic = time.monotonic()
+        self.started_at = datetime.now(timezone.utc)
+        self.log.info(
+            "Run started: %d catalogs, %d stream addons", len(self.plan.catalogs), len(self.plan.stream_addons)
+        )
+        async with AddonClient(
+            timeout_s=self.settings.request_timeout_s, retries=self.settings.retries, proxy=self.settings.proxy_url
+        ) as client:
+            self.client = client
+            crawl = asyncio.create_task(self._crawl())
+            watcher = asyncio.create_task(self._watch(crawl))
+            try:
+                await crawl
+                self.stop_reason = self.stop_reason or STOP_COMPLETED
+            except asyncio.CancelledError:
+                if not self.stop_reason:  # not our own cancel: propagate
+                    raise
+            finally:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+                await self._flush_outcomes()
+        report = self.report()
+        self.log.info(
+            "Run finished (%s) in %.1f s: %d movies, %d series (%d episodes), %d already prefetched, %d failed",
+            self.stop_reason, report["timing"]["duration_s"], self.stats["movies_prefetched"],
+            self.stats["series_prefetched"], self.stats["episodes_prefetched"],
+            self.stats["already_prefetched"], self.stats["items_failed"],
+        )
+        await self._db(self.on_progress, self.snapshot(), "finished")
+        return report
+
+    def _elapsed(self) -> float:
+        return time.monotonic() - self.started_monotonic
+
+    async def _watch(self, crawl: asyncio.Task) -> None:
+        """Polls cancel / pause flags, enforces the time limit, flushes records and publishes progress."""
+        limit = self.settings.max_execution_time_s
+        next_progress = 0.0
+        while True:
+            cancel, pause = await self._db(self.poll_control)
+            if cancel or (limit >= 0 and self._elapsed() >= limit):
+                self.stop_reason = STOP_CANCELLED if cancel else STOP_TIME_LIMIT
+                self.log.warning("Stopping: %s", self.stop_reason)
+                crawl.cancel()
+                return
+            if pause != self.paused:
+                self.paused = pause
+                if pause:
+                    self.resume_event.clear()
+                    self.log.info("Paused")
+                else:
+                    self.resume_event.set()
+                    self.log.info("Resumed")
+                await self._db(self.on_progress, self.snapshot(), "paused" if pause else "resumed")
+            if time.monotonic() >= next_progress or len(self.pending_outcomes) >= 200:
+                await self._flush_outcomes()
+                await self._db(self.on_progress, self.snapshot(), "progress")
+                next_progress = time.monotonic() + self.progress_interval_s
+            await asyncio.sleep(self.control_interval_s)
+
+    async def _flush_outcomes(self) -> None:
+        if self.pending_outcomes:
+            batch, self.pending_outcomes = self.pending_outcomes, []
+            await self._db(self.store.save, batch)
+
+    # ----------------------------------------------------------------------------------------------
+    async def _crawl(self) -> None:
+        catalogs = list(self.plan.catalogs)
+        if self.settings.randomize_catalogs:
+            random.shuffle(catalogs)
+        for catalog in catalogs:
+            if self._all_global_limits_reached():
+                self.stop_reason = STOP_GLOBAL_LIMITS
+                self.log.info("All global limits reached")
+                return
+            await self._process_catalog(catalog)
+
+    def _limit_reached(self, limit: int, count: int) -> bool:
+        return 0 <= limit <= count
+
+    def _all_global_limits_reached(self) -> bool:
+        return all(
+            self._limit_reached(self.settings.global_limit(kind), self.prefetched_by_kind[kind])
+            for kind in ("movie", "series")
+        )
+
+    def _catalog_stop_reason(self, catalog: CatalogSpec, result: CatalogResult) -> str | None:
+        """Why a catalog must stop now, counting only confirmed prefetches."""
+        if self._limit_reached(self.settings.per_catalog_limit(catalog.kind), result.prefetched):
+            return "catalog limit reached"
+        kinds = ("movie", "series") if catalog.kind == "mixed" else (catalog.kind,)
+        if all(self._limit_reached(self.settings.global_limit(k), self.prefetched_by_kind[k]) for k in kinds):
+            return "global limit reached"
+        return None
+
+    def _has_room(self, catalog: CatalogSpec, result: CatalogResult, kind: str) -> bool:
+        """Whether one more item can start, counting in-flight items as if they will succeed."""
+        catalog_limit = self.settings.per_catalog_limit(catalog.kind)
+        global_limit = self.settings.global_limit(kind)
+        return not self._limit_reached(catalog_limit, result.prefetched + result.reserved) and not (
+            self._limit_reached(global_limit, self.prefetched_by_kind[kind] + self.reserved_by_kind[kind])
+        )
+
+    async def _process_catalog(self, catalog: CatalogSpec) -> None:
+        result = CatalogResult(catalog.addon.name, catalog.type, catalog.id, catalog.name, catalog.kind)
+        self.catalog_results.append(result)
+        skip_reason = catalog.skip_reason(self.plan.stream_addons)
+        if skip_reason:
+            result.skipped, result.stop_reason = True, f"skipped: {skip_reason}"
+            self.stats["catalogs_skipped"] += 1
+            self.log.info("Skipping catalog %s (%s): %s", catalog.name, catalog.type, skip_reason)
+            return
+        self.current_catalog = result
+        started = time.monotonic()
+        result.started_at = _iso_now()
+        self.log.info("Catalog %s (%s) from %s", catalog.name, catalog.type, catalog.addon.name)
+        tasks: set[asyncio.Task] = set()
+        try:
+            result.stop_reason = await self._walk_catalog(catalog, result, tasks)
+            if tasks:
+                await asyncio.gather(*tasks)
+        except asyncio.CancelledError:
+            result.stop_reason = self.stop_reason or STOP_CANCELLED
+            for task in tasks:
+                task.cancel()
+            raise
+        finally:
+            result.finished_at = _iso_now()
+            result.duration_s = round(time.monotonic() - started, 3)
+            self.stats["catalogs_processed"] += 1
+            self.log.info(
+                "Catalog %s done: %d prefetched, %d already prefetched, %d failed, %d pages (%s)",
+                catalog.name, result.prefetched, result.already_prefetched, result.failed, result.pages,
+                result.stop_reason,
+            )
+
+    async def _walk_catalog(self, catalog: CatalogSpec, result: CatalogResult, tasks: set) -> str:
+        seen_in_catalog: set[str] = set()
+        skip = 0
+        while True:
+            reason = self._catalog_stop_reason(catalog, result)
+            if reason:
+                return reason
+            if result.pages >= self.settings.max_pages_per_catalog:
+                return f"page cap ({self.settings.max_pages_per_catalog}) reached"
+            page = await self._fetch_json(
+                catalog.addon,
+                resource_url(
+                    catalog.addon.url, "catalog", encode_component(catalog.type), encode_component(catalog.id),
+                    extra=catalog_extra(catalog, skip),
+                ),
+            )
+            result.pages += 1
+            self.stats["pages_fetched"] += 1
+            if not page.ok:
+                self.log.warning("Catalog %s: page at skip=%d failed: %s", catalog.name, skip, page.error)
+                return f"error: {page.error}"
+            metas = page.data.get("metas") if isinstance(page.data, dict) else None
+            if not isinstance(metas, list) or not metas:
+                return "end of catalog"
+            fresh = []
+            for meta in metas:
+                if isinstance(meta, dict) and isinstance(meta.get("id"), str) and meta["id"]:
+                    if meta["id"] not in seen_in_catalog:
+                        seen_in_catalog.add(meta["id"])
+                        fresh.append(meta)
+            if not fresh:
+                return "page repeated (addon ignores skip)"
+            if self.settings.randomize_items:
+                random.shuffle(fresh)
+            for meta in fresh:
+                reason = await self._dispatch(catalog, result, meta, tasks)
+                if reason:
+                    return reason
+            if not catalog.declares_skip:
+                return "single page (no skip declared)"
+            skip += len(metas)
+
+    async def _dispatch(self, catalog: CatalogSpec, result: CatalogResult, meta: dict, tasks: set) -> str | None:
+        """Start one item, once there is room under the limits. Returns a stop reason or None."""
+        item_type = meta.get("type") if isinstance(meta.get("type"), str) and meta.get("type") else catalog.type
+        item = Item(item_type, meta["id"], str(meta.get("name") or meta["id"]))
+        if (item.type, item.id) in self.seen_items:
+            result.duplicates += 1
+            return None
+        kind = "series" if item.type == "series" else "movie"
+        while not self._has_room(catalog, result, kind):
+            reason = self._catalog_stop_reason(catalog, result)
+            if reason:
+                return reason
+            if self._limit_reached(self.settings.global_limit(kind), self.prefetched_by_kind[kind]):
+                return None  # mixed catalog: this kind is done, others may still have room
+            if not tasks:
+                return None
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        self.seen_items.add((item.type, item.id))
+        self.stats["items_seen"] += 1
+        await self.item_slots.acquire()
+        result.reserved += 1
+        self.reserved_by_kind[kind] += 1
+        task = asyncio.create_task(self._process_item(catalog, result, item, kind))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        return None
+
+    async def _process_item(self, catalog: CatalogSpec, result: CatalogResult, item: Item, kind: str) -> None:
+        outcome = "cancelled"
+        try:
+            outcome = await self._warm_item(catalog, result, item)
+        except Exception:  # a bug or a hostile answer must cost one item, not the run
+            self.log.exception("%s %s: unexpected error", item.type, item.name)
+            outcome = "failed"
+        finally:
+            result.reserved -= 1
+            self.reserved_by_kind[kind] -= 1
+            self.item_slots.release()
+            if outcome == "prefetched":
+                result.prefetched += 1
+                self.prefetched_by_kind[kind] += 1
+                if kind == "series":
+                    result.series += 1
+                    self.stats["series_prefetched"] += 1
+                else:
+                    result.movies += 1
+                    self.stats["movies_prefetched"] += 1
+            elif outcome == "already":
+                result.already_prefetched += 1
+                self.stats["already_prefetched"] += 1
+            elif outcome == "failed":
+                result.failed += 1
+                self.stats["items_failed"] += 1
+            elif outcome == "unsupported":
+                self.stats["items_unsupported"] += 1
+
+    async def _warm_item(self, catalog: CatalogSpec, result: CatalogResult, item: Item) -> str:
+        videos, error = await self._videos(catalog, item)
+        if error:
+            self.log.warning("%s %s: %s", item.type, item.name, error)
+            return "failed"
+        episodic = item.type == "series" or len(videos) > 1
+        if episodic:
+            self.stats["episodes_found"] += len(videos)
+        targets = [
+            (addon, video)
+            for video in videos
+            for addon in self.plan.stream_addons
+            if addon.manifest.supports("stream", item.type, video.id)
+        ]
+        if not targets:
+            self.log.info("%s %s: no stream addon serves it", item.type, item.name)
+            return "unsupported"
+        valid = await self._db(
+            self.store.valid_keys,
+            sorted({addon.key for addon, _ in targets}),
+            item.type,
+            [video.id for video in videos],
+            self.settings.cache_validity_s,
+        )
+        todo = [
+            (addon, video)
+            for addon, video in targets
+            if (addon.key, video.id) not in valid and (addon.key, item.type, video.id) not in self.requested_pairs
+        ]
+        if not todo:
+            return "already"
+        self.requested_pairs.update((addon.key, item.type, video.id) for addon, video in todo)
+        outcomes = await asyncio.gather(*(self._warm_stream(catalog, result, item, addon, video) for addon, video in todo))
+        warmed_videos = {video.id for (addon, video), ok in zip(todo, outcomes) if ok}
+        if not warmed_videos:
+            return "failed"
+        if episodic:
+            self.stats["episodes_prefetched"] += len(warmed_videos)
+            result.episodes += len(warmed_videos)
+        return "prefetched"
+
+    async def _videos(self, catalog: CatalogSpec, item: Item) -> tuple[list[Video], str | None]:
+        if item.type == "movie":
+            return [Video(item.id)], None
+        source = await self._meta_source(catalog.addon, item)
+        if source is None:
+            if item.type == "series":
+                return [], "no configured addon serves its meta (episodes unknown)"
+            return [Video(item.id)], None
+        self.stats["meta_requests"] += 1
+        answer = await self._fetch_json(
+            source, resource_url(source.url, "meta", encode_component(item.type), encode_component(item.id))
+        )
+        meta = answer.data.get("meta") if answer.ok and isinstance(answer.data, dict) else None
+        if not isinstance(meta, dict) or not meta.get("id"):
+            self.stats["meta_requests_failed"] += 1
+            return [], f"meta from {source.name}: {answer.error or 'not found'}"
+        videos = videos_from_meta(meta)
+        if not videos:
+            return [Video(item.id)], None
+        return (
+            select_episodes(
+                videos,
+                include_specials=self.settings.include_specials,
+                include_unreleased=self.settings.include_unreleased,
+                cap=self.settings.episodes_per_series,
+                now=datetime.now(timezone.utc),
+            ),
+            None,
+        )
+
+    async def _meta_source(self, catalog_addon: AddonSpec, item: Item) -> AddonSpec | None:
+        if catalog_addon.manifest.supports("meta", item.type, item.id):
+            return catalog_addon
+        for addon in self.plan.addons:
+            if addon.manifest.supports("meta", item.type, item.id):
+                return addon
+        fallback = await self._fallback_meta_addon()
+        if fallback and fallback.manifest.supports("meta", item.type, item.id):
+            return fallback
+        return None
+
+    async def _fallback_meta_addon(self) -> AddonSpec | None:
+        async with self.fallback_lock:
+            if self._fallback_meta is False:
+                self._fallback_meta = None
+                url = self.settings.fallback_meta_url
+                if url:
+                    try:
+                        manifest = await self.client.fetch_manifest(url)
+                        self._fallback_meta = AddonSpec(url, manifest.name, manifest, False, False)
+                        self.gates[self._fallback_meta.key] = AddonGate(self, self._fallback_meta)
+                    except ManifestError as error:
+                        self.log.warning("Fallback meta addon unavailable: %s", error)
+            return self._fallback_meta
+
+    async def _fetch_json(self, addon: AddonSpec, url: str) -> FetchResult:
+        """Catalog and meta requests: through the addon's gate, not counted as stream requests."""
+        gate = self.gates[addon.key]
+        try:
+            async with gate.slot():
+                result = await self.client.get_json(url)
+        except AddonGivenUp:
+            return FetchResult(None, None, f"{addon.name} was given up for this run")
+        gate.other_requests += 1
+        gate.observe(result)
+        return result
+
+    async def _warm_stream(
+        self, catalog: CatalogSpec, result: CatalogResult, item: Item, addon: AddonSpec, video: Video
+    ) -> bool:
+        gate = self.gates[addon.key]
+        title = f"{item.name} {video.label}".strip()
+        url = resource_url(addon.url, "stream", encode_component(item.type), encode_component(video.id))
+        try:
+            async with gate.slot():
+                self.current_item = {"title": title, "type": item.type, "id": item.id, "video_id": video.id,
+                                     "episode": video.label, "addon": addon.name}
+                answer = await self.client.get_json(url)
+        except AddonGivenUp:
+            gate.skipped += 1
+            self.stats["stream_requests_skipped"] += 1
+            return False
+        gate.observe(answer)
+        streams = answer.data.get("streams") if answer.ok and isinstance(answer.data, dict) else None
+        ok = isinstance(streams, list)
+        error = answer.error or ("" if ok else "the answer has no streams list")
+        gate.requests += 1
+        self.stats["stream_requests"] += 1
+        if ok:
+            gate.ok += 1
+            gate.latencies.append(answer.latency_ms)
+            self.stats["stream_requests_ok"] += 1
+            if not streams:
+                gate.empty += 1
+                self.stats["stream_requests_empty"] += 1
+        else:
+            gate.failed += 1
+            self.stats["stream_requests_failed"] += 1
+            self.log.warning("Streams for %s from %s failed: %s", title, addon.name, error)
+        self.pending_outcomes.append(
+            StreamOutcome(
+                addon.key, addon.name, item.type, video.id, title, datetime.now(timezone.utc), ok,
+                answer.status, error, len(streams) if ok else None, answer.latency_ms,
+            )
+        )
+        if ok and streams and self.cache_requests_enabled:
+            await self._request_source_caching(result, addon, streams, title)
+        return ok
+
+    async def _request_source_caching(self, result: CatalogResult, addon: AddonSpec, streams: list, title: str):
+        """The debrid trigger: open playback URLs of uncached streams so the resolver starts caching them."""
+        settings = self.settings
+        allowed_hosts = settings.cache_request_host_set() | {addon.host}
+        cached, uncached = 0, []
+        for stream in streams:
+            if not isinstance(stream, dict):
+                continue
+            text = f"{stream.get('name') or ''} {stream.get('description') or stream.get('title') or ''}"
+            if self.skip_re and self.skip_re.search(text):
+                continue
+            if self.cached_re and self.cached_re.search(text):
+                cached += 1
+            elif isinstance(stream.get("url"), str) and (urlsplit(stream["url"]).hostname or "").lower() in allowed_hosts:
+                uncached.append(stream["url"])
+        if cached > settings.cached_streams_threshold or not uncached:
+            return
+        successes = attempts = 0
+        gate = self.gates[addon.key]
+        max_attempts = min(len(uncached), max(3 * settings.cache_requests_per_item, 5))
+        while (
+            successes < settings.cache_requests_per_item
+            and attempts < max_attempts
+            and self.stats["cache_requests_sent"] < settings.cache_requests_global
+        ):
+            url = uncached[attempts]
+            attempts += 1
+            self.stats["cache_requests_sent"] += 1
+            result.cache_requests_sent += 1
+            try:
+                async with gate.slot():
+                    touched = await self.client.touch(url)
+            except AddonGivenUp:
+                return
+            if touched.ok:
+                successes += 1
+                self.stats["cache_requests_ok"] += 1
+                result.cache_requests_ok += 1
+            self.log.info(
+                "Cache request %d for %s via %s: %s", attempts, title, addon.name, touched.error or touched.status
+            )
+
+    # ----------------------------------------------------------------------------------------------
+    def snapshot(self) -> dict:
+        """Live progress: monotonically increasing counters plus what is being worked on now."""
+        self.progress_seq += 1
+        catalog = self.current_catalog
+        return {
+            "seq": self.progress_seq,
+            "paused": self.paused,
+            "elapsed_s": round(self._elapsed(), 1),
+            "max_execution_time_s": self.settings.max_execution_time_s,
+            "catalogs_total": len(self.plan.catalogs),
+            "catalogs_done": self.stats["catalogs_processed"] + self.stats["catalogs_skipped"],
+            "catalog": None if catalog is None else {
+                "name": catalog.name, "type": catalog.type, "kind": catalog.kind, "addon": catalog.addon,
+                "prefetched": catalog.prefetched, "pages": catalog.pages,
+                "limit": self.settings.per_catalog_limit(catalog.kind),
+            },
+            "item": self.current_item,
+            "limits": {
+                "movies_global": self.settings.movies_global_limit,
+                "series_global": self.settings.series_global_limit,
+                "cache_requests_global": self.settings.cache_requests_global,
+            },
+            "statistics": dict(self.stats),
+            "addons": [gate.report() for gate in self.gates.values()],
+        }
+
+    def report(self) -> dict:
+        finished_at = datetime.now(timezone.utc)
+        stats = dict(self.stats)
+        stats["success_rate"] = (
+            round(100.0 * stats["stream_requests_ok"] / stats["stream_requests"], 1) if stats["stream_requests"] else None
+        )
+        return {
+            "stop_reason": self.stop_reason,
+            "statistics": stats,
+            "catalogs": [result.report() for result in self.catalog_results],
+            "addons": [gate.report() for gate in self.gates.values()],
+            "timing": {
+                "started_at": self.started_at.isoformat(),
+                "finished_at": finished_at.isoformat(),
+                "duration_s": round((finished_at - self.started_at).total_seconds(), 3),
+            },
+        }
+
+
+def _iso_now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def _close_db_connection() -> None:
+    from django.db import connections
+
+    connections.close_all()
+

@@ -1,0 +1,65 @@
+"""Which videos of a meta to warm: pure functions, no I/O."""
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+
+@dataclass(frozen=True)
+class Video:
+    id: str
+    label: str = ""  # "S01E02" for episodes
+    season: int | None = None
+    episode: int | None = None
+    released: datetime | None = None
+
+
+def _parse_released(value) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _as_int(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def videos_from_meta(meta: dict) -> list[Video]:
+    """`meta.videos` as Video objects: ids verbatim, de-duplicated, embedded-stream videos left out."""
+    videos, seen = [], set()
+    for raw in meta.get("videos") or []:
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"]:
+            continue
+        if raw["id"] in seen or raw.get("streams"):  # embedded streams: players never ask addons
+            continue
+        seen.add(raw["id"])
+        season, episode = _as_int(raw.get("season")), _as_int(raw.get("episode"))
+        label = f"S{season:02d}E{episode:02d}" if season is not None and episode is not None else ""
+        videos.append(Video(raw["id"], label, season, episode, _parse_released(raw.get("released"))))
+    return videos
+
+
+def select_episodes(
+    videos: list[Video], *, include_specials: bool, include_unreleased: bool, cap: int, now: datetime
+) -> list[Video]:
+    """Apply the episode policy. With a cap, the newest episodes are kept and come first."""
+    chosen = [
+        video
+        for video in videos
+        if (include_specials or video.season != 0)
+        and (include_unreleased or video.released is None or video.released <= now)
+    ]
+    if cap < 0 or cap >= len(chosen):
+        return chosen
+    oldest_first = sorted(
+        chosen,
+        key=lambda v: (
+            v.season if v.season is not None else -1,
+            v.episode if v.episode is not None else -1,
+            v.released or datetime.min.replace(tzinfo=timezone.utc),
+        ),
+    )
+    return list(reversed(oldest_first))[:cap]

@@ -1,0 +1,199 @@
+"""`manage.py prefetch`: one run in the foreground, with a progress bar on a terminal.
+
+Exit status: 0 completed (per-item failures included), 1 failed, 130 interrupted, 2 bad input.
+"""
+
+import json
+import logging
+import signal
+import sys
+import threading
+
+from django.core.management.base import BaseCommand
+from tqdm import tqdm
+
+from addons.client import fetch_manifest_sync
+from addons.manifest import AddonUrlError, ManifestError, normalize_addon_url
+from addons.models import AddonRole
+from addons.redaction import redact_url
+from prefetch.durations import parse_duration
+from prefetch.models import RunStatus, RunTrigger
+from prefetch.plan import AddonSpec
+from prefetch.runs import RunRefused, create_run, execute_run, plan_from_addons, plan_from_database, validate_plan
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+INT_OPTIONS = {
+    "movies_global_limit": "--movies-global-limit",
+    "series_global_limit": "--series-global-limit",
+    "movies_per_catalog": "--movies-per-catalog",
+    "series_per_catalog": "--series-per-catalog",
+    "items_per_mixed_catalog": "--items-per-mixed-catalog",
+}
+DURATION_OPTIONS = {
+    "delay_s": "--delay",
+    "cache_validity_s": "--cache-validity",
+    "max_execution_time_s": "--max-execution-time",
+    "request_timeout_s": "--timeout",
+}
+
+
+class UsageError(Exception):
+    pass
+
+
+class Command(BaseCommand):
+    help = "Run one prefetch in the foreground (saved configuration, or the addons given with --addon)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--addon", action="append", default=[], metavar="ROLE=URL",
+            help="ROLE is both, catalog or stream; URL is the addon's manifest URL. Repeatable.",
+        )
+        for dest, flag in INT_OPTIONS.items():
+            parser.add_argument(flag, dest=dest, type=str, metavar="N", help="-1 = unlimited")
+        for dest, flag in DURATION_OPTIONS.items():
+            parser.add_argument(flag, dest=dest, type=str, metavar="DUR", help="e.g. 500ms, 2s, 90m, 7d; -1 = unlimited")
+        parser.add_argument("--concurrency", type=str, metavar="N", help="parallel requests per addon")
+        parser.add_argument("--specials", action="store_true", help="include season 0 (specials)")
+        parser.add_argument("--unreleased", action="store_true", help="include episodes not released yet")
+        parser.add_argument("--json", action="store_true", help="print only the run summary as JSON on stdout")
+
+    def handle(self, *args, **options):
+        _logs_to_stderr()  # stdout carries only the summary
+        try:
+            overrides = self._overrides(options)
+            addons = [self._addon(value) for value in options["addon"]]
+        except UsageError as error:
+            self.stderr.write(f"error: {error}")
+            sys.exit(EXIT_USAGE)
+        plan = plan_from_addons(addons, overrides) if addons else plan_from_database(overrides)
+        try:
+            validate_plan(plan)
+            run = create_run(RunTrigger.CLI)
+        except RunRefused as refusal:
+            self.stderr.write(f"error: {refusal}")
+            sys.exit(EXIT_USAGE)
+
+        interrupted = threading.Event()
+        previous_handler = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
+        bar = ProgressBar(enabled=sys.stderr.isatty())
+        try:
+            run = execute_run(run.pk, plan=plan, local_cancel=interrupted, listeners=[bar])
+        finally:
+            bar.close()
+            signal.signal(signal.SIGINT, previous_handler)
+
+        summary = run_summary(run)
+        if options["json"]:
+            self.stdout.write(json.dumps(summary))
+        else:
+            self._print_summary(summary)
+        if interrupted.is_set():
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(EXIT_OK if run.status == RunStatus.COMPLETED else EXIT_FAILED)
+
+    def _overrides(self, options) -> dict:
+        overrides = {}
+        for dest, flag in INT_OPTIONS.items():
+            if options[dest] is not None:
+                overrides[dest] = _int(options[dest], flag, minimum=-1)
+        for dest, flag in DURATION_OPTIONS.items():
+            if options[dest] is not None:
+                try:
+                    seconds = parse_duration(options[dest])
+                except ValueError as error:
+                    raise UsageError(f"{flag}: {error}") from None
+                if dest == "request_timeout_s" and seconds <= 0:
+                    raise UsageError("--timeout: every request needs a timeout above 0")
+                if dest == "delay_s" and seconds < 0:
+                    raise UsageError("--delay: use 0 for no delay")
+                overrides[dest] = seconds if dest in ("delay_s", "request_timeout_s") else int(seconds)
+        if options["concurrency"] is not None:
+            overrides["concurrency"] = _int(options["concurrency"], "--concurrency", minimum=1)
+        if options["specials"]:
+            overrides["include_specials"] = True
+        if options["unreleased"]:
+            overrides["include_unreleased"] = True
+        return overrides
+
+    def _addon(self, value: str) -> AddonSpec:
+        role, sep, raw_url = value.partition("=")
+        if not sep or role not in AddonRole.values:
+            raise UsageError(f"--addon {value.split('=')[0]!r}: expected ROLE=URL with ROLE one of both, catalog, stream")
+        try:
+            url = normalize_addon_url(raw_url)
+            manifest = fetch_manifest_sync(url)
+        except (AddonUrlError, ManifestError) as error:
+            raise UsageError(f"--addon {role}={redact_url(raw_url)}: {error}") from None
+        if manifest.configuration_required:
+            raise UsageError(f"--addon {redact_url(url)}: this addon must be configured first (configurationRequired)")
+        return AddonSpec(
+            url=url, name=manifest.name, manifest=manifest,
+            serves_catalogs=role in (AddonRole.BOTH, AddonRole.CATALOG),
+            serves_streams=role in (AddonRole.BOTH, AddonRole.STREAM),
+        )
+
+    def _print_summary(self, summary: dict) -> None:
+        stats = summary["statistics"]
+        self.stdout.write(
+            f"Run #{summary['id']} {summary['status']} ({summary['stop_reason']}) in {summary['timing']['duration_s']} s"
+        )
+        if summary["error"]:
+            self.stdout.write(f"Error: {summary['error']}")
+        for key in ("movies_prefetched", "series_prefetched", "episodes_prefetched", "already_prefetched",
+                    "stream_requests", "stream_requests_ok", "stream_requests_failed", "pages_fetched"):
+            self.stdout.write(f"  {key.replace('_', ' ')}: {stats.get(key, 0)}")
+
+
+def _logs_to_stderr() -> None:
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+            handler.setStream(sys.stderr)
+
+
+def _int(value: str, flag: str, minimum: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise UsageError(f"{flag}: {value!r} is not a whole number") from None
+    if number < minimum:
+        raise UsageError(f"{flag}: must be {minimum} or more")
+    return number
+
+
+def run_summary(run) -> dict:
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "stop_reason": run.stop_reason,
+        "error": run.error,
+        "statistics": run.statistics,
+        "catalogs": run.catalogs,
+        "addons": run.addons,
+        "timing": {
+            "started_at": run.started_at.isoformat() if run.started_at else None,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "duration_s": run.duration_s,
+        },
+    }
+
+
+class ProgressBar:
+    """A tqdm bar on stderr fed by the engine's progress snapshots."""
+
+    def __init__(self, enabled: bool):
+        self.bar = tqdm(total=None, unit="req", file=sys.stderr, disable=not enabled, dynamic_ncols=True)
+
+    def __call__(self, snapshot: dict, event: str) -> None:
+        stats = snapshot["statistics"]
+        self.bar.total = snapshot["catalogs_total"] or None
+        self.bar.n = snapshot["catalogs_done"]
+        self.bar.set_postfix(
+            movies=stats["movies_prefetched"], series=stats["series_prefetched"],
+            streams=stats["stream_requests"], failed=stats["stream_requests_failed"], refresh=False,
+        )
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()

@@ -1,0 +1,134 @@
+"""What one run works on, as plain data: the engine never touches Django models directly."""
+
+import re
+from dataclasses import dataclass, field, fields
+from urllib.parse import urlsplit
+
+from addons.manifest import CatalogExtra, Manifest
+from addons.models import addon_key
+from addons.redaction import redact_url
+
+
+@dataclass
+class EngineSettings:
+    """Engine parameters; names and defaults mirror `PrefetchSettings`."""
+
+    movies_global_limit: int = -1
+    series_global_limit: int = -1
+    movies_per_catalog: int = 50
+    series_per_catalog: int = 3
+    items_per_mixed_catalog: int = 20
+    delay_s: float = 2.0
+    cache_validity_s: int = 7 * 86400
+    max_execution_time_s: int = 90 * 60
+    request_timeout_s: float = 30.0
+    proxy_url: str = ""
+    randomize_catalogs: bool = False
+    randomize_items: bool = False
+    logging_enabled: bool = False
+    concurrency: int = 2
+    retries: int = 2
+    max_pages_per_catalog: int = 50
+    include_specials: bool = False
+    include_unreleased: bool = False
+    episodes_per_series: int = -1
+    fallback_meta_url: str = ""
+    cache_requests_enabled: bool = False
+    cached_stream_regex: str = "⚡"
+    skip_stream_regex: str = ""
+    cache_requests_per_item: int = 1
+    cache_requests_global: int = 50
+    cached_streams_threshold: int = 0
+    cache_request_hosts: str = ""
+
+    @classmethod
+    def from_model(cls, row, overrides: dict | None = None) -> "EngineSettings":
+        values = {f.name: getattr(row, f.name) for f in fields(cls)}
+        values.update(overrides or {})
+        return cls(**values)
+
+    def per_catalog_limit(self, kind: str) -> int:
+        return {
+            "movie": self.movies_per_catalog,
+            "series": self.series_per_catalog,
+        }.get(kind, self.items_per_mixed_catalog)
+
+    def global_limit(self, kind: str) -> int:
+        return self.series_global_limit if kind == "series" else self.movies_global_limit
+
+    def cache_request_host_set(self) -> set[str]:
+        return {host.strip().lower() for host in self.cache_request_hosts.split(",") if host.strip()}
+
+    def compiled_regexes(self) -> tuple[re.Pattern | None, re.Pattern | None, str | None]:
+        """(cached, skip, error). An invalid pattern disables the feature for the run, never crashes it."""
+        try:
+            cached = re.compile(self.cached_stream_regex) if self.cached_stream_regex else None
+            skip = re.compile(self.skip_stream_regex) if self.skip_stream_regex else None
+        except re.error as error:
+            return None, None, f"invalid regular expression ({error})"
+        return cached, skip, None
+
+
+@dataclass
+class AddonSpec:
+    url: str
+    name: str
+    manifest: Manifest
+    serves_catalogs: bool
+    serves_streams: bool
+
+    @property
+    def key(self) -> str:
+        return addon_key(self.url)
+
+    @property
+    def host(self) -> str:
+        return (urlsplit(self.url).hostname or "").lower()
+
+    @property
+    def label(self) -> str:
+        """How logs and reports name the addon: never its full URL."""
+        return f"{self.name} ({redact_url(self.url)})"
+
+
+@dataclass
+class CatalogSpec:
+    addon: AddonSpec
+    type: str
+    id: str
+    name: str
+    extras: tuple[CatalogExtra, ...] = ()
+    extra_values: dict = field(default_factory=dict)
+
+    @property
+    def declares_skip(self) -> bool:
+        return any(extra.name == "skip" for extra in self.extras)
+
+    @property
+    def kind(self) -> str:
+        """movie / series / mixed: picks the per-catalog limit."""
+        return self.type if self.type in ("movie", "series") else "mixed"
+
+    def skip_reason(self, stream_addons: list[AddonSpec]) -> str | None:
+        required = [extra for extra in self.extras if extra.required and extra.name != "skip"]
+        if any(extra.name == "search" for extra in required):
+            return "search-only catalog"
+        unmet = [extra.name for extra in required if not self.extra_values.get(extra.name)]
+        if unmet:
+            return f"required extra not chosen: {', '.join(unmet)}"
+        if self.type in ("tv", "channel") and not any(
+            addon.manifest.supports_type("stream", self.type) for addon in stream_addons
+        ):
+            return f"no stream addon serves type {self.type}"
+        return None
+
+
+@dataclass
+class RunPlan:
+    addons: list[AddonSpec]
+    catalogs: list[CatalogSpec]
+    settings: EngineSettings
+
+    @property
+    def stream_addons(self) -> list[AddonSpec]:
+        return [addon for addon in self.addons if addon.serves_streams]

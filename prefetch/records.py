@@ -1,0 +1,79 @@
+"""Reads and writes the prefetch records (the cache memory) in batches."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import PrefetchRecord
+
+LOOKUP_CHUNK = 400  # keeps IN (...) lists well under SQLite's variable limit
+
+
+@dataclass
+class StreamOutcome:
+    addon_key: str
+    addon_name: str
+    content_type: str
+    video_id: str
+    title: str
+    at: datetime
+    ok: bool
+    status: int | None
+    error: str
+    stream_count: int | None
+    latency_ms: float
+
+
+class RecordStore:
+    def valid_keys(self, addon_keys: list[str], content_type: str, video_ids: list[str], validity_s: int) -> set:
+        """(addon_key, video_id) pairs that succeeded within the validity window (-1: ever; 0: never)."""
+        if validity_s == 0 or not addon_keys or not video_ids:
+            return set()
+        found = set()
+        base = Q(addon_key__in=addon_keys, content_type=content_type, last_success__isnull=False)
+        if validity_s > 0:
+            base &= Q(last_success__gt=timezone.now() - timedelta(seconds=validity_s))
+        for start in range(0, len(video_ids), LOOKUP_CHUNK):
+            chunk = video_ids[start : start + LOOKUP_CHUNK]
+            found.update(PrefetchRecord.objects.filter(base, video_id__in=chunk).values_list("addon_key", "video_id"))
+        return found
+
+    def save(self, outcomes: list[StreamOutcome]) -> None:
+        """Upsert: a success refreshes everything, a failure never erases the last success."""
+        successes = [o for o in outcomes if o.ok]
+        failures = [o for o in outcomes if not o.ok]
+        if successes:
+            PrefetchRecord.objects.bulk_create(
+                [self._row(o) for o in successes],
+                update_conflicts=True,
+                unique_fields=["addon_key", "content_type", "video_id"],
+                update_fields=[
+                    "addon_name", "title", "last_attempt", "last_success", "last_status",
+                    "last_error", "stream_count", "latency_ms",
+                ],
+            )
+        if failures:
+            PrefetchRecord.objects.bulk_create(
+                [self._row(o) for o in failures],
+                update_conflicts=True,
+                unique_fields=["addon_key", "content_type", "video_id"],
+                update_fields=["addon_name", "title", "last_attempt", "last_status", "last_error", "latency_ms"],
+            )
+
+    @staticmethod
+    def _row(outcome: StreamOutcome) -> PrefetchRecord:
+        return PrefetchRecord(
+            addon_key=outcome.addon_key,
+            addon_name=outcome.addon_name[:200],
+            content_type=outcome.content_type,
+            video_id=outcome.video_id,
+            title=outcome.title[:400],
+            last_attempt=outcome.at,
+            last_success=outcome.at if outcome.ok else None,
+            last_status=outcome.status,
+            last_error=(outcome.error or "")[:300],
+            stream_count=outcome.stream_count,
+            latency_ms=round(outcome.latency_ms, 2),
+        )

@@ -1,0 +1,51 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+
+DAY_NAMES = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]  # cron numbering: 0 = Sunday
+
+
+def validate_days(value) -> None:
+    if not isinstance(value, list) or not value:
+        raise ValidationError("Pick at least one day.")
+    if any(not isinstance(day, int) or isinstance(day, bool) or not 0 <= day <= 6 for day in value):
+        raise ValidationError("Days are numbers from 0 (Sunday) to 6 (Saturday).")
+    if len(set(value)) != len(value):
+        raise ValidationError("A day is listed twice.")
+
+
+class SchedulingSettings(models.Model):
+    """One row: the global on/off switch for all schedules."""
+
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "scheduling settings"
+
+    @classmethod
+    def load(cls) -> "SchedulingSettings":
+        row, _ = cls.objects.get_or_create(pk=1)
+        return row
+
+
+class Schedule(models.Model):
+    """Source of truth for one recurring run; `services.sync_schedule` mirrors it into beat."""
+
+    enabled = models.BooleanField(default=True)
+    time = models.TimeField(help_text="Server time zone (TZ).")
+    days = models.JSONField(default=list, validators=[validate_days], help_text="0 = Sunday … 6 = Saturday.")
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask", null=True, blank=True, on_delete=models.SET_NULL, editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["time", "id"]
+
+    def __str__(self):
+        return f"{self.time:%H:%M} on {self.days_label}"
+
+    @property
+    def days_label(self) -> str:
+        if sorted(self.days) == list(range(7)):
+            return "every day"
+        return ", ".join(DAY_NAMES[day] for day in sorted(self.days))

@@ -1,0 +1,26 @@
+import pytest
+
+from tests.peer_server import Peer
+
+
+@pytest.fixture(scope="session")
+def peer():
+    """A default peer shared by tests that only read from it (reset it if you count requests)."""
+    server = Peer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_peer():
+    """Start peers with their own settings (faults, latency, sizes); stopped after the test."""
+    started = []
+
+    def start(**env) -> Peer:
+        server = Peer(**env)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

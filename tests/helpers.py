@@ -1,0 +1,42 @@
+import time
+
+from addons.client import fetch_manifest_sync
+from prefetch.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
+
+# Fast, unlimited, never-cached: what most engine tests want unless they say otherwise.
+OPEN_SETTINGS = dict(
+    movies_global_limit=-1, series_global_limit=-1, movies_per_catalog=-1, series_per_catalog=-1,
+    items_per_mixed_catalog=-1, delay_s=0.0, cache_validity_s=0, max_execution_time_s=-1,
+    request_timeout_s=5.0, retries=0, include_specials=True, include_unreleased=True, fallback_meta_url="",
+)
+
+
+def addon(url: str, role: str = "both") -> AddonSpec:
+    manifest = fetch_manifest_sync(url)
+    return AddonSpec(url, manifest.name, manifest, role in ("both", "catalog"), role in ("both", "stream"))
+
+
+def plan(addons: list[AddonSpec], catalogs: list[tuple[str, str]] | None = None, extra_values=None, **settings):
+    """All catalogs of the catalog addons, or only the (type, id) pairs given, in that order."""
+    specs = []
+    for spec in addons:
+        if not spec.serves_catalogs:
+            continue
+        for decl in spec.manifest.catalogs():
+            specs.append(
+                CatalogSpec(spec, decl.type, decl.id, decl.name, decl.extras, dict((extra_values or {}).get((decl.type, decl.id), {})))
+            )
+    if catalogs is not None:
+        order = {key: index for index, key in enumerate(catalogs)}
+        specs = sorted((c for c in specs if (c.type, c.id) in order), key=lambda c: order[(c.type, c.id)])
+    return RunPlan(addons, specs, EngineSettings(**{**OPEN_SETTINGS, **settings}))
+
+
+def wait_until(condition, timeout: float = 10.0, interval: float = 0.02, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {message}")

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole suite: installs what the tests need (Chromium, the peer's npm packages), starts what
+# they need (Redis, PostgreSQL) when it is not running, then runs pytest on SQLite and on PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+
+log() { printf '\n== %s\n' "$*"; }
+
+if ! command -v chromium >/dev/null 2>&1; then
+  log "installing Debian's chromium for the browser tests"
+  if ! apt-get install -y -q chromium >/dev/null 2>&1; then
+    apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null
+  fi
+fi
+
+if [ ! -d tests/peer/node_modules ] || [ tests/peer/package-lock.json -nt tests/peer/node_modules ]; then
+  log "installing the test peer (stremio-addon-sdk)"
+  (cd tests/peer && npm ci --silent --no-audit --no-fund)
+fi
+
+redis_port=6379
+if ! redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1; then
+  log "starting Redis on 127.0.0.1:$redis_port"
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no
+  for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+export TEST_REDIS_URL="redis://127.0.0.1:$redis_port/15"
+
+if ! pg_isready -h 127.0.0.1 -q 2>/dev/null; then
+  log "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
+  for _ in $(seq 50); do pg_isready -h 127.0.0.1 -q && break; sleep 0.2; done
+fi
+
+DATA_DIR=$(mktemp -d)
+export DATA_DIR
+trap 'rm -rf "$DATA_DIR"' EXIT
+
+log "test suite on SQLite"
+"$PY" -m pytest "$@"
+
+log "database-facing tests on PostgreSQL"
+DATABASE_URL="postgres://postgres@127.0.0.1:5432/prefetcher" "$PY" -m pytest -m "not browser" \
+  tests/test_engine.py "$@"

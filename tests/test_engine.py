@@ -1,0 +1,259 @@
+"""The engine against the real peer addon (stremio-addon-sdk), without Celery."""
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from prefetch.engine import BreakerPolicy, PrefetchEngine
+from prefetch.models import PrefetchRecord
+from tests.helpers import addon, plan, wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def stream_keys(peer):
+    return [(entry["type"], entry["id"]) for entry in peer.requests("stream")]
+
+
+def test_unlimited_run_requests_every_expected_stream_exactly_once(peer):
+    peer.reset()
+    report = PrefetchEngine(plan([addon(peer.url)])).run()
+
+    expected = Counter((r["type"], r["id"]) for r in peer.expected()["streamRequests"])
+    requested = Counter(stream_keys(peer))
+    assert requested == expected  # every stream once, nothing else
+    assert report["statistics"]["stream_requests"] == sum(expected.values())
+    assert report["statistics"]["stream_requests_empty"] == 24
+    catalog_calls = {(e["type"], e["id"]) for e in peer.requests("catalog")}
+    assert ("movie", "peer-by-genre") not in catalog_calls  # required extra, no value chosen
+    assert ("movie", "peer-search") not in catalog_calls  # search-only
+    dual = [e for e in peer.requests("catalog") if e["id"] == "peer-dual"]
+    assert len(dual) == 2  # one page per type: peer-dual ignores skip and declares none
+    reasons = {(c["type"], c["id"]): c["stop_reason"] for c in report["catalogs"]}
+    assert reasons[("movie", "peer-popular")] == "end of catalog"
+    assert reasons[("movie", "peer-search")] == "skipped: search-only catalog"
+    assert PrefetchRecord.objects.count() == sum(expected.values())
+
+
+def test_second_run_within_validity_makes_no_stream_request_and_failures_come_back(make_peer):
+    flaky = make_peer(PEER_FAIL_IDS="tt9100003,tt9100007")
+    plan_args = dict(catalogs=[("movie", "peer-popular")], cache_validity_s=7 * 86400)
+    first = PrefetchEngine(plan([addon(flaky.url)], **plan_args)).run()
+    assert first["statistics"]["stream_requests_failed"] == 2
+    assert first["statistics"]["movies_prefetched"] == 248
+    flaky.reset()
+
+    second = PrefetchEngine(plan([addon(flaky.url)], **plan_args)).run()
+    assert sorted(id for _, id in stream_keys(flaky)) == ["tt9100003", "tt9100007"]
+    assert second["statistics"]["already_prefetched"] == 248
+    assert second["statistics"]["stream_requests"] == 2
+
+
+def test_unlimited_validity_never_expires(peer):
+    peer.reset()
+    args = dict(catalogs=[("movie", "peer-new")], cache_validity_s=-1)
+    PrefetchEngine(plan([addon(peer.url)], **args)).run()
+    PrefetchRecord.objects.update(last_success="2001-01-01T00:00:00Z")
+    peer.reset()
+    report = PrefetchEngine(plan([addon(peer.url)], **args)).run()
+    assert stream_keys(peer) == []
+    assert report["statistics"]["already_prefetched"] == 150
+
+
+def test_required_extra_value_is_sent_percent_encoded(peer):
+    peer.reset()
+    values = {("movie", "peer-by-genre"): {"genre": "Sci-Fi & Fantasy"}}
+    report = PrefetchEngine(plan([addon(peer.url)], [("movie", "peer-by-genre")], extra_values=values)).run()
+    pages = peer.requests("catalog")
+    assert pages[0]["url"] == "/catalog/movie/peer-by-genre/genre=Sci-Fi%20%26%20Fantasy.json"
+    assert pages[0]["sdk_args"]["extra"]["genre"] == "Sci-Fi & Fantasy"
+    assert report["statistics"]["movies_prefetched"] == pages[0]["n_items"] > 0
+
+
+def test_paging_follows_returned_page_sizes(make_peer):
+    small_pages = make_peer(PEER_PAGE_SIZE=40, PEER_MOVIES=100)
+    report = PrefetchEngine(plan([addon(small_pages.url)], [("movie", "peer-popular")])).run()
+    skips = [e["extra"].get("skip") if e["extra"] else None for e in small_pages.requests("catalog")]
+    assert skips == [None, "40", "80", "100"]
+    assert report["statistics"]["movies_prefetched"] == 100
+
+
+def test_limits_count_new_items_and_a_series_counts_once(peer):
+    peer.reset()
+    report = PrefetchEngine(
+        plan([addon(peer.url)], [("movie", "peer-popular"), ("series", "peer-series")],
+             movies_per_catalog=5, series_per_catalog=2)
+    ).run()
+    stats = report["statistics"]
+    assert stats["movies_prefetched"] == 5
+    assert stats["series_prefetched"] == 2
+    assert stats["episodes_prefetched"] > 2
+    assert len(peer.requests("catalog")) == 2  # limits met on the first page of each
+
+    peer.reset()
+    again = PrefetchEngine(
+        plan([addon(peer.url)], [("movie", "peer-popular")], movies_per_catalog=5, cache_validity_s=86400)
+    ).run()
+    assert again["statistics"]["already_prefetched"] == 5  # cache hits do not use up the limit
+    assert again["statistics"]["movies_prefetched"] == 5
+    assert len(peer.requests("stream")) == 5
+
+
+def test_global_limit_stops_the_run(peer):
+    peer.reset()
+    report = PrefetchEngine(
+        plan([addon(peer.url)], [("movie", "peer-popular"), ("movie", "peer-new")], movies_global_limit=7,
+             series_global_limit=0)
+    ).run()
+    assert report["statistics"]["movies_prefetched"] == 7
+    assert report["stop_reason"] == "global limits reached"
+
+
+def test_episode_policy_skips_specials_and_unreleased_and_caps_newest_first(peer):
+    peer.reset()
+    report = PrefetchEngine(
+        plan([addon(peer.url)], [("series", "peer-series")], series_per_catalog=6, include_specials=False,
+             include_unreleased=False, episodes_per_series=2)
+    ).run()
+    episode_ids = [id for type_, id in stream_keys(peer) if type_ == "series"]
+    assert report["statistics"]["series_prefetched"] == 6
+    assert len(episode_ids) == 12
+    future = set(peer.expected()["futureVideoIds"])
+    assert not any(id.split(":")[1] == "0" for id in episode_ids)
+    assert not future.intersection(episode_ids)
+
+
+def test_every_stream_addon_is_warmed(peer, make_peer):
+    other = make_peer()
+    peer.reset()
+    report = PrefetchEngine(
+        plan([addon(peer.url, "both"), addon(other.url, "stream")], [("movie", "peer-dual")])
+    ).run()
+    assert len(peer.requests("stream")) == 50
+    assert len(other.requests("stream")) == 50
+    assert [a["requests"] for a in report["addons"]] == [50, 50]
+
+
+def test_transient_errors_are_retried_honouring_retry_after(make_peer):
+    flaky = make_peer(PEER_FLAKY_IDS="tt9100001", PEER_FAIL_IDS="tt9100002", PEER_FAIL_STATUS=429, PEER_DUAL=5)
+    started = time.monotonic()
+    report = PrefetchEngine(plan([addon(flaky.url)], [("movie", "peer-dual")], retries=2)).run()
+    attempts = Counter(e["id"] for e in flaky.requests("stream"))
+    assert attempts["tt9100001"] == 2  # failed once, then succeeded
+    assert attempts["tt9100002"] == 3  # 429 every time: 1 + 2 retries
+    assert time.monotonic() - started >= 2.0  # Retry-After: 1 honoured twice
+    assert report["statistics"]["stream_requests_failed"] == 1  # counted once per pair
+    assert PrefetchRecord.objects.get(video_id="tt9100002").last_success is None
+
+
+def test_hanging_request_times_out_and_the_run_goes_on(make_peer):
+    hanging = make_peer(PEER_HANG_IDS="tt9100000", PEER_DUAL=3)
+    report = PrefetchEngine(plan([addon(hanging.url)], [("movie", "peer-dual")], request_timeout_s=0.5)).run()
+    assert report["statistics"]["stream_requests_failed"] == 1
+    assert report["statistics"]["movies_prefetched"] == 2
+
+
+def test_an_addon_that_keeps_failing_is_given_up(make_peer):
+    broken = make_peer(PEER_FAIL_RE=".*", PEER_DUAL=40)
+    report = PrefetchEngine(
+        plan([addon(broken.url)], [("movie", "peer-dual")], concurrency=1),
+        breaker=BreakerPolicy(failures=4, pause_s=0.2),
+    ).run()
+    gate = report["addons"][0]
+    assert gate["given_up"] and "gave up" in gate["message"]
+    assert gate["failed"] == 8  # 4, a pause, 4 more, then nothing
+    assert gate["skipped"] == 32
+    assert len(broken.requests("stream")) == 8
+
+
+def test_concurrency_and_delay_per_addon(make_peer):
+    slow = make_peer(PEER_STREAM_LATENCY_MS=100, PEER_DUAL=12)
+    PrefetchEngine(plan([addon(slow.url)], [("movie", "peer-dual")], concurrency=3)).run()
+    assert max(e["inflight_at_start"] for e in slow.requests("stream")) == 3
+
+    spaced = make_peer(PEER_DUAL=4)
+    PrefetchEngine(plan([addon(spaced.url)], [("movie", "peer-dual")], concurrency=4, delay_s=0.2)).run()
+    starts = sorted(e["ts"] for e in spaced.requests() if e["resource"] in ("catalog", "stream"))
+    from datetime import datetime
+
+    times = [datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() for ts in starts]
+    assert all(b - a >= 0.18 for a, b in zip(times, times[1:]))
+
+
+def _run_in_thread(engine):
+    box = {}
+    thread = threading.Thread(target=lambda: box.setdefault("report", engine.run()))
+    thread.start()
+    return thread, box
+
+
+def test_cancel_takes_effect_within_two_seconds_even_with_hanging_requests(make_peer):
+    hanging = make_peer(PEER_HANG_RE=".*", PEER_DUAL=10)
+    flags = {"cancel": False}
+    engine = PrefetchEngine(
+        plan([addon(hanging.url)], [("movie", "peer-dual")], request_timeout_s=60),
+        poll_control=lambda: (flags["cancel"], False),
+    )
+    thread, box = _run_in_thread(engine)
+    wait_until(lambda: hanging.requests("stream") or engine.inflight, message="a request in flight")
+    flags["cancel"] = True
+    cancelled_at = time.monotonic()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert time.monotonic() - cancelled_at < 2.0
+    assert box["report"]["stop_reason"] == "cancelled"
+
+
+def test_pause_stops_new_requests_and_cancel_works_while_paused(make_peer):
+    slow = make_peer(PEER_STREAM_LATENCY_MS=50, PEER_DUAL=50)
+    flags = {"cancel": False, "pause": False}
+    engine = PrefetchEngine(
+        plan([addon(slow.url)], [("movie", "peer-dual")], concurrency=1),
+        poll_control=lambda: (flags["cancel"], flags["pause"]),
+    )
+    thread, box = _run_in_thread(engine)
+    wait_until(lambda: len(slow.requests("stream")) >= 3, message="some streams")
+    flags["pause"] = True
+    wait_until(lambda: engine.paused and engine.inflight == 0, message="pause")
+    count = len(slow.requests("stream"))
+    wait_until(lambda: time.sleep(0.5) or True)  # half a second paused must add nothing
+    assert len(slow.requests("stream")) == count
+    flags["cancel"] = True
+    cancelled_at = time.monotonic()
+    thread.join(timeout=5)
+    assert time.monotonic() - cancelled_at < 2.0
+    assert box["report"]["stop_reason"] == "cancelled"
+    assert count < 50
+
+
+def test_time_limit_stops_gracefully(make_peer):
+    slow = make_peer(PEER_STREAM_LATENCY_MS=200, PEER_DUAL=50)
+    started = time.monotonic()
+    report = PrefetchEngine(
+        plan([addon(slow.url)], [("movie", "peer-dual")], concurrency=1, max_execution_time_s=1)
+    ).run()
+    assert report["stop_reason"] == "time limit reached"
+    assert time.monotonic() - started < 3
+    assert 0 < report["statistics"]["movies_prefetched"] < 50
+    # what finished before the stop is remembered
+    assert PrefetchRecord.objects.filter(last_success__isnull=False).count() == report["statistics"]["stream_requests_ok"]
+
+
+def test_stream_source_cache_requests_stay_on_the_addon_host(peer):
+    peer.reset()
+    report = PrefetchEngine(
+        plan([addon(peer.url)], [("movie", "peer-dual")], cache_requests_enabled=True, cached_stream_regex="⚡",
+             cache_requests_global=10)
+    ).run()
+    # The peer's stream URLs point at *.peer.invalid: not the addon's host, so none may be requested.
+    assert report["statistics"]["cache_requests_sent"] == 0
+
+
+def test_invalid_regex_never_crashes_a_run(peer):
+    report = PrefetchEngine(
+        plan([addon(peer.url)], [("movie", "peer-dual")], cache_requests_enabled=True, cached_stream_regex="(")
+    ).run()
+    assert report["stop_reason"] == "completed"
+    assert report["statistics"]["movies_prefetched"] == 50
