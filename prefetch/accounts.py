@@ -1,0 +1,72 @@
+"""Sign-in plumbing: the first admin account comes from the environment or from a first-run page."""
+
+import logging
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import UserCreationForm
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+logger = logging.getLogger("prefetch.accounts")
+
+
+def ensure_admin_from_env(**_) -> None:
+    """post_migrate hook: create ADMIN_USERNAME with ADMIN_PASSWORD(_FILE) once, if both are set."""
+    username, password = settings.ADMIN_USERNAME, settings.ADMIN_PASSWORD
+    if not (username and password):
+        return
+    User = get_user_model()
+    if not User.objects.filter(username=username).exists():
+        User.objects.create_superuser(username=username, password=password)
+        logger.info("Created the admin account %r from the environment", username)
+
+
+def needs_first_run() -> bool:
+    return not get_user_model().objects.exists()
+
+
+class FirstRunMiddleware:
+    """Until an account exists, every page leads to the first-run page (the API answers 503)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.ready = False
+
+    def __call__(self, request):
+        if not self.ready:
+            if needs_first_run():
+                setup_path = reverse("first-run")
+                if request.path.startswith("/api/") and request.path != "/api/health":
+                    return JsonResponse(
+                        {"success": False, "error": "Create the first account at /setup/ first."}, status=503
+                    )
+                if request.path != setup_path and not request.path.startswith(("/static/", "/api/health")):
+                    return redirect(setup_path)
+            else:
+                self.ready = True
+        return self.get_response(request)
+
+
+class FirstAccountForm(UserCreationForm):
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username",)
+        widgets = {"username": forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"})}
+
+
+@login_not_required
+def first_run(request):
+    if not needs_first_run():
+        return redirect("login")
+    form = FirstAccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save(commit=False)
+        user.is_staff = user.is_superuser = True
+        user.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("/")
+    return render(request, "registration/first_run.html", {"form": form})

@@ -1,0 +1,45 @@
+"""Conventions shared by every JSON endpoint.
+
+Answers keep the original tool's envelope (`success: true|false`, `error`) so that scripts written
+for it keep working; validation errors add `errors` with a list of messages per field.
+"""
+
+from rest_framework import serializers
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses keys it does not know instead of ignoring them silently."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
+    pass
+
+
+def _first_message(detail) -> str:
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            message = _first_message(value)
+            return message if key in ("non_field_errors", "detail") else f"{key}: {message}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def exception_handler(exc, context):
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: Django's 500 handling (never a traceback page with DEBUG off)
+    detail = response.data
+    body = {"success": False, "error": _first_message(detail)}
+    if isinstance(detail, dict) and "detail" not in detail:
+        body["errors"] = detail
+    response.data = body
+    return response
