@@ -2,6 +2,8 @@ import pytest
 
 from tests.peer_server import Peer
 
+pytest_plugins = ["tests.browser"]
+
 
 @pytest.fixture(scope="session")
 def peer():
