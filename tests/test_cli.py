@@ -1,0 +1,129 @@
+"""`manage.py prefetch`: its interface is a contract other tools rely on."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from prefetch.models import Run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args, data_dir):
+    env = {**os.environ, "DATA_DIR": str(data_dir)}
+    env.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", "prefetch", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_json_summary_on_stdout_and_exit_zero(peer, tmp_path):
+    env = {**os.environ, "DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
+    done = run_cli(
+        "--addon", f"both={peer.url}", "--delay", "0", "--cache-validity", "0", "--movies-per-catalog", "3",
+        "--series-per-catalog", "1", "--items-per-mixed-catalog", "2", "--json", data_dir=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)  # stdout holds the JSON object and nothing else
+    assert summary["status"] == "completed"
+    stats = summary["statistics"]
+    for key in ("catalogs_processed", "pages_fetched", "movies_prefetched", "series_prefetched",
+                "episodes_prefetched", "stream_requests", "stream_requests_ok", "stream_requests_failed",
+                "already_prefetched"):
+        assert isinstance(stats[key], int), key
+    assert stats["series_prefetched"] >= 1
+    catalog = summary["catalogs"][0]
+    assert {"addon", "type", "id", "name", "prefetched", "failed", "already_prefetched", "pages", "stop_reason"} <= set(catalog)
+    assert catalog["prefetched"] == 3 and catalog["stop_reason"] == "catalog limit reached"
+    addon = summary["addons"][0]
+    assert {"name", "requests", "ok", "failed", "latency_ms_p50", "latency_ms_p95"} <= set(addon)
+    assert addon["requests"] == stats["stream_requests"]
+    assert summary["timing"]["duration_s"] > 0
+    assert "Run started" in done.stderr  # progress and logs go to stderr
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--addon", "player=http://127.0.0.1:1/manifest.json"], "expected ROLE=URL"),
+        (["--addon", "both=ftp://example.org/manifest.json"], "http:// or https://"),
+        (["--addon", "both=http://127.0.0.1:9/manifest.json"], "Could not fetch the manifest"),
+        (["--delay", "soon"], "--delay"),
+        (["--timeout", "-1"], "--timeout"),
+        (["--movies-global-limit", "-5"], "--movies-global-limit"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_two(args, message):
+    err = StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("prefetch", *args, stderr=err, stdout=StringIO())
+    assert exit_info.value.code == 2
+    text = err.getvalue().strip()
+    assert message in text and "\n" not in text and "Traceback" not in text
+    assert not Run.objects.exists()
+
+
+@pytest.fixture
+def not_an_addon():
+    """A local HTTP server answering JSON that is not a manifest."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b'{"hello": "world"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/manifest.json"
+    server.shutdown()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_not_a_manifest_and_configuration_required_are_refused(make_peer, not_an_addon):
+    needs_config = make_peer(PEER_CONFIG_REQUIRED=1)
+    for url, message in [
+        (needs_config.url, "configurationRequired"),
+        (not_an_addon, "lacks"),
+    ]:
+        err = StringIO()
+        with pytest.raises(SystemExit) as exit_info:
+            call_command("prefetch", "--addon", f"both={url}", stderr=err, stdout=StringIO())
+        assert exit_info.value.code == 2
+        assert message in err.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_secret_config_segment_never_reaches_the_output(make_peer):
+    locked = make_peer(PEER_REQUIRE_TOKEN="s3cr3t-debrid-key")
+    from urllib.parse import quote
+
+    config = quote(json.dumps({"token": "s3cr3t-debrid-key"}, separators=(",", ":")), safe="")
+    out, err = StringIO(), StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command(
+            "prefetch", "--addon", f"both={locked.base}/{config}/manifest.json", "--delay", "0",
+            "--movies-per-catalog", "2", "--series-per-catalog", "1", "--items-per-mixed-catalog", "1", "--json",
+            stdout=out, stderr=err,
+        )
+    assert exit_info.value.code == 0
+    summary = json.loads(out.getvalue())
+    assert summary["statistics"]["stream_requests_ok"] > 0  # the token was used...
+    assert "s3cr3t" not in out.getvalue() and "s3cr3t" not in err.getvalue()  # ...and never shown
