@@ -257,3 +257,69 @@ def test_invalid_regex_never_crashes_a_run(peer):
     ).run()
     assert report["stop_reason"] == "completed"
     assert report["statistics"]["movies_prefetched"] == 50
+
+
+def _without_meta(spec):
+    """The same addon, as if its manifest declared no meta resource."""
+    from addons.manifest import Manifest
+
+    data = dict(spec.manifest.data)
+    data["resources"] = [r for r in data["resources"] if not (r == "meta" or isinstance(r, dict) and r.get("name") == "meta")]
+    spec.manifest = Manifest(data)
+    return spec
+
+
+def test_series_episodes_come_from_another_addon_or_the_fallback_meta_addon(peer, make_peer):
+    meta_peer = make_peer()
+    catalog_only = _without_meta(addon(peer.url, "catalog"))
+    stream_with_meta = addon(meta_peer.url, "stream")
+    report = PrefetchEngine(
+        plan([catalog_only, stream_with_meta], [("series", "peer-series")], series_per_catalog=2)
+    ).run()
+    assert report["statistics"]["series_prefetched"] == 2
+    assert len(meta_peer.requests("meta")) == 2 and not peer.requests("meta")
+
+    fallback_peer = make_peer()
+    stream_only = _without_meta(addon(meta_peer.url, "stream"))
+    report = PrefetchEngine(
+        plan([_without_meta(addon(peer.url, "catalog")), stream_only], [("series", "peer-series")],
+             series_per_catalog=2, fallback_meta_url=fallback_peer.url)
+    ).run()
+    assert report["statistics"]["series_prefetched"] == 2
+    assert len(fallback_peer.requests("meta")) == 2
+
+    report = PrefetchEngine(
+        plan([_without_meta(addon(peer.url, "catalog")), stream_only], [("series", "peer-series")],
+             series_per_catalog=2, fallback_meta_url="")
+    ).run()
+    assert report["statistics"]["series_prefetched"] == 0
+    assert report["statistics"]["items_failed"] > 0  # no meta anywhere: a clear per-item failure
+
+
+def test_progress_is_reported_at_a_bounded_rate(make_peer):
+    slow = make_peer(PEER_STREAM_LATENCY_MS=30, PEER_DUAL=40)
+    events = []
+    engine = PrefetchEngine(
+        plan([addon(slow.url)], [("movie", "peer-dual")], concurrency=1),
+        on_progress=lambda snapshot, event: events.append((time.monotonic(), snapshot["seq"], event)),
+        progress_interval_s=0.5,
+    )
+    started = time.monotonic()
+    engine.run()
+    elapsed = time.monotonic() - started
+    progress = [e for e in events if e[2] == "progress"]
+    assert len(progress) <= elapsed / 0.5 + 2
+    assert len(progress) >= 2
+    seqs = [seq for _, seq, _ in events]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)  # monotonically increasing
+    assert events[-1][2] == "finished"
+
+
+def test_live_types_need_a_stream_addon_that_serves_them(peer):
+    from addons.manifest import CatalogExtra
+    from prefetch.plan import CatalogSpec
+
+    spec = addon(peer.url)
+    tv = CatalogSpec(spec, "tv", "live", "Live", (CatalogExtra("skip", False, ()),))
+    assert tv.skip_reason([spec]) == "no stream addon serves type tv"
+    assert CatalogSpec(spec, "other", "x", "X").skip_reason([spec]) is None
