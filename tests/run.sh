@@ -42,4 +42,4 @@ log "test suite on SQLite"
 
 log "database-facing tests on PostgreSQL"
 DATABASE_URL="postgres://postgres@127.0.0.1:5432/prefetcher" "$PY" -m pytest -m "not browser" \
-  tests/test_engine.py tests/test_cli.py "$@"
+  tests/test_engine.py tests/test_cli.py tests/test_lifecycle.py "$@"
