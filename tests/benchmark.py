@@ -64,6 +64,37 @@ def baseline_rate(peer, ids: list[str]) -> tuple[float, int, float]:
     return len(ids) / elapsed, len(ids), elapsed
 
 
+def record_lookup(rows: int) -> tuple[float, float]:
+    """Fill the records table with `rows` rows, then time the engine's per-item look-up (ms)."""
+    from django.db import connection
+
+    from prefetch.models import PrefetchRecord
+    from prefetch.records import RecordStore
+
+    PrefetchRecord.objects.all().delete()
+    table = PrefetchRecord._meta.db_table
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        batch = 50_000
+        for start in range(0, rows, batch):
+            cursor.executemany(
+                f"INSERT INTO {table} (addon_key, addon_name, content_type, video_id, title, last_attempt,"
+                " last_success, last_error) VALUES (%s, 'bench', 'series', %s, '', %s, %s, '')",
+                [(f"addon{n % 3}", f"tt{n:09d}:1:1", "2026-11-28 00:00:00", "2026-11-28 00:00:00")
+                 for n in range(start, min(rows, start + batch))],
+            )
+    fill_s = time.perf_counter() - started
+    store = RecordStore()
+    ids = [f"tt{n:09d}:1:1" for n in range(rows // 2, rows // 2 + 20)]
+    lookups = 200
+    started = time.perf_counter()
+    for _ in range(lookups):
+        found = store.valid_keys(["addon0", "addon1", "addon2"], "series", ids, -1)
+    per_lookup_ms = (time.perf_counter() - started) * 1000 / lookups
+    assert len(found) == 20
+    return fill_s, per_lookup_ms
+
+
 def memory_run(items: int) -> None:
     """Child process: one run of `items` stream requests; prints peak RSS (MB) as JSON."""
     from tests.peer_server import Peer
@@ -83,6 +114,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=2000, help="movies per throughput measurement")
     parser.add_argument("--latency-items", type=int, default=400, help="movies for the 20 ms measurements")
     parser.add_argument("--memory-items", type=int, default=10000)
+    parser.add_argument("--records", type=int, default=1_000_000, help="rows for the record look-up timing")
     parser.add_argument("--memory-run", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_run:
@@ -118,6 +150,10 @@ def main() -> None:
     print()
     print(f"engine c1 / baseline at 0 ms:     {engine1[0] / base[0]:.2f}  (target >= 0.8)")
     print(f"engine c8 / engine c1 at 20 ms:   {slow8[0] / slow1[0]:.2f}  (target >= 6)")
+
+    fill_s, lookup_ms = record_lookup(args.records)
+    print(f"records: {args.records} rows (filled in {fill_s:.1f} s); one item's look-up (20 videos x 3 addons) "
+          f"takes {lookup_ms:.2f} ms")
 
     child = subprocess.run(
         [sys.executable, __file__, "--memory-run", str(args.memory_items)], capture_output=True, text=True, check=True
