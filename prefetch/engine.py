@@ -281,7 +281,10 @@ class PrefetchEngine:
             self.stats["series_prefetched"], self.stats["episodes_prefetched"],
             self.stats["already_prefetched"], self.stats["items_failed"],
         )
-        await self._db(self.on_progress, self.snapshot(), "finished")
+        try:
+            await self._db(self.on_progress, self.snapshot(), "finished")
+        except Exception:
+            self.log.exception("Could not publish the final progress")
         return report
 
     def _elapsed(self) -> float:
@@ -289,29 +292,45 @@ class PrefetchEngine:
 
     async def _watch(self, crawl: asyncio.Task) -> None:
         """Polls cancel / pause flags, enforces the time limit, flushes records and publishes progress."""
-        limit = self.settings.max_execution_time_s
         next_progress = 0.0
         while True:
-            cancel, pause = await self._db(self.poll_control)
-            if cancel or (limit >= 0 and self._elapsed() >= limit):
-                self.stop_reason = STOP_CANCELLED if cancel else STOP_TIME_LIMIT
-                self.log.warning("Stopping: %s", self.stop_reason)
-                crawl.cancel()
-                return
-            if pause != self.paused:
-                self.paused = pause
-                if pause:
-                    self.resume_event.clear()
-                    self.log.info("Paused")
-                else:
-                    self.resume_event.set()
-                    self.log.info("Resumed")
-                await self._db(self.on_progress, self.snapshot(), "paused" if pause else "resumed")
-            if time.monotonic() >= next_progress or len(self.pending_outcomes) >= 200:
-                await self._flush_outcomes()
-                await self._db(self.on_progress, self.snapshot(), "progress")
-                next_progress = time.monotonic() + self.progress_interval_s
+            try:
+                if await self._watch_once(crawl, time.monotonic() >= next_progress):
+                    return
+            except Exception:  # a database or broker hiccup must not stop cancel checks or the time limit
+                self.log.exception("Progress or control update failed; retrying")
+            else:
+                if time.monotonic() >= next_progress:
+                    next_progress = time.monotonic() + self.progress_interval_s
             await asyncio.sleep(self.control_interval_s)
+
+    async def _watch_once(self, crawl: asyncio.Task, progress_due: bool) -> bool:
+        """One watcher tick; True once the crawl has been stopped."""
+        limit = self.settings.max_execution_time_s
+        if limit >= 0 and self._elapsed() >= limit:
+            return self._stop(crawl, STOP_TIME_LIMIT)
+        cancel, pause = await self._db(self.poll_control)
+        if cancel:
+            return self._stop(crawl, STOP_CANCELLED)
+        if pause != self.paused:
+            self.paused = pause
+            if pause:
+                self.resume_event.clear()
+                self.log.info("Paused")
+            else:
+                self.resume_event.set()
+                self.log.info("Resumed")
+            await self._db(self.on_progress, self.snapshot(), "paused" if pause else "resumed")
+        if progress_due or len(self.pending_outcomes) >= 200:
+            await self._flush_outcomes()
+            await self._db(self.on_progress, self.snapshot(), "progress")
+        return False
+
+    def _stop(self, crawl: asyncio.Task, reason: str) -> bool:
+        self.stop_reason = reason
+        self.log.warning("Stopping: %s", reason)
+        crawl.cancel()
+        return True
 
     async def _flush_outcomes(self) -> None:
         if self.pending_outcomes:

@@ -323,3 +323,24 @@ def test_live_types_need_a_stream_addon_that_serves_them(peer):
     tv = CatalogSpec(spec, "tv", "live", "Live", (CatalogExtra("skip", False, ()),))
     assert tv.skip_reason([spec]) == "no stream addon serves type tv"
     assert CatalogSpec(spec, "other", "x", "X").skip_reason([spec]) is None
+
+
+def test_a_failing_progress_listener_does_not_stop_the_run_or_its_controls(make_peer):
+    slow = make_peer(PEER_STREAM_LATENCY_MS=30, PEER_DUAL=50)
+    flags = {"cancel": False}
+
+    def broken_listener(snapshot, event):
+        raise ConnectionError("broker down")
+
+    engine = PrefetchEngine(
+        plan([addon(slow.url)], [("movie", "peer-dual")], concurrency=1),
+        on_progress=broken_listener, poll_control=lambda: (flags["cancel"], False), progress_interval_s=0.1,
+    )
+    thread, box = _run_in_thread(engine)
+    wait_until(lambda: len(slow.requests("stream")) >= 5, message="streams")
+    flags["cancel"] = True
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert box["report"]["stop_reason"] == "cancelled"
+    # records kept flowing although every progress publication failed
+    assert PrefetchRecord.objects.count() >= 5
