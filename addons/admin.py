@@ -1,6 +1,26 @@
+from django import forms
 from django.contrib import admin
+from django.utils import timezone
 
+from . import services
 from .models import Addon, Catalog
+
+
+class AddonAdminForm(forms.ModelForm):
+    """The admin adds addons like the Addons page does: normalised, de-duplicated, manifest checked."""
+
+    class Meta:
+        model = Addon
+        fields = "__all__"
+
+    def clean_url(self):
+        try:
+            url = services.normalise(self.cleaned_data["url"])
+            services._check_duplicate(url, exclude_pk=self.instance.pk)
+            self.manifest = services.fetch_manifest(url)
+        except services.AddonError as error:
+            raise forms.ValidationError(str(error)) from None
+        return url
 
 
 class CatalogInline(admin.TabularInline):
@@ -17,6 +37,13 @@ class AddonAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     readonly_fields = ("redacted_url", "manifest", "fetched_at", "name", "logo", "version")
     inlines = [CatalogInline]
+    form = AddonAdminForm
+
+    def save_model(self, request, obj, form, change):
+        manifest = getattr(form, "manifest", None)
+        if manifest is not None:
+            obj.apply_manifest(manifest, timezone.now())
+        super().save_model(request, obj, form, change)
 
     def get_fields(self, request, obj=None):
         # The full URL is only editable on the add form; afterwards it is shown redacted.

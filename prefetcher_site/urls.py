@@ -10,6 +10,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("setup/", first_run, name="first-run"),
     path("", include("prefetch.urls")),
+    path("", include("prefetch.config_urls")),
     path("", include("addons.urls")),
     path("", include("schedules.urls")),
 ]

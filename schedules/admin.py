@@ -6,8 +6,15 @@ from .services import delete_schedule, sync_all, sync_schedule
 
 @admin.register(Schedule)
 class ScheduleAdmin(admin.ModelAdmin):
-    list_display = ("time", "days_label", "enabled")
+    list_display = ("time", "days_label", "enabled", "next_run", "periodic_task")
     list_filter = ("enabled",)
+    readonly_fields = ("next_run", "periodic_task", "created_at")
+
+    @admin.display(description="next run (server zone)")
+    def next_run(self, obj):
+        from .services import next_occurrence
+
+        return next_occurrence(obj) if obj.pk and obj.enabled else "–"
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

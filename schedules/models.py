@@ -49,3 +49,24 @@ class Schedule(models.Model):
         if sorted(self.days) == list(range(7)):
             return "every day"
         return ", ".join(DAY_NAMES[day] for day in sorted(self.days))
+
+    @property
+    def days_label_list(self) -> list[str]:
+        return [DAY_NAMES[day] for day in sorted(self.days)]
+
+
+def _catch_up_on_beat_start(sender=None, **_):
+    from .services import catch_up_missed
+
+    try:
+        catch_up_missed()
+    except Exception:  # never keep beat from starting
+        import logging
+
+        logging.getLogger("schedules").exception("Start-up catch-up of missed schedules failed")
+
+
+# Connected here because models load in every process (web, worker, beat, embedded serve).
+from celery.signals import beat_init  # noqa: E402
+
+beat_init.connect(_catch_up_on_beat_start, weak=False, dispatch_uid="schedules-catch-up")

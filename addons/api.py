@@ -1,0 +1,151 @@
+"""JSON API for addons and catalogs (paths of the original tool where it had them)."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import services
+from .models import Addon
+from .redaction import redact_url
+from .serializers import (
+    AddonCreateSerializer,
+    AddonReorderSerializer,
+    AddonSerializer,
+    AddonUpdateSerializer,
+    CatalogLoadSerializer,
+    CatalogSelectionSerializer,
+    CatalogSerializer,
+    ManifestCheckSerializer,
+    ManifestInfoSerializer,
+)
+
+
+def refusal(error: services.AddonError) -> serializers.ValidationError:
+    return serializers.ValidationError({error.field: [str(error)]})
+
+
+def _ok(**body):
+    return {"success": True, **body}
+
+
+AddonList = inline_serializer("AddonList", {"success": serializers.BooleanField(), "addons": AddonSerializer(many=True)})
+AddonOne = inline_serializer("AddonOne", {"success": serializers.BooleanField(), "addon": AddonSerializer()})
+Done = inline_serializer("Done", {"success": serializers.BooleanField()})
+Revealed = inline_serializer("Revealed", {"success": serializers.BooleanField(), "url": serializers.CharField()})
+CatalogList = inline_serializer(
+    "CatalogList", {"success": serializers.BooleanField(), "catalogs": CatalogSerializer(many=True)}
+)
+
+
+class AddonListView(APIView):
+    @extend_schema(responses=AddonList, summary="List addons (URLs redacted)")
+    def get(self, request):
+        return Response(_ok(addons=AddonSerializer(Addon.objects.all(), many=True).data))
+
+    @extend_schema(request=AddonCreateSerializer, responses={201: AddonOne}, summary="Add an addon")
+    def post(self, request):
+        given = AddonCreateSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            addon = services.add_addon(given.validated_data["url"], given.validated_data["type"])
+        except services.AddonError as error:
+            raise refusal(error) from None
+        return Response(_ok(addon=AddonSerializer(addon).data), status=status.HTTP_201_CREATED)
+
+
+class AddonDetailView(APIView):
+    @extend_schema(responses=AddonOne, summary="One addon")
+    def get(self, request, pk: int):
+        return Response(_ok(addon=AddonSerializer(get_object_or_404(Addon, pk=pk)).data))
+
+    @extend_schema(request=AddonUpdateSerializer, responses=AddonOne, summary="Edit an addon (a new URL is validated)")
+    def patch(self, request, pk: int):
+        addon = get_object_or_404(Addon, pk=pk)
+        given = AddonUpdateSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        try:
+            services.update_addon(addon, raw_url=data.get("url"), role=data.get("type"), enabled=data.get("enabled"))
+        except services.AddonError as error:
+            raise refusal(error) from None
+        return Response(_ok(addon=AddonSerializer(addon).data))
+
+    @extend_schema(request=None, responses=Done, summary="Delete an addon and its catalogs")
+    def delete(self, request, pk: int):
+        services.delete_addon(get_object_or_404(Addon, pk=pk))
+        return Response(_ok())
+
+
+class AddonRefreshView(APIView):
+    @extend_schema(request=None, responses=AddonOne, summary="Fetch the addon's manifest again")
+    def post(self, request, pk: int):
+        addon = get_object_or_404(Addon, pk=pk)
+        try:
+            services.refresh_addon(addon)
+        except services.AddonError as error:
+            raise refusal(error) from None
+        return Response(_ok(addon=AddonSerializer(addon).data))
+
+
+class AddonRevealView(APIView):
+    @extend_schema(request=None, responses=Revealed, summary="The full, unredacted URL (deliberate action)")
+    def post(self, request, pk: int):
+        return Response(_ok(url=get_object_or_404(Addon, pk=pk).url))
+
+
+class AddonReorderView(APIView):
+    @extend_schema(request=AddonReorderSerializer, responses=AddonList, summary="Move addons between groups / reorder")
+    def post(self, request):
+        given = AddonReorderSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            services.reorder_addons(given.validated_data["groups"])
+        except services.AddonError as error:
+            raise refusal(error) from None
+        return Response(_ok(addons=AddonSerializer(Addon.objects.all(), many=True).data))
+
+
+class AddonManifestView(APIView):
+    @extend_schema(request=ManifestCheckSerializer, responses=ManifestInfoSerializer, summary="Check an addon URL")
+    def post(self, request):
+        given = ManifestCheckSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            url, manifest = services.preview(given.validated_data["url"])
+        except services.AddonError as error:
+            raise refusal(error) from None
+        summary = manifest.summary()
+        return Response(
+            _ok(
+                name=summary["name"], logo=summary["logo"], version=summary["version"], url=redact_url(url),
+                types=summary["types"], catalogs=len(summary["catalogs"]),
+            )
+        )
+
+
+class CatalogLoadView(APIView):
+    @extend_schema(request=None, responses=CatalogLoadSerializer, summary="Load catalogs from all catalog addons (merge)")
+    def post(self, request):
+        if not services.catalog_addons().exists():
+            raise serializers.ValidationError({"addons": ["Add a catalog addon (Both or Catalog only) first."]})
+        result = services.load_catalogs()
+        result["catalogs"] = CatalogSerializer(result["catalogs"], many=True).data
+        return Response(_ok(**result))
+
+
+class CatalogSelectionView(APIView):
+    @extend_schema(responses=CatalogList, summary="Saved catalog selection, in the engine's order")
+    def get(self, request):
+        return Response(_ok(catalogs=CatalogSerializer(services.selection_queryset(), many=True).data))
+
+    @extend_schema(request=CatalogSelectionSerializer, responses=CatalogList, summary="Save order / enabled / extras")
+    def post(self, request):
+        given = CatalogSelectionSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            services.save_selection(given.validated_data["catalogs"])
+        except services.AddonError as error:
+            raise refusal(error) from None
+        return Response(_ok(catalogs=CatalogSerializer(services.selection_queryset(), many=True).data))

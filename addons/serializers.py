@@ -1,0 +1,117 @@
+"""JSON shapes of addons and catalogs. Addon URLs only ever leave the server redacted."""
+
+from rest_framework import serializers
+
+from prefetch.api_common import StrictSerializer
+
+from .models import Addon, AddonRole, Catalog
+
+ROLE_CHOICES = AddonRole.values
+
+
+class AddonSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(source="redacted_url", read_only=True, help_text="Redacted: secrets are masked.")
+    type = serializers.CharField(source="role", read_only=True, help_text="both, catalog or stream.")
+    types = serializers.SerializerMethodField()
+    catalogs = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Addon
+        fields = ["id", "url", "type", "name", "logo", "version", "enabled", "position", "fetched_at", "types", "catalogs"]
+        read_only_fields = fields
+
+    def get_types(self, addon) -> list[str]:
+        return list(addon.manifest.get("types") or [])
+
+    def get_catalogs(self, addon) -> int:
+        return len(addon.manifest.get("catalogs") or [])
+
+
+class AddonCreateSerializer(StrictSerializer):
+    url = serializers.CharField(max_length=2000, help_text="Pasted URL; normalised to …/manifest.json.")
+    type = serializers.ChoiceField(choices=ROLE_CHOICES, default=AddonRole.BOTH)
+
+
+class AddonUpdateSerializer(StrictSerializer):
+    url = serializers.CharField(max_length=2000, required=False)
+    type = serializers.ChoiceField(choices=ROLE_CHOICES, required=False)
+    enabled = serializers.BooleanField(required=False)
+
+
+class AddonReorderSerializer(StrictSerializer):
+    groups = serializers.DictField(
+        child=serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=1000),
+        help_text='{"both": [ids…], "catalog": [ids…], "stream": [ids…]}',
+    )
+
+    def validate_groups(self, value):
+        bad = sorted(set(value) - set(ROLE_CHOICES))
+        if bad:
+            raise serializers.ValidationError(f"Unknown group(s): {', '.join(bad)}.")
+        return value
+
+
+class ManifestCheckSerializer(StrictSerializer):
+    url = serializers.CharField(max_length=2000)
+
+
+class ManifestInfoSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    name = serializers.CharField()
+    logo = serializers.CharField()
+    version = serializers.CharField()
+    url = serializers.CharField(help_text="The normalised URL, redacted.")
+    types = serializers.ListField(child=serializers.CharField())
+    catalogs = serializers.IntegerField()
+
+
+class CatalogSerializer(serializers.ModelSerializer):
+    catalog_id = serializers.CharField(read_only=True)
+    type = serializers.CharField(source="content_type", read_only=True)
+    kind = serializers.SerializerMethodField(help_text="movie, series or mixed (picks the per-catalog limit).")
+    order = serializers.IntegerField(source="position", read_only=True)
+    addon_id = serializers.IntegerField(read_only=True)
+    addon_name = serializers.SerializerMethodField()
+    search_only = serializers.BooleanField(read_only=True)
+    unmet_extras = serializers.ListField(source="unmet_required_extras", child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = Catalog
+        fields = [
+            "id", "catalog_id", "name", "type", "kind", "addon_id", "addon_name", "enabled", "order",
+            "extras", "extra_values", "missing", "search_only", "unmet_extras",
+        ]
+        read_only_fields = fields
+
+    def get_kind(self, catalog) -> str:
+        return catalog.content_type if catalog.content_type in ("movie", "series") else "mixed"
+
+    def get_addon_name(self, catalog) -> str:
+        return str(catalog.addon)
+
+
+class CatalogEntrySerializer(StrictSerializer):
+    id = serializers.IntegerField(min_value=1)
+    enabled = serializers.BooleanField(required=False)
+    extra_values = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=300), required=False)
+
+
+class CatalogSelectionSerializer(StrictSerializer):
+    catalogs = serializers.ListField(child=CatalogEntrySerializer(), max_length=5000)
+
+
+class CatalogLoadErrorSerializer(serializers.Serializer):
+    addon_id = serializers.IntegerField()
+    addon_name = serializers.CharField()
+    url = serializers.CharField()
+    error = serializers.CharField()
+
+
+class CatalogLoadSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    catalogs = CatalogSerializer(many=True)
+    errors = CatalogLoadErrorSerializer(many=True)
+    total_addons = serializers.IntegerField()
+    total_catalogs = serializers.IntegerField()
+    added = serializers.IntegerField()
+    missing = serializers.IntegerField()

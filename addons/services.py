@@ -1,0 +1,267 @@
+"""Addon and catalog configuration: the one place the pages, the API and the admin go through.
+
+Every change of an addon URL is normalised, checked for duplicates and validated by fetching the
+manifest; the manifest summary is cached on the row. Catalog loading merges what the manifests
+declare into the saved selection without losing the user's choices.
+"""
+
+import logging
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from .client import fetch_manifest_sync
+from .manifest import AddonUrlError, Manifest, ManifestError, normalize_addon_url
+from .models import Addon, AddonRole, Catalog
+from .redaction import redact_text
+
+logger = logging.getLogger("addons.services")
+
+MANIFEST_TIMEOUT_S = 15.0
+
+
+class AddonError(ValueError):
+    """A user-facing refusal; `field` names the input it belongs to."""
+
+    def __init__(self, message: str, field: str = "url"):
+        super().__init__(message)
+        self.field = field
+
+
+def _proxy() -> str | None:
+    from prefetch.models import PrefetchSettings
+
+    return PrefetchSettings.load().proxy_url or None
+
+
+def fetch_manifest(url: str) -> Manifest:
+    """Fetch and validate the manifest at a normalised URL; errors never carry the URL itself."""
+    try:
+        manifest = fetch_manifest_sync(url, timeout_s=MANIFEST_TIMEOUT_S, proxy=_proxy(), retries=1)
+    except ManifestError as error:
+        raise AddonError(redact_text(str(error))) from None
+    except Exception as error:  # a malformed URL the HTTP client refuses, and the like
+        raise AddonError(f"Could not fetch the manifest: {error.__class__.__name__}.") from None
+    if manifest.configuration_required:
+        raise AddonError(
+            f"“{manifest.name}” needs to be configured first: open its configure page, then paste the "
+            "URL it gives you (the one with your settings in it)."
+        )
+    return manifest
+
+
+def normalise(raw_url: str) -> str:
+    try:
+        return normalize_addon_url(raw_url)
+    except AddonUrlError as error:
+        raise AddonError(str(error)) from None
+
+
+def _check_duplicate(url: str, exclude_pk: int | None = None) -> None:
+    others = Addon.objects.exclude(pk=exclude_pk) if exclude_pk else Addon.objects.all()
+    for other in others.only("id", "url", "role", "name"):
+        if other.url.lower() == url.lower():
+            raise AddonError(
+                f"This addon is already configured ({other.get_role_display()}: {other}). "
+                "To use it for catalogs and streams, move it to “Both”."
+            )
+
+
+def _check_role(role: str) -> str:
+    if role not in AddonRole.values:
+        raise AddonError(f"Role must be one of {', '.join(AddonRole.values)}.", field="role")
+    return role
+
+
+def _next_position(role: str) -> int:
+    top = Addon.objects.filter(role=role).aggregate(top=Max("position"))["top"]
+    return 0 if top is None else top + 1
+
+
+def preview(raw_url: str) -> tuple[str, Manifest]:
+    """Normalise and fetch without saving (the `/api/addon/manifest` check)."""
+    url = normalise(raw_url)
+    return url, fetch_manifest(url)
+
+
+def add_addon(raw_url: str, role: str = AddonRole.BOTH) -> Addon:
+    role = _check_role(role)
+    url = normalise(raw_url)
+    _check_duplicate(url)
+    manifest = fetch_manifest(url)
+    with transaction.atomic():
+        _check_duplicate(url)
+        addon = Addon(url=url, role=role, position=_next_position(role))
+        addon.apply_manifest(manifest, timezone.now())
+        addon.save()
+    logger.info("Added addon %s as %s", addon, role)
+    return addon
+
+
+def update_addon(addon: Addon, *, raw_url: str | None = None, role: str | None = None, enabled: bool | None = None) -> Addon:
+    """Edit an addon; a new URL is validated like a new addon before anything is saved."""
+    manifest = None
+    if raw_url is not None:
+        url = normalise(raw_url)
+        if url != addon.url:
+            _check_duplicate(url, exclude_pk=addon.pk)
+            manifest = fetch_manifest(url)
+            addon.url = url
+    if role is not None and _check_role(role) != addon.role:
+        addon.role = role
+        addon.position = _next_position(role)
+    if enabled is not None:
+        addon.enabled = enabled
+    if manifest is not None:
+        addon.apply_manifest(manifest, timezone.now())
+    addon.save()
+    return addon
+
+
+def refresh_addon(addon: Addon) -> Addon:
+    manifest = fetch_manifest(addon.url)
+    addon.apply_manifest(manifest, timezone.now())
+    addon.save()
+    return addon
+
+
+def delete_addon(addon: Addon) -> None:
+    addon.delete()
+
+
+@transaction.atomic
+def reorder_addons(groups: dict[str, list[int]]) -> None:
+    """`{role: [addon ids in order]}`: moves addons between groups and sets their order.
+
+    Every id must exist; addons not mentioned keep their role and go after the listed ones."""
+    seen: set[int] = set()
+    for role, ids in groups.items():
+        _check_role(role)
+        for pk in ids:
+            if pk in seen:
+                raise AddonError(f"Addon {pk} is listed twice.", field="groups")
+            seen.add(pk)
+    known = set(Addon.objects.filter(pk__in=seen).values_list("pk", flat=True))
+    unknown = sorted(seen - known)
+    if unknown:
+        raise AddonError(f"Unknown addon id(s): {', '.join(map(str, unknown))}.", field="groups")
+    for role, ids in groups.items():
+        for position, pk in enumerate(ids):
+            Addon.objects.filter(pk=pk).update(role=role, position=position)
+        rest = Addon.objects.filter(role=role).exclude(pk__in=seen).order_by("position", "id")
+        for offset, addon in enumerate(rest, start=len(ids)):
+            Addon.objects.filter(pk=addon.pk).update(position=offset)
+
+
+# --- catalogs ---------------------------------------------------------------------------------------
+def catalog_addons():
+    return Addon.objects.filter(enabled=True, role__in=[AddonRole.BOTH, AddonRole.CATALOG])
+
+
+def selection_queryset():
+    """The catalogs the pages show: those of catalog-serving addons, in the engine's order."""
+    return Catalog.objects.filter(addon__role__in=[AddonRole.BOTH, AddonRole.CATALOG]).select_related("addon")
+
+
+def load_catalogs() -> dict:
+    """Fetch every catalog addon's manifest and merge its catalogs into the saved selection.
+
+    Known catalogs (same addon, type and id) keep enabled / order / extra values; new ones are
+    appended (enabled unless they cannot run without a choice); vanished ones are marked missing.
+    An addon whose manifest cannot be fetched keeps its catalogs as they were and is reported."""
+    addons = list(catalog_addons())
+    errors, added, vanished = [], 0, 0
+    for addon in addons:
+        try:
+            manifest = fetch_manifest(addon.url)
+        except AddonError as error:
+            errors.append({"addon_id": addon.pk, "addon_name": str(addon), "url": addon.redacted_url, "error": str(error)})
+            continue
+        with transaction.atomic():
+            addon.apply_manifest(manifest, timezone.now())
+            addon.save()
+            existing = {(c.content_type, c.catalog_id): c for c in addon.catalog_set.all()}
+            top = Catalog.objects.aggregate(top=Max("position"))["top"]
+            position = 0 if top is None else top + 1
+            declared = set()
+            for decl in manifest.catalogs():
+                key = (decl.type, decl.id)
+                declared.add(key)
+                extras = [extra.as_dict() for extra in decl.extras]
+                catalog = existing.get(key)
+                if catalog is None:
+                    unmet = [e for e in decl.required_extras if e.name != "search"]
+                    Catalog.objects.create(
+                        addon=addon, content_type=decl.type, catalog_id=decl.id, name=decl.name[:300],
+                        extras=extras, enabled=not decl.search_only and not unmet, position=position,
+                    )
+                    position += 1
+                    added += 1
+                else:
+                    catalog.name = decl.name[:300]
+                    catalog.extras = extras
+                    catalog.missing = False
+                    catalog.extra_values = {k: v for k, v in catalog.extra_values.items() if any(e["name"] == k for e in extras)}
+                    catalog.save()
+            for key, catalog in existing.items():
+                if key not in declared and not catalog.missing:
+                    catalog.missing = True
+                    catalog.save(update_fields=["missing"])
+                    vanished += 1
+    catalogs = list(selection_queryset())
+    return {
+        "catalogs": catalogs,
+        "errors": errors,
+        "total_addons": len(addons),
+        "total_catalogs": len(catalogs),
+        "added": added,
+        "missing": vanished,
+    }
+
+
+def validate_extra_values(catalog: Catalog, values: dict) -> dict:
+    if not isinstance(values, dict):
+        raise AddonError("Extra values must be an object of name: value.", field="extra_values")
+    declared = {e["name"]: e for e in catalog.extras}
+    clean = {}
+    for name, value in values.items():
+        if name not in declared or name in ("skip", "search"):
+            raise AddonError(f"Catalog “{catalog.name}” has no choosable extra “{name}”.", field="extra_values")
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str):
+            raise AddonError(f"The value for “{name}” must be text.", field="extra_values")
+        options = declared[name].get("options") or []
+        if options and value not in options:
+            raise AddonError(f"“{value}” is not one of the options for “{name}”.", field="extra_values")
+        clean[name] = value
+    return clean
+
+
+@transaction.atomic
+def save_selection(entries: list[dict]) -> None:
+    """Apply `[{id, enabled?, extra_values?}]`; the list order becomes the engine's order.
+
+    Catalogs not listed keep their settings and follow the listed ones in their old order."""
+    ids = [entry["id"] for entry in entries]
+    if len(set(ids)) != len(ids):
+        raise AddonError("A catalog is listed twice.", field="catalogs")
+    rows = {c.pk: c for c in Catalog.objects.select_for_update().filter(pk__in=ids)}
+    unknown = [pk for pk in ids if pk not in rows]
+    if unknown:
+        raise AddonError(f"Unknown catalog id(s): {', '.join(map(str, unknown))}.", field="catalogs")
+    for position, entry in enumerate(entries):
+        catalog = rows[entry["id"]]
+        catalog.position = position
+        if "extra_values" in entry:
+            catalog.extra_values = validate_extra_values(catalog, entry["extra_values"])
+        if "enabled" in entry:
+            if entry["enabled"] and catalog.search_only:
+                raise AddonError(f"“{catalog.name}” is search-only and cannot be prefetched.", field="catalogs")
+            catalog.enabled = entry["enabled"]
+        catalog.save()
+    rest = Catalog.objects.exclude(pk__in=ids).order_by("position", "id")
+    for offset, catalog in enumerate(rest, start=len(ids)):
+        if catalog.position != offset:
+            Catalog.objects.filter(pk=catalog.pk).update(position=offset)

@@ -1,0 +1,183 @@
+"""The Settings page form: every PrefetchSettings field, grouped; time values as number + unit."""
+
+import math
+from urllib.parse import urlsplit
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from addons.manifest import AddonUrlError, normalize_addon_url
+
+from .models import UNLIMITED, PrefetchSettings
+
+UNIT_SECONDS = {"ms": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+UNIT_LABELS = {"ms": "milliseconds", "s": "seconds", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class AmountWidget(forms.MultiWidget):
+    """number [+ unit select] [+ 'Unlimited' checkbox]; sub-inputs are NAME_value / NAME_unit / NAME_unlimited."""
+
+    template_name = "settings/amount_widget.html"
+
+    def __init__(self, units, unlimited_label, attrs=None):
+        self.units = units
+        self.unlimited_label = unlimited_label
+        widgets = {
+            "value": forms.NumberInput(attrs={"step": "any", "class": "amount-value"}),
+            "unit": forms.Select(choices=[(u, UNIT_LABELS[u]) for u in units]) if units else forms.HiddenInput(),
+            "unlimited": forms.CheckboxInput(attrs={"class": "amount-unlimited"}) if unlimited_label else forms.HiddenInput(),
+        }
+        super().__init__(widgets, attrs)
+
+    def decompress(self, value):
+        if value is None:
+            return [None, self.units[0] if self.units else "", False]
+        if self.unlimited_label and value == UNLIMITED:
+            return [None, self.units[-2] if len(self.units) > 1 else (self.units[0] if self.units else ""), True]
+        if not self.units:
+            return [value, "", False]
+        if value == 0:
+            return [0, "s" if "s" in self.units else self.units[0], False]
+        unit = self.units[0]
+        for candidate in self.units:  # the largest unit that gives a whole number
+            amount = value / UNIT_SECONDS[candidate]
+            if abs(amount - round(amount)) < 1e-9 and abs(amount) >= 1:
+                unit = candidate
+        amount = value / UNIT_SECONDS[unit]
+        amount = int(round(amount)) if abs(amount - round(amount)) < 1e-9 else round(amount, 3)
+        return [amount, unit, False]
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["unlimited_label"] = self.unlimited_label
+        return context
+
+
+class AmountField(forms.MultiValueField):
+    def __init__(self, *, units=(), unlimited_label=None, integer=False, **kwargs):
+        self.units = list(units)
+        self.unlimited_label = unlimited_label
+        self.integer = integer
+        fields = (
+            forms.FloatField(required=False),
+            forms.ChoiceField(choices=[(u, u) for u in self.units], required=False) if self.units else forms.CharField(required=False),
+            forms.BooleanField(required=False),
+        )
+        kwargs.pop("max_value", None)
+        kwargs.pop("min_value", None)
+        kwargs.pop("step_size", None)
+        super().__init__(fields, require_all_fields=False, widget=AmountWidget(self.units, unlimited_label), **kwargs)
+
+    def compress(self, data_list):
+        value, unit, unlimited = (list(data_list) + [None, None, None])[:3]
+        if unlimited and self.unlimited_label:
+            return UNLIMITED
+        if value is None:
+            hint = f" or tick “{self.unlimited_label}”" if self.unlimited_label else ""
+            raise ValidationError(f"Enter a number{hint}.")
+        if not math.isfinite(value):
+            raise ValidationError("Enter a finite number.")
+        seconds = value * UNIT_SECONDS.get(unit, 1) if self.units else value
+        if self.integer:
+            if abs(seconds - round(seconds)) > 1e-6:
+                raise ValidationError("Use a whole number" + (" of seconds." if self.units else "."))
+            return int(round(seconds))
+        return round(seconds, 6)
+
+
+def limit(**kw):
+    return AmountField(unlimited_label="Unlimited", integer=True, **kw)
+
+
+# (title, description, fields): the Settings page renders these groups in this order.
+GROUPS = [
+    ("Limits", "How much one run prefetches. Unlimited = no cap.", [
+        "movies_global_limit", "series_global_limit", "movies_per_catalog", "series_per_catalog",
+        "items_per_mixed_catalog",
+    ]),
+    ("Time", "Pacing and time budgets.", [
+        "delay_s", "request_timeout_s", "cache_validity_s", "max_execution_time_s",
+    ]),
+    ("Series episodes", "Which episodes of a series are requested.", [
+        "episodes_per_series", "include_specials", "include_unreleased",
+    ]),
+    ("Stream source cache requests", "Ask the debrid service to cache sources that are not cached yet.", [
+        "cache_requests_enabled", "cached_stream_regex", "skip_stream_regex", "cache_requests_per_item",
+        "cache_requests_global", "cached_streams_threshold", "cache_request_hosts",
+    ]),
+    ("Advanced", "Concurrency, retries, network and housekeeping.", [
+        "concurrency", "retries", "max_pages_per_catalog", "proxy_url", "fallback_meta_url",
+        "randomize_catalogs", "randomize_items", "logging_enabled", "run_retention_days",
+    ]),
+]
+
+
+class SettingsForm(forms.ModelForm):
+    movies_global_limit = limit(label="Movies, all catalogs together")
+    series_global_limit = limit(label="Series, all catalogs together")
+    movies_per_catalog = limit(label="Movies per movie catalog")
+    series_per_catalog = limit(label="Series per series catalog")
+    items_per_mixed_catalog = limit(label="Items per mixed catalog")
+    episodes_per_series = limit(label="Episodes per series", help_text="Newest first.")
+    delay_s = AmountField(
+        units=["ms", "s", "min", "h"], label="Delay between requests", help_text="0 = no delay."
+    )
+    request_timeout_s = AmountField(units=["s", "min"], label="Request timeout")
+    cache_validity_s = AmountField(
+        units=["s", "min", "h", "d", "w"], unlimited_label="Never expires", integer=True,
+        label="Skip items prefetched within", help_text="0 = always request again.",
+    )
+    max_execution_time_s = AmountField(
+        units=["s", "min", "h", "d"], unlimited_label="Unlimited", integer=True, label="Max execution time",
+    )
+
+    class Meta:
+        model = PrefetchSettings
+        fields = [name for _, _, names in GROUPS for name in names]
+        widgets = {
+            "proxy_url": forms.TextInput(attrs={"placeholder": "http://user:pass@proxy:8080", "autocomplete": "off"}),
+            "fallback_meta_url": forms.TextInput(),
+            "cache_request_hosts": forms.TextInput(attrs={"placeholder": "real-debrid.com, torbox.app"}),
+            "cached_stream_regex": forms.TextInput(attrs={"class": "mono"}),
+            "skip_stream_regex": forms.TextInput(attrs={"class": "mono"}),
+        }
+
+    def groups(self):
+        return [(title, text, [self[name] for name in names]) for title, text, names in GROUPS]
+
+    def clean_proxy_url(self):
+        return clean_proxy_url(self.cleaned_data["proxy_url"])
+
+    def clean_fallback_meta_url(self):
+        return clean_fallback_meta_url(self.cleaned_data["fallback_meta_url"])
+
+    def clean_cache_request_hosts(self):
+        return clean_cache_request_hosts(self.cleaned_data["cache_request_hosts"])
+
+
+# Shared with the JSON API's serializer: the same rules whichever way settings arrive.
+def clean_proxy_url(value: str) -> str:
+    value = value.strip()
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValidationError("Use an http:// or https:// proxy URL, e.g. http://proxy:8080.")
+    return value
+
+
+def clean_fallback_meta_url(value: str) -> str:
+    value = value.strip()
+    if not value:
+        return value
+    try:
+        return normalize_addon_url(value)
+    except AddonUrlError as error:
+        raise ValidationError(str(error)) from None
+
+
+def clean_cache_request_hosts(value: str) -> str:
+    hosts = [h.strip().lower() for h in value.split(",") if h.strip()]
+    bad = [h for h in hosts if "/" in h or " " in h or ":" in h]
+    if bad:
+        raise ValidationError(f"Host names only, without scheme or path: {', '.join(bad)}.")
+    return ", ".join(hosts)

@@ -1,0 +1,69 @@
+"""Schedules page: plain server-rendered forms (POST + redirect), beat kept in sync by services."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from . import services
+from .forms import ScheduleForm
+from .models import Schedule, SchedulingSettings
+
+
+def _rows():
+    rows = []
+    for schedule in Schedule.objects.select_related("periodic_task"):
+        rows.append({"schedule": schedule, "next": services.next_occurrence(schedule) if schedule.enabled else None})
+    return rows
+
+
+def schedules_page(request):
+    return render(
+        request,
+        "schedules/schedules.html",
+        {
+            "rows": _rows(),
+            "global": SchedulingSettings.load(),
+            "server_tz": settings.TIME_ZONE,
+            "next_run": services.next_run_time(),
+            "form": ScheduleForm(initial={"days": list(range(7)), "enabled": True}),
+        },
+    )
+
+
+def schedule_edit(request, pk: int | None = None):
+    schedule = get_object_or_404(Schedule, pk=pk) if pk else None
+    initial = None if schedule else {"days": list(range(7)), "enabled": True}
+    form = ScheduleForm(request.POST or None, instance=schedule, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if schedule is None:
+            services.create_schedule(time=data["time"], days=data["days"], enabled=data["enabled"])
+            messages.success(request, "Schedule added.")
+        else:
+            services.update_schedule(schedule, time=data["time"], days=data["days"], enabled=data["enabled"])
+            messages.success(request, "Schedule saved.")
+        return redirect("schedules")
+    return render(request, "schedules/edit.html", {"form": form, "schedule": schedule, "server_tz": settings.TIME_ZONE})
+
+
+@require_POST
+def schedule_delete(request, pk: int):
+    services.delete_schedule(get_object_or_404(Schedule, pk=pk))
+    messages.success(request, "Schedule deleted.")
+    return redirect("schedules")
+
+
+@require_POST
+def schedules_clear(request):
+    count = services.clear_all()
+    messages.success(request, f"Deleted {count} schedule(s).")
+    return redirect("schedules")
+
+
+@require_POST
+def schedules_toggle(request):
+    enabled = request.POST.get("enabled") == "1"
+    services.set_global_enabled(enabled)
+    messages.success(request, "Schedules are on." if enabled else "Schedules are off: nothing runs automatically.")
+    return redirect("schedules")
