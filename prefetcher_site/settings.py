@@ -148,7 +148,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
-if DEBUG or not Path(STATIC_ROOT, "staticfiles.json").exists():
+if DEBUG or not (env_bool("STATIC_MANIFEST", False) or Path(STATIC_ROOT, "staticfiles.json").exists()):
     # Without collectstatic (make run, tests) serve straight from the finders.
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
@@ -158,6 +158,21 @@ if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Served over HTTPS (SECURE_COOKIES on): redirect plain HTTP, except the in-network probes.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SESSION_COOKIE_SECURE)
+SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)  # e.g. 31536000 once HTTPS works
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+
+# --- Operations: metrics token, run notifications ---------------------------------------------------
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")  # bearer token for /metrics; empty = sign-in only
+NOTIFY_WEBHOOK_URL = env.str("NOTIFY_WEBHOOK_URL", default="")  # POSTed a JSON summary when a run ends
+NOTIFY_APPRISE_URL = env.str("NOTIFY_APPRISE_URL", default="")  # needs the apprise package installed
+NOTIFY_ON = env.str("NOTIFY_ON", default="failure").strip().lower()
+if NOTIFY_ON not in ("failure", "always"):
+    raise ImproperlyConfigured(f"NOTIFY_ON must be failure or always, got {NOTIFY_ON!r}")
+NOTIFY_TIMEOUT_S = env.float("NOTIFY_TIMEOUT_S", default=10.0)
 
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"

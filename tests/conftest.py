@@ -2,7 +2,7 @@ import pytest
 
 from tests.peer_server import Peer
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.conftest_worker"]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,78 @@
+"""Fixtures for tests that run a real Celery worker process against a real Redis.
+
+    def test_x(start_worker, redis_broker):    # redis_broker: this process enqueues through Redis
+        worker = start_worker()                 # a worker on the same Redis and test database
+        request_run()                           # ... the worker runs it
+
+TEST_REDIS_URL (exported by tests/run.sh) names the shared Redis; without it a private
+redis-server is started for the session.
+"""
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.worker_process import RedisServer, WorkerProcess, database_url, use_broker
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    server = RedisServer()
+    yield server.url
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def celery_queue():
+    """One queue per test session: other sessions' workers on the same Redis never see our tasks."""
+    return f"prefetch-test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def celery_app():
+    from prefetcher_site.celery import app
+
+    return app
+
+
+@pytest.fixture
+def redis_broker(celery_app, redis_url, celery_queue):
+    """This test process publishes (request_run) and pings through Redis instead of memory://."""
+    with use_broker(celery_app, redis_url, celery_queue):
+        yield redis_url
+
+
+@pytest.fixture
+def start_worker(transactional_db, celery_app, redis_url, celery_queue):
+    """Start real worker processes (same test database, Redis given or the session's); all are
+    stopped after the test. The returned worker has answered a ping, so it is consuming."""
+    log_dir = Path(tempfile.mkdtemp(prefix="workers-"))
+    started: list[WorkerProcess] = []
+
+    def start(broker_url: str | None = None, wait: bool = True, **extra_env) -> WorkerProcess:
+        url = broker_url or redis_url
+        worker = WorkerProcess(url, celery_queue, database_url(), log_dir, extra_env)
+        started.append(worker)
+        if wait:
+            with use_broker(celery_app, url, celery_queue):
+                worker.wait_ready(celery_app)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def private_redis():
+    """A redis-server of this test's own, which the test may stop and restart."""
+    server = RedisServer()
+    yield server
+    server.close()
