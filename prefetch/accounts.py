@@ -44,7 +44,7 @@ class FirstRunMiddleware:
                     return JsonResponse(
                         {"success": False, "error": "Create the first account at /setup/ first."}, status=503
                     )
-                if request.path != setup_path and not request.path.startswith(("/static/", "/api/health")):
+                if request.path != setup_path and not request.path.startswith(("/static/", "/api/health", "/metrics")):
                     return redirect(setup_path)
             else:
                 self.ready = True
