@@ -40,7 +40,7 @@ CatalogList = inline_serializer(
 
 
 class AddonListView(APIView):
-    @extend_schema(responses=AddonList, summary="List addons (URLs redacted)")
+    @extend_schema(responses=AddonList, summary="List addons (URLs redacted)", operation_id="addons_list")
     def get(self, request):
         return Response(_ok(addons=AddonSerializer(Addon.objects.all(), many=True).data))
 

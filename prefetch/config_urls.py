@@ -1,8 +1,9 @@
 """URLs of the configuration pages and API (Settings, /api/config*) and the API schema + docs."""
 
-from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.permissions import IsAuthenticated
 
 from . import config_api, config_views
 
@@ -12,8 +13,9 @@ urlpatterns = [
     path("settings/token/", config_views.regenerate_token, name="settings-token"),
     path("api/config", login_not_required(config_api.ConfigView.as_view()), name="api-config"),
     path("api/config/reset", login_not_required(config_api.ConfigResetView.as_view()), name="api-config-reset"),
-    path("api/schema", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
-    # The docs pages are pages: they need a signed-in user and fetch the schema with the session.
-    path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/schema", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
+    # The docs pages are pages (DRF views skip LoginRequiredMiddleware): sign in first, then they
+    # fetch the schema with the session.
+    path("api/docs", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
+    path("api/redoc", login_required(SpectacularRedocView.as_view(url_name="api-schema")), name="api-redoc"),
 ]
