@@ -17,7 +17,7 @@ UNIT_LABELS = {"ms": "milliseconds", "s": "seconds", "min": "minutes", "h": "hou
 class AmountWidget(forms.MultiWidget):
     """number [+ unit select] [+ 'Unlimited' checkbox]; sub-inputs are NAME_value / NAME_unit / NAME_unlimited."""
 
-    template_name = "settings/amount_widget.html"
+    template_name = "settings/amount_widget.html"  # in prefetch/templates: found by the form renderer
 
     def __init__(self, units, unlimited_label, attrs=None):
         self.units = units
