@@ -1,1 +1,7 @@
-websocket_urlpatterns = []
+from django.urls import path
+
+from .consumers import ProgressConsumer
+
+websocket_urlpatterns = [
+    path("ws/progress/", ProgressConsumer.as_asgi()),
+]

@@ -16,6 +16,7 @@ from addons.models import Addon, Catalog
 
 from .engine import STOP_CANCELLED, PrefetchEngine
 from .models import ACTIVE_STATUSES, PrefetchSettings, Run, RunStatus, RunTrigger
+from .notifications import notify_run_finished, notify_runs_finished
 from .plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
 
 logger = logging.getLogger("prefetch.runs")
@@ -79,9 +80,11 @@ def request_resume(run: Run) -> bool:
 def abort_orphaned_runs(reason: str = "the worker stopped while the run was active") -> int:
     """At worker start-up: no run can be running, so any active row was left by a dead worker."""
     now = timezone.now()
-    return Run.objects.filter(status__in=ACTIVE_STATUSES).update(
+    aborted = Run.objects.filter(status__in=ACTIVE_STATUSES).update(
         status=RunStatus.ABORTED, error=reason, stop_reason="aborted", finished_at=now
     )
+    notify_runs_finished(Run.objects.filter(status=RunStatus.ABORTED, finished_at=now))
+    return aborted
 
 
 def prune_runs(retention_days: int) -> int:
@@ -202,6 +205,13 @@ def execute_run(
     if not claim_run(run_id):
         logger.warning("Run %s is not queued any more; not starting it", run_id)
         return Run.objects.get(pk=run_id)
+    from .run_logs import observe_run  # live progress, log tail and per-run log file
+
+    with observe_run(run_id) as observer:
+        return _execute_claimed(run_id, plan, local_cancel, listeners, engine_options, observer)
+
+
+def _execute_claimed(run_id, plan, local_cancel, listeners, engine_options, observer) -> Run:
     run = Run.objects.get(pk=run_id)
     try:
         plan = plan or plan_from_database(run.options.get("settings"))
@@ -209,7 +219,7 @@ def execute_run(
         engine = PrefetchEngine(
             plan,
             poll_control=RunControl(run_id, local_cancel).poll,
-            on_progress=ProgressRecorder(run_id, listeners),
+            on_progress=observer.wrap(ProgressRecorder(run_id, listeners)),
             log=logger,
             **(engine_options or {}),
         )
@@ -237,4 +247,5 @@ def _finish(run_id: int, status: str, *, report: dict | None = None, error: str 
     Run.objects.filter(pk=run_id).update(**fields)
     run = Run.objects.get(pk=run_id)
     logger.info("Run %s ended: %s %s", run_id, status, error)
+    notify_run_finished(run)
     return run

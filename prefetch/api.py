@@ -1,0 +1,385 @@
+"""JSON API for job control, live events, run history, prefetch records and log files.
+
+Paths and shapes follow the original tool (`/api/job/*`, `/api/logs*`, `/api/events`), inside the
+`success` envelope of `api_common`. Run state changes go through `prefetch.runs` only.
+"""
+
+import asyncio
+import json
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
+from django.db.models import Q
+from django.http import FileResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import progress, run_logs
+from .api_common import StrictSerializer
+from .models import PrefetchRecord, Run, RunStatus, RunTrigger
+from .runs import (
+    RunRefused,
+    active_run,
+    plan_from_database,
+    request_cancel,
+    request_pause,
+    request_resume,
+    request_run,
+    validate_plan,
+)
+
+SSE_KEEPALIVE_S = 10.0
+OUTPUT_MAX_LINES = 1000
+
+
+def _ok(**body):
+    return {"success": True, **body}
+
+
+def _refused(message: str, code=status.HTTP_400_BAD_REQUEST):
+    return Response({"success": False, "error": message}, status=code)
+
+
+def next_run_time():
+    try:
+        from schedules.services import next_run_time as upcoming
+
+        return upcoming()
+    except Exception:  # schedules are optional for the status; never break it
+        return None
+
+
+def run_detail(run: Run) -> dict:
+    body = progress.run_payload(run)
+    body["options"] = run.options
+    body["statistics"] = run.statistics
+    body["catalogs"] = run.catalogs
+    body["addons"] = run.addons
+    return body
+
+
+def job_status() -> dict:
+    run = active_run() or Run.objects.exclude(status=RunStatus.SKIPPED).first()
+    upcoming = next_run_time()
+    if run is None:
+        body = {"id": None, "status": "idle", "active": False, "seq": 0, "progress": {}, "error": "",
+                "start_time": None, "end_time": None}
+    elif run.is_active:
+        body = progress.run_payload(run)
+    else:
+        body = run_detail(run)
+        if run.status in (RunStatus.COMPLETED, RunStatus.CANCELLED):
+            body["summary"] = run.statistics
+    body["next_run_time"] = upcoming.isoformat() if upcoming else None
+    body["is_scheduled"] = upcoming is not None
+    body["server_time"] = timezone.now().isoformat()
+    return body
+
+
+Status = inline_serializer("JobStatus", {"success": serializers.BooleanField(), "status": serializers.DictField()})
+Message = inline_serializer(
+    "JobMessage", {"success": serializers.BooleanField(), "message": serializers.CharField(), "status": serializers.DictField()}
+)
+
+
+class JobStatusView(APIView):
+    @extend_schema(responses=Status, summary="Current (or last) run, its live snapshot and the next scheduled run")
+    def get(self, request):
+        return Response(_ok(status=job_status()))
+
+
+class JobRunView(APIView):
+    @extend_schema(request=None, responses={200: Message}, summary="Start a run now")
+    def post(self, request):
+        token = isinstance(request.successful_authenticator, TokenAuthentication)
+        try:
+            validate_plan(plan_from_database())
+            run = request_run(RunTrigger.API if token else RunTrigger.MANUAL)
+        except RunRefused as refusal:
+            return _refused(str(refusal))
+        transaction.on_commit(lambda: progress.publish_run(run.pk, "queued"))
+        return Response(_ok(message="Job started successfully", status=job_status()))
+
+
+class _ControlView(APIView):
+    allowed: tuple = ()
+    refusal = ""
+    done = ""
+    event = ""
+
+    def act(self, run: Run) -> bool:
+        raise NotImplementedError
+
+    @extend_schema(request=None, responses={200: Message})
+    def post(self, request):
+        run = active_run()
+        if run is None or (self.allowed and run.status not in self.allowed) or not self.act(run):
+            return _refused(self.refusal)
+        progress.publish_run(run.pk, self.event)
+        return Response(_ok(message=self.done, status=job_status()))
+
+
+class JobCancelView(_ControlView):
+    refusal, done, event = "No running job to cancel", "Job cancelled", "cancelling"
+
+    def act(self, run):
+        return request_cancel(run)
+
+
+class JobPauseView(_ControlView):
+    allowed = (RunStatus.RUNNING,)
+    refusal, done, event = "Job is not running", "Pause requested", "pausing"
+
+    def act(self, run):
+        return request_pause(run)
+
+
+class JobResumeView(_ControlView):
+    allowed = (RunStatus.PAUSING, RunStatus.PAUSED)
+    refusal, done, event = "Job is not paused", "Job resumed", "resumed"
+
+    def act(self, run):
+        return request_resume(run)
+
+
+def run_output_lines(run: Run) -> list[str]:
+    path = run_logs.safe_path(run.log_file) if run.log_file else None
+    if path is not None and path.exists():
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            return [line.rstrip("\n") for line in handle][-OUTPUT_MAX_LINES:]
+    return list((run.progress or {}).get("log_tail") or [])
+
+
+class JobOutputView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("from_line", int), OpenApiParameter("run", int)],
+        responses=inline_serializer("JobOutput", {"success": serializers.BooleanField(), "output": serializers.DictField()}),
+        summary="The current (or given) run's log lines, redacted",
+    )
+    def get(self, request):
+        run_id = request.query_params.get("run")
+        if run_id:
+            run = get_object_or_404(Run, pk=_int(run_id, 0))
+        else:
+            run = active_run() or Run.objects.exclude(status=RunStatus.SKIPPED).first()
+        lines = run_output_lines(run) if run else []
+        start = max(0, _int(request.query_params.get("from_line"), 0))
+        return Response(_ok(run_id=run.pk if run else None,
+                            output={"lines": lines[start:], "total_lines": len(lines), "from_line": start}))
+
+
+def _int(value, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+# --- runs ---------------------------------------------------------------------------------------------
+def filtered_runs(params):
+    runs = Run.objects.all()
+    if params.get("status") in RunStatus.values:
+        runs = runs.filter(status=params["status"])
+    if params.get("trigger") in RunTrigger.values:
+        runs = runs.filter(trigger=params["trigger"])
+    return runs
+
+
+class RunListView(APIView):
+    @extend_schema(parameters=[OpenApiParameter("status", str), OpenApiParameter("trigger", str),
+                               OpenApiParameter("limit", int)], summary="Run history, newest first")
+    def get(self, request):
+        limit = min(500, max(1, _int(request.query_params.get("limit"), 50)))
+        runs = filtered_runs(request.query_params)[:limit]
+        return Response(_ok(runs=[progress.run_payload(run) | {"statistics": run.statistics} for run in runs]))
+
+
+class RunDetailView(APIView):
+    @extend_schema(summary="One run with its statistics, per-catalog and per-addon results")
+    def get(self, request, pk: int):
+        return Response(_ok(run=run_detail(get_object_or_404(Run, pk=pk))))
+
+
+# --- prefetch records -----------------------------------------------------------------------------------
+RECORD_STATUSES = ("ok", "empty", "failed", "never")
+
+
+def filtered_records(q: str = "", state: str = ""):
+    records = PrefetchRecord.objects.all()
+    q = (q or "").strip()
+    if q:
+        records = records.filter(Q(title__icontains=q) | Q(video_id__icontains=q))
+    if state == "ok":
+        records = records.filter(last_success__isnull=False, stream_count__gt=0)
+    elif state == "empty":
+        records = records.filter(last_success__isnull=False, stream_count=0)
+    elif state == "failed":
+        records = records.exclude(last_error="")
+    elif state == "never":
+        records = records.filter(last_success__isnull=True)
+    return records.order_by("-last_attempt", "-id")
+
+
+def record_row(record: PrefetchRecord) -> dict:
+    return {
+        "id": record.pk, "title": record.title, "type": record.content_type, "video_id": record.video_id,
+        "addon": record.addon_name, "last_attempt": record.last_attempt.isoformat(),
+        "last_success": record.last_success.isoformat() if record.last_success else None,
+        "last_status": record.last_status, "last_error": record.last_error,
+        "stream_count": record.stream_count, "latency_ms": record.latency_ms,
+    }
+
+
+class RecordFilterSerializer(StrictSerializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    status = serializers.ChoiceField(choices=[("", "any"), *[(s, s) for s in RECORD_STATUSES]], required=False,
+                                     allow_blank=True)
+
+
+class InvalidateSerializer(StrictSerializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=10000)
+    filter = RecordFilterSerializer(required=False)
+    all = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, data):
+        chosen = [key for key in ("ids", "filter") if key in data] + (["all"] if data.get("all") else [])
+        if len(chosen) != 1:
+            raise serializers.ValidationError("Give exactly one of ids, filter or all: true.")
+        return data
+
+
+class RecordListView(APIView):
+    @extend_schema(parameters=[OpenApiParameter("q", str), OpenApiParameter("status", str),
+                               OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+                   summary="Prefetch records (the cache memory), newest attempt first")
+    def get(self, request):
+        records = filtered_records(request.query_params.get("q", ""), request.query_params.get("status", ""))
+        limit = min(500, max(1, _int(request.query_params.get("limit"), 100)))
+        offset = max(0, _int(request.query_params.get("offset"), 0))
+        return Response(_ok(total=records.count(), records=[record_row(r) for r in records[offset : offset + limit]]))
+
+
+class RecordInvalidateView(APIView):
+    @extend_schema(request=InvalidateSerializer, summary="Forget records so the next run requests them again")
+    def post(self, request):
+        given = InvalidateSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        if data.get("all"):
+            records = PrefetchRecord.objects.all()
+        elif "ids" in data:
+            records = PrefetchRecord.objects.filter(pk__in=data["ids"])
+        else:
+            records = filtered_records(data["filter"].get("q", ""), data["filter"].get("status", ""))
+        deleted, _ = PrefetchRecord.objects.filter(pk__in=list(records.values_list("pk", flat=True))).delete()
+        return Response(_ok(invalidated=deleted))
+
+
+# --- log files ------------------------------------------------------------------------------------------
+class LogListView(APIView):
+    @extend_schema(summary="Per-run log files, newest first")
+    def get(self, request):
+        return Response(_ok(logs=run_logs.list_logs()))
+
+    @extend_schema(summary="Delete every log file")
+    def delete(self, request):
+        return Response(_ok(deleted=run_logs.delete_all_logs()))
+
+
+class LogFileView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("offset", int), OpenApiParameter("limit", int), OpenApiParameter("tail", int),
+                    OpenApiParameter("q", str), OpenApiParameter("download", bool)],
+        summary="One log file: a page of lines (offset/limit), the last lines (tail) or the lines matching q",
+    )
+    def get(self, request, name: str):
+        path = run_logs.safe_path(name)
+        if path is None:
+            return _refused("Invalid filename")
+        if not path.is_file():
+            return _refused("Log file not found", status.HTTP_404_NOT_FOUND)
+        if request.query_params.get("download") in ("1", "true"):
+            return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="text/plain")
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            lines = [line.rstrip("\n") for line in handle]
+        numbered = list(enumerate(lines, start=1))
+        q = request.query_params.get("q", "").strip()
+        if q:
+            numbered = [(n, text) for n, text in numbered if q.lower() in text.lower()]
+        total = len(numbered)
+        limit = min(5000, max(1, _int(request.query_params.get("limit"), 500)))
+        tail = _int(request.query_params.get("tail"), 0)
+        offset = max(0, total - min(tail, 5000)) if tail > 0 else max(0, _int(request.query_params.get("offset"), 0))
+        page = numbered[offset : offset + (min(tail, 5000) if tail > 0 else limit)]
+        return Response(_ok(
+            filename=path.name, size=path.stat().st_size, total_lines=total, offset=offset, query=q,
+            lines=[{"n": n, "text": text} for n, text in page], content="\n".join(text for _, text in page),
+        ))
+
+    @extend_schema(summary="Delete one log file")
+    def delete(self, request, name: str):
+        path = run_logs.safe_path(name)
+        if path is None:
+            return _refused("Invalid filename")
+        if not path.is_file():
+            return _refused("Log file not found", status.HTTP_404_NOT_FOUND)
+        path.unlink()
+        return Response(_ok(message=f"Deleted {path.name}"))
+
+
+# --- Server-Sent Events ---------------------------------------------------------------------------------
+def _token_user(request):
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header.startswith("Token "):
+        return None
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.select_related("user").filter(key=header[6:].strip()).first()
+    return token.user if token and token.user.is_active else None
+
+
+def _sse(event: str, data, seq=None) -> str:
+    head = f"id: {seq}\n" if seq is not None else ""
+    return head + "data: " + json.dumps({"event": event, "data": data}, separators=(",", ":")) + "\n\n"
+
+
+@login_not_required
+async def events(request):
+    """`text/event-stream` of `{event, data}` messages: connected, status (the snapshot), then every
+    progress message of the channel layer; a keep-alive comment every 10 s."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        user = await sync_to_async(_token_user)(request)
+    if user is None or not user.is_authenticated:
+        return JsonResponse({"success": False, "error": "Authentication credentials were not provided."}, status=401)
+    layer = get_channel_layer()
+    group = progress.subscriber_group()
+    channel = await layer.new_channel()
+    await layer.group_add(group, channel)
+    snapshot = await sync_to_async(job_status)()
+
+    async def stream():
+        try:
+            yield "retry: 3000\n" + _sse("connected", {})
+            yield _sse("status", snapshot, snapshot.get("seq"))
+            while True:
+                try:
+                    message = await asyncio.wait_for(layer.receive(channel), timeout=SSE_KEEPALIVE_S)
+                except asyncio.TimeoutError:
+                    yield ": keepalive\n\n"
+                    continue
+                yield _sse(message["event"], message["run"], message["run"].get("seq"))
+        finally:
+            await layer.group_discard(group, channel)
+
+    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
