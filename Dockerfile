@@ -14,8 +14,11 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 # Dependencies first (cached while only the code changes): pyproject.toml lists them pinned.
 COPY pyproject.toml ./
-RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
-        > /tmp/requirements.txt \
+# EXTRAS: optional dependency groups to add (notify = Apprise for NOTIFY_APPRISE_URL); "" for none.
+ARG EXTRAS=notify
+RUN python -c 'import sys, tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+print("\n".join(p["dependencies"] + [d for e in sys.argv[1].split(",") if e for d in p["optional-dependencies"][e]]))' \
+        "${EXTRAS}" > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt
 
 # --- runtime stage ----------------------------------------------------------------------------------

@@ -1,0 +1,138 @@
+"""Tells someone when a run ends: a JSON POST to a webhook, and/or an Apprise URL.
+
+Configured from the environment (settings): NOTIFY_WEBHOOK_URL, NOTIFY_APPRISE_URL (used when the
+apprise package is installed), NOTIFY_ON = failure (failed and aborted runs) or always.
+A notification never changes a run's outcome: every failure is logged, never raised.
+"""
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from addons.redaction import redact_text
+
+from .models import Run, RunStatus
+
+logger = logging.getLogger("prefetch.notifications")
+
+FAILURE_STATUSES = {RunStatus.FAILED, RunStatus.ABORTED}
+FINAL_STATUSES = FAILURE_STATUSES | {RunStatus.COMPLETED, RunStatus.CANCELLED}
+SUMMARY_FIGURES = (
+    "catalogs_processed", "movies_prefetched", "series_prefetched", "episodes_prefetched", "already_prefetched",
+    "items_failed", "stream_requests", "stream_requests_ok", "stream_requests_failed",
+)
+
+
+def endpoint_label(url: str) -> str:
+    """Scheme and host only: webhook paths often are the secret (Discord, Slack, ntfy topics)."""
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}/…"
+    except ValueError:
+        return "(invalid URL)"
+
+
+def wanted(status: str) -> bool:
+    if status not in FINAL_STATUSES:
+        return False
+    return settings.NOTIFY_ON == "always" or status in FAILURE_STATUSES
+
+
+def summary_line(run: Run) -> str:
+    stats = run.statistics or {}
+    if run.status in FAILURE_STATUSES:
+        return f"Run #{run.pk} {run.status}: {redact_text(run.error or run.stop_reason or 'no reason given')}"
+    figures = ", ".join(
+        f"{stats.get(key, 0)} {label}"
+        for key, label in (("movies_prefetched", "movies"), ("series_prefetched", "series"),
+                           ("stream_requests_failed", "failed requests"))
+    )
+    return f"Run #{run.pk} {run.status} ({run.stop_reason or run.status}): {figures}"
+
+
+def payload(run: Run) -> dict:
+    """The webhook body: what happened, no addon URL (they may carry secrets)."""
+    stats = run.statistics or {}
+    return {
+        "event": "run.finished",
+        "summary": summary_line(run),
+        "run": {
+            "id": run.pk,
+            "status": run.status,
+            "trigger": run.trigger,
+            "stop_reason": run.stop_reason,
+            "error": redact_text(run.error or ""),
+            "created_at": run.created_at.isoformat() if run.created_at else None,
+            "started_at": run.started_at.isoformat() if run.started_at else None,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "duration_s": run.duration_s,
+            "statistics": {key: stats[key] for key in SUMMARY_FIGURES if key in stats},
+            "addons": [
+                {key: entry.get(key) for key in ("name", "requests", "ok", "empty", "failed", "given_up")}
+                for entry in (run.addons or [])
+            ],
+        },
+    }
+
+
+def send_webhook(url: str, body: dict, timeout_s: float) -> None:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "User-Agent": "streams-prefetcher"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        response.read(1024)
+
+
+def send_apprise(url: str, title: str, body: str, failed: bool) -> bool | None:
+    try:
+        import apprise
+    except ImportError:
+        logger.warning("NOTIFY_APPRISE_URL is set but the apprise package is not installed; skipping it")
+        return None
+    notifier = apprise.Apprise()
+    if not notifier.add(url):
+        logger.error("NOTIFY_APPRISE_URL is not a URL Apprise understands (%s)", endpoint_label(url))
+        return False
+    kind = apprise.NotifyType.FAILURE if failed else apprise.NotifyType.SUCCESS
+    return bool(notifier.notify(title=title, body=body, notify_type=kind))
+
+
+def notify_run_finished(run: Run) -> None:
+    """Send the configured notifications for a run that has just ended (never raises)."""
+    try:
+        _notify(run)
+    except Exception:  # a notification bug must never turn a finished run into a failed one
+        logger.exception("Notifying the end of run %s failed", run.pk)
+
+
+def _notify(run: Run) -> None:
+    webhook, apprise_url = settings.NOTIFY_WEBHOOK_URL, settings.NOTIFY_APPRISE_URL
+    if not (webhook or apprise_url) or not wanted(run.status):
+        return
+    body = payload(run)
+    if webhook:
+        try:
+            send_webhook(webhook, body, settings.NOTIFY_TIMEOUT_S)
+            logger.info("Notified %s of run %s (%s)", endpoint_label(webhook), run.pk, run.status)
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            logger.error("Webhook %s did not take the notification of run %s: %s", endpoint_label(webhook), run.pk,
+                         redact_text(str(error)).replace(webhook, endpoint_label(webhook)))
+    if apprise_url:
+        title = f"Streams Prefetcher: run {run.status}"
+        sent = send_apprise(apprise_url, title, body["summary"], run.status in FAILURE_STATUSES)
+        if sent:
+            logger.info("Notified Apprise of run %s (%s)", run.pk, run.status)
+        elif sent is False:
+            logger.error("Apprise did not take the notification of run %s", run.pk)
+
+
+def notify_runs_finished(runs) -> None:
+    for run in runs:
+        notify_run_finished(run)
