@@ -9,9 +9,11 @@ failures (connect errors, timeouts, 429, 5xx) are retried with exponential backo
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
@@ -19,6 +21,7 @@ from yarl import URL
 
 from .manifest import Manifest, ManifestError
 
+T = TypeVar("T")
 USER_AGENT = "StreamsPrefetcher/1.0 (+self-hosted cache warmer)"
 MAX_RETRY_AFTER_S = 60.0
 
@@ -169,6 +172,17 @@ def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000.0
 
 
+def run_sync(make_coroutine: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine to the end from sync code, also where this thread already runs an event loop
+    (then on a helper thread, since asyncio.run refuses to nest)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coroutine())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="run-sync") as pool:
+        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
+
+
 def fetch_manifest_sync(url: str, *, timeout_s: float = 15.0, proxy: str | None = None, retries: int = 1) -> Manifest:
     """For views and commands: fetch and validate one manifest. Raises ManifestError."""
 
@@ -176,4 +190,4 @@ def fetch_manifest_sync(url: str, *, timeout_s: float = 15.0, proxy: str | None 
         async with AddonClient(timeout_s=timeout_s, retries=retries, proxy=proxy) as client:
             return await client.fetch_manifest(url)
 
-    return asyncio.run(fetch())
+    return run_sync(fetch)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import quote, urlsplit
 
-from addons.client import AddonClient, FetchResult
+from addons.client import AddonClient, FetchResult, run_sync
 from addons.manifest import ManifestError, resource_url
 
 from .episodes import Video, select_episodes, videos_from_meta
@@ -237,7 +237,7 @@ class PrefetchEngine:
         """Run to the end (or cancel / time limit) and return the report. Never raises for addon errors."""
         self._db_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch-db")
         try:
-            return asyncio.run(self._run())
+            return run_sync(self._run)
         finally:
             self._db_executor.submit(_close_db_connection).result()
             self._db_executor.shutdown()

@@ -55,8 +55,10 @@ def asgi_server(transactional_db):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    """Per module: Playwright's sync API keeps an event loop in this thread while it lives, which
+    asyncio.run and pytest-asyncio tests in other modules must not inherit."""
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop in the test thread; the test's own ORM calls are
