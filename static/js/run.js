@@ -1,0 +1,106 @@
+// Completion statistics of one run: timing, summary cards, rates, catalog timeline, tables.
+// Shared by the run page and the dashboard's completion screen. Untrusted text via textContent only.
+(function () {
+  "use strict";
+  const { el } = window.App;
+
+  function fmtDuration(seconds) {
+    if (seconds === null || seconds === undefined) return "–";
+    seconds = Math.max(0, Math.round(seconds));
+    const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    return h ? `${h}h ${m}m ${s}s` : m ? `${m}m ${s}s` : `${s}s`;
+  }
+  function fmtTime(iso) { return iso ? new Date(iso).toLocaleString() : "–"; }
+  function stat(label, value, extra) {
+    return el("div", { class: "stat" }, el("div", { class: "value" }, String(value)), el("div", { class: "label" }, label),
+      extra ? el("div", { class: "label" }, extra) : null);
+  }
+  const TITLES = { completed: "Run completed", cancelled: "Run cancelled", failed: "Run failed", aborted: "Run aborted", skipped: "Run skipped" };
+
+  function timelineChart(canvas, run) {
+    if (!window.Chart) return null;
+    const start = run.start_time ? Date.parse(run.start_time) : null;
+    const rows = (run.catalogs || []).filter((c) => c.started_at && c.finished_at && !c.skipped);
+    if (!start || !rows.length) return null;
+    const labels = rows.map((c) => `${c.name} (${c.type})`);
+    const data = rows.map((c) => [Math.max(0, (Date.parse(c.started_at) - start) / 1000), Math.max(0, (Date.parse(c.finished_at) - start) / 1000)]);
+    const colors = rows.map((c) => (c.kind === "series" ? "#4ade80" : c.kind === "mixed" ? "#fbbf24" : "#60a5fa"));
+    canvas.parentElement.style.height = `${Math.max(140, 28 * rows.length + 60)}px`;
+    return new Chart(canvas, {
+      type: "bar",
+      data: { labels, datasets: [{ label: "Catalog", data, backgroundColor: colors, borderSkipped: false, borderRadius: 3 }] },
+      options: {
+        indexAxis: "y", responsive: true, maintainAspectRatio: false, animation: false,
+        plugins: {
+          legend: { display: false },
+          tooltip: { callbacks: { label: (ctx) => {
+            const [a, b] = ctx.raw; const c = rows[ctx.dataIndex];
+            return `${fmtDuration(a)} → ${fmtDuration(b)} (${fmtDuration(b - a)}), ${c.prefetched} prefetched`;
+          } } },
+        },
+        scales: { x: { type: "linear", min: 0, title: { display: true, text: "seconds since start" } } },
+      },
+    });
+  }
+
+  function render(container, run, options = {}) {
+    container.replaceChildren();
+    const stats = run.statistics || {};
+    const duration = run.duration_s;
+    const minutes = duration ? duration / 60 : 0;
+    const perMin = (n) => (minutes ? (n / minutes).toFixed(1) : "–");
+    if (!options.full) container.append(el("p", { class: "muted" }, `Run #${run.id} · ${run.trigger || ""}`));
+    const heading = el("h3", { class: `status status-${run.status}` }, TITLES[run.status] || run.status);
+    container.append(heading);
+    if (run.stop_reason && run.stop_reason !== run.status) container.append(el("p", { class: "muted" }, `Stopped: ${run.stop_reason}`));
+    if (run.error) container.append(el("pre", { class: "run-error", id: "run-error" }, run.error));
+
+    container.append(el("div", { class: "grid timing" },
+      stat("Started", fmtTime(run.start_time)), stat("Finished", fmtTime(run.end_time)), stat("Duration", fmtDuration(duration))));
+
+    const cacheExtra = stats.cache_requests_sent ? `✓ ${stats.cache_requests_ok || 0} ok` : null;
+    container.append(el("h3", {}, "Statistics"), el("div", { class: "grid stats", id: "summary-stats" },
+      stat("Catalogs", `${(stats.catalogs_processed || 0)}`, stats.catalogs_skipped ? `${stats.catalogs_skipped} skipped` : null),
+      stat("Movies", stats.movies_prefetched || 0), stat("Series", stats.series_prefetched || 0),
+      stat("Episodes", stats.episodes_prefetched || 0), stat("Pages", stats.pages_fetched || 0),
+      stat("Already prefetched", stats.already_prefetched || 0), stat("Failed", stats.items_failed || 0),
+      stat("Success rate", stats.success_rate === null || stats.success_rate === undefined ? "–" : `${stats.success_rate}%`,
+        `${stats.stream_requests_ok || 0} / ${stats.stream_requests || 0} stream requests`),
+      stat("Cache requests", stats.cache_requests_sent || 0, cacheExtra)));
+
+    container.append(el("h3", {}, "Rates per minute"), el("div", { class: "grid stats" },
+      stat("Movies / min", perMin(stats.movies_prefetched || 0)), stat("Episodes / min", perMin(stats.episodes_prefetched || 0)),
+      stat("Items / min", perMin((stats.movies_prefetched || 0) + (stats.series_prefetched || 0))),
+      stat("Stream requests / min", perMin(stats.stream_requests || 0))));
+
+    const catalogs = run.catalogs || [];
+    if (catalogs.length) {
+      const canvas = el("canvas", { id: "timeline-chart", "aria-label": "Catalog timeline" });
+      container.append(el("h3", {}, "Catalog timeline"), el("div", { class: "chart-box", id: "timeline" }, canvas));
+      timelineChart(canvas, run);
+      container.append(el("h3", {}, "Catalogs"), el("div", { class: "table-wrap" }, el("table", { id: "catalog-table" },
+        el("thead", {}, el("tr", {}, ["Catalog", "Addon", "Type", "Duration", "Prefetched", "Already", "Failed", "Pages", "Cache reqs", "Result"].map((h) => el("th", {}, h)))),
+        el("tbody", {}, catalogs.map((c) => el("tr", {},
+          el("td", {}, c.name), el("td", {}, c.addon || ""), el("td", {}, el("span", { class: `badge ${c.kind}` }, c.type)),
+          el("td", {}, c.skipped ? "–" : fmtDuration(c.duration_s)), el("td", {}, c.prefetched), el("td", {}, c.already_prefetched),
+          el("td", {}, c.failed), el("td", {}, c.pages), el("td", {}, c.cache_requests_sent ? `${c.cache_requests_ok} / ${c.cache_requests_sent}` : "0"),
+          el("td", { class: "muted" }, c.stop_reason || "")))))));
+    }
+    const addons = run.addons || [];
+    if (addons.length) {
+      container.append(el("h3", {}, "Addons"), el("div", { class: "table-wrap" }, el("table", { id: "addon-table" },
+        el("thead", {}, el("tr", {}, ["Addon", "Requests", "OK", "Empty", "Failed", "Skipped", "Latency p50", "p95", "Note"].map((h) => el("th", {}, h)))),
+        el("tbody", {}, addons.map((a) => el("tr", {},
+          el("td", { title: a.url || "" }, a.name), el("td", {}, a.requests), el("td", {}, a.ok), el("td", {}, a.empty),
+          el("td", {}, a.failed), el("td", {}, a.skipped),
+          el("td", {}, a.latency_ms_p50 === null ? "–" : `${a.latency_ms_p50} ms`), el("td", {}, a.latency_ms_p95 === null ? "–" : `${a.latency_ms_p95} ms`),
+          el("td", { class: "muted" }, a.given_up ? a.message : "")))))));
+    }
+    const tail = (run.progress && run.progress.log_tail) || [];
+    if (options.full && tail.length) {
+      container.append(el("h3", {}, "Last log lines"), el("pre", { class: "log-tail" }, tail.join("\n")));
+    }
+  }
+
+  window.RunView = { render, timelineChart, fmtDuration, fmtTime };
+})();
