@@ -1,0 +1,62 @@
+"""The Django admin lists every model and never shows secrets."""
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from addons.models import Addon, Catalog
+from prefetch.models import PrefetchRecord, PrefetchSettings, Run
+
+pytestmark = pytest.mark.django_db
+
+SECRET_URL = "http://127.0.0.1:9/abcdefSECRETtoken1234567890/manifest.json"
+
+
+@pytest.fixture
+def staff(client):
+    client.force_login(get_user_model().objects.create_superuser("owner", password="x-very-long-password"))
+    return client
+
+
+def test_every_project_model_is_registered():
+    for label in ("addons", "prefetch", "schedules"):
+        for model in apps.get_app_config(label).get_models():
+            assert admin.site.is_registered(model), model
+
+
+def test_admin_pages_render_and_redact(staff):
+    row = PrefetchSettings.load()
+    row.proxy_url = "http://user:hunter2@proxy.local:8080"
+    row.save()
+    addon = Addon.objects.create(url=SECRET_URL, name="Secret addon")
+    Catalog.objects.create(addon=addon, content_type="movie", catalog_id="top", name="Top")
+    PrefetchRecord.objects.create(addon_key="k", content_type="movie", video_id="tt1", last_attempt=timezone.now())
+    run = Run.objects.create(status="failed", error=f"boom at {SECRET_URL}")
+    pages = [
+        "/admin/addons/addon/", f"/admin/addons/addon/{addon.pk}/change/", "/admin/addons/catalog/",
+        "/admin/prefetch/prefetchsettings/", f"/admin/prefetch/prefetchsettings/{row.pk}/change/",
+        "/admin/prefetch/prefetchrecord/", "/admin/prefetch/run/", f"/admin/prefetch/run/{run.pk}/change/",
+        "/admin/schedules/schedule/", "/admin/schedules/schedulingsettings/",
+    ]
+    for page in pages:
+        response = staff.get(page)
+        assert response.status_code == 200, page
+        html = response.content.decode()
+        assert "SECRETtoken" not in html and "hunter2" not in html, page
+
+
+def test_admin_keeps_the_proxy_when_left_empty(staff):
+    from prefetch.admin import PrefetchSettingsAdmin
+
+    row = PrefetchSettings.load()
+    row.proxy_url = "http://user:hunter2@proxy.local:8080"
+    row.save()
+    model_admin = PrefetchSettingsAdmin(PrefetchSettings, admin.site)
+    request = type("R", (), {"user": None})()
+    obj = model_admin.get_object(request, str(row.pk))
+    assert obj.proxy_url == ""
+    form = type("F", (), {"cleaned_data": {"proxy_url": ""}})()
+    model_admin.save_model(request, obj, form, True)
+    assert PrefetchSettings.load().proxy_url == "http://user:hunter2@proxy.local:8080"
