@@ -64,10 +64,13 @@ def chromium():
     # Playwright's sync API keeps an event loop in the test thread; the test's own ORM calls are
     # still plain sync code (pytest-django's documented setting for Playwright).
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # never leak into subprocesses of later tests
 
 
 @pytest.fixture
