@@ -183,6 +183,7 @@ class RunObserver:
             self.handler.write(
                 f"Streams Prefetcher run #{self.run_id} ({run.trigger}), started {timezone.localtime():%Y-%m-%d %H:%M:%S %Z}\n"
             )
+            self.handler.write(_configuration_block())
             Run.objects.filter(pk=self.run_id).update(log_file=self.log_name)
         for name in CAPTURED_LOGGERS:
             logging.getLogger(name).addHandler(self.handler)
@@ -210,6 +211,23 @@ class RunObserver:
             prune_history()
         except Exception:
             logger.warning("Pruning old runs and logs failed", exc_info=True)
+
+
+def _configuration_block() -> str:
+    """The original tool's configuration header, with every addon URL redacted."""
+    from addons.models import Addon
+
+    config = PrefetchSettings.load()
+    lines = ["CONFIGURATION"]
+    for addon in Addon.objects.filter(enabled=True):
+        lines.append(f"  addon ({addon.role}): {addon.name or '?'} {addon.url}")
+    for field in ("movies_global_limit", "series_global_limit", "movies_per_catalog", "series_per_catalog",
+                  "items_per_mixed_catalog", "delay_s", "cache_validity_s", "max_execution_time_s",
+                  "request_timeout_s", "concurrency", "cache_requests_enabled"):
+        lines.append(f"  {field}: {getattr(config, field)}")
+    if config.proxy_url:
+        lines.append(f"  proxy: {config.proxy_url}")
+    return redact_text("\n".join(lines) + "\n\n")
 
 
 def _summary_block(run: Run) -> str:
