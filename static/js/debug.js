@@ -18,6 +18,8 @@
     }
   };
 
+  window.debugLog.lines = lines;  // read by tests and by "copy all"
+
   function build() {
     const { el, toast } = window.App;
     list = el("pre", { class: "debug-log", id: "debug-log" });

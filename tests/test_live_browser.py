@@ -1,0 +1,154 @@
+"""In a real browser: a run started from the dashboard shows live progress, survives a reload,
+ends on the completion statistics with the catalog timeline and appears in the history; cancel
+from the page takes effect within 2 s; the debug panel opens on a long press.
+
+The web server (uvicorn) and an embedded Celery worker (threads pool, memory:// broker) run in
+the test process, as `manage.py serve` does in the single-process default.
+"""
+
+import re
+import threading
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from prefetch.models import Run, RunStatus
+from tests.helpers import wait_until
+from tests.test_live_consumer import configure
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def embedded_worker(transactional_db):
+    from prefetcher_site.celery import app
+
+    assert app.conf.broker_url.startswith("memory://"), app.conf.broker_url
+    worker = app.WorkController(
+        pool_cls="threads", concurrency=2, without_heartbeat=True, without_mingle=True, without_gossip=True,
+        hostname=f"embedded-test-{time.monotonic_ns()}@localhost", loglevel="WARNING",
+    )
+    thread = threading.Thread(target=worker.start, name="test-celery-worker", daemon=True)
+    thread.start()
+    yield worker
+    for run in Run.objects.filter(status__in=[RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.PAUSING]):
+        Run.objects.filter(pk=run.pk).update(cancel_requested=True)
+    wait_until(lambda: not Run.objects.filter(status__in=["running", "pausing", "paused"]).exists(), timeout=10,
+               message="runs to stop before the worker")
+    worker.stop(in_sighandler=False)
+    thread.join(timeout=10)
+
+
+def ws_progress_messages(page) -> int:
+    return page.evaluate("window.debugLog.lines.filter((line) => line.includes(' ws progress: ')).length")
+
+
+def counter(page, label):
+    text = page.locator(f'#counters .stat[data-counter="{label}"] .value').inner_text()
+    return int(text.split("/")[0].strip())
+
+
+def test_a_run_from_the_dashboard_live_reload_completion_history(signed_in_page, make_peer, embedded_worker):
+    page = signed_in_page
+    peer = make_peer(PEER_STREAM_LATENCY_MS=40)
+    configure(peer, [("movie", "peer-popular"), ("movie", "peer-new")], movies_per_catalog=50, concurrency=1)
+    page.goto("/")
+    expect(page.locator("#screen-idle")).to_be_visible()
+    expect(page.locator("#live-indicator")).to_have_attribute("data-state", "live")
+    page.click("#run-now")
+    started = time.monotonic()
+    expect(page.locator("#screen-running")).to_be_visible(timeout=2000)
+    wait_until(lambda: counter(page, "Movies") > 0, timeout=5, message="the movies counter to move")
+    assert time.monotonic() - started < 5
+    first = counter(page, "Movies")
+    wait_until(lambda: counter(page, "Movies") > first, timeout=5, message="the movies counter to move again")
+    expect(page.locator("#now-title")).not_to_have_text(re.compile(r"^(Starting|Waiting)"))
+    expect(page.locator("#log-tail")).to_contain_text("Run started")
+    assert ws_progress_messages(page) > 0, "progress must arrive over the WebSocket, not only by polling"
+
+    run = Run.objects.get()
+    assert run.status == RunStatus.RUNNING, "the run must still be going for the reload to mean something"
+    before_reload = counter(page, "Movies")
+    page.reload()
+    expect(page.locator("#screen-running")).to_be_visible()
+    assert counter(page, "Movies") >= before_reload
+    wait_until(lambda: counter(page, "Movies") > before_reload, timeout=5, message="counters after the reload")
+
+    expect(page.locator("#screen-finished")).to_be_visible(timeout=30_000)
+    expect(page.locator("#finished-heading")).to_have_text(f"Run #{run.pk} completed")
+    expect(page.locator("#completion #timeline-chart")).to_be_visible()
+    expect(page.locator("#catalog-table tbody tr")).to_have_count(2)
+    expect(page.locator("#summary-stats")).to_contain_text("100")  # 2 × 50 movies
+    chart_bars = page.evaluate("Chart.getChart('timeline-chart').data.datasets[0].data.length")
+    assert chart_bars == 2
+
+    page.goto("/runs/")
+    row = page.locator(f'#runs-table tr[data-run="{run.pk}"]')
+    expect(row).to_contain_text("completed")
+    expect(row).to_contain_text("manual")
+    row.locator("a").click()
+    expect(page).to_have_url(re.compile(rf"/runs/{run.pk}/$"))
+    expect(page.locator("#timeline-chart")).to_be_visible()
+    expect(page.locator("#addon-table")).to_contain_text("Peer")
+
+
+def test_cancel_from_the_page_takes_effect_within_two_seconds(signed_in_page, make_peer, embedded_worker):
+    page = signed_in_page
+    peer = make_peer(PEER_STREAM_LATENCY_MS=100)
+    configure(peer, [("movie", "peer-popular")], concurrency=1)
+    page.goto("/")
+    page.click("#run-now")
+    expect(page.locator("#screen-running")).to_be_visible(timeout=2000)
+    wait_until(lambda: counter(page, "Movies") > 0, timeout=5, message="the run to be under way")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("#cancel-run")
+    clicked = time.monotonic()
+    wait_until(lambda: Run.objects.get().status == RunStatus.CANCELLED, timeout=2, interval=0.05,
+               message="the run to be cancelled within 2 s")
+    assert time.monotonic() - clicked < 2
+    expect(page.locator("#screen-finished")).to_be_visible(timeout=2000)
+    expect(page.locator("#finished-heading")).to_contain_text("cancelled")
+    assert Run.objects.get().statistics["movies_prefetched"] < 250
+
+
+def test_pause_and_resume_from_the_page(signed_in_page, make_peer, embedded_worker):
+    page = signed_in_page
+    peer = make_peer(PEER_STREAM_LATENCY_MS=60)
+    configure(peer, [("movie", "peer-popular")], movies_per_catalog=40, concurrency=1)
+    page.goto("/")
+    page.click("#run-now")
+    wait_until(lambda: counter(page, "Movies") > 0, timeout=5, message="the run to be under way")
+    page.click("#pause-resume")
+    expect(page.locator("#run-status")).to_have_text("paused", timeout=2000)
+    expect(page.locator("#pause-resume")).to_have_text("Resume")
+    paused_at = Run.objects.get().progress["statistics"]["stream_requests"]
+    page.click("#pause-resume")
+    expect(page.locator("#run-status")).to_have_text("running", timeout=2000)
+    wait_until(lambda: Run.objects.get().progress["statistics"]["stream_requests"] > paused_at + 1, timeout=5,
+               message="requests to continue after resume")
+    expect(page.locator("#screen-finished")).to_be_visible(timeout=20_000)
+
+
+def test_debug_panel_opens_on_long_press_and_logs_api_calls(signed_in_page):
+    page = signed_in_page
+    page.goto("/")
+    expect(page.locator("#debug-panel")).to_have_count(0)  # off by default
+    bolt = page.locator("#debug-bolt")
+    bolt.click(delay=300)  # a short press just follows the link
+    expect(page.locator("#debug-panel")).to_have_count(0)
+    box = bolt.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    expect(page.locator("#debug-panel")).to_be_visible(timeout=3000)
+    page.mouse.up()
+    expect(page).to_have_url(re.compile(r"/$"))
+    page.evaluate("App.api('/api/job/status')")
+    expect(page.locator("#debug-log")).to_contain_text("API GET /api/job/status -> 200")
+    expect(page.locator("#debug-log")).to_contain_text("socket live")
+    page.reload()
+    expect(page.locator("#debug-panel")).to_be_visible()  # the state survives a reload
+    page.goto("/logs/")
+    page.evaluate("window.__copied = null; navigator.clipboard.writeText = async (t) => { window.__copied = t; }")
+    page.click("#debug-copy")
+    assert "page /logs/ loaded" in page.evaluate("window.__copied")
