@@ -107,7 +107,7 @@ class WorkerProcess:
         self.broker_url = broker_url
         self.log_path = log_dir / f"{self.hostname.split('@')[0]}.log"
         env = {
-            **os.environ,
+            **{key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"},
             "REDIS_URL": broker_url,
             "DATABASE_URL": db_url,
             "DJANGO_SETTINGS_MODULE": "prefetcher_site.settings",
