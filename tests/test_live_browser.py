@@ -51,6 +51,8 @@ def counter(page, label):
 
 def test_a_run_from_the_dashboard_live_reload_completion_history(signed_in_page, make_peer, embedded_worker):
     page = signed_in_page
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     peer = make_peer(PEER_STREAM_LATENCY_MS=40)
     configure(peer, [("movie", "peer-popular"), ("movie", "peer-new")], movies_per_catalog=50, concurrency=1)
     page.goto("/")
@@ -91,6 +93,11 @@ def test_a_run_from_the_dashboard_live_reload_completion_history(signed_in_page,
     expect(page).to_have_url(re.compile(rf"/runs/{run.pk}/$"))
     expect(page.locator("#timeline-chart")).to_be_visible()
     expect(page.locator("#addon-table")).to_contain_text("Peer")
+    page.goto("/records/?q=tt91")
+    expect(page.locator("#records-table tbody tr")).to_have_count(100)  # first page of the 100 records
+    page.goto("/logs/")
+    expect(page.locator("#log-list")).to_contain_text("No log files.")
+    assert errors == []
 
 
 def test_cancel_from_the_page_takes_effect_within_two_seconds(signed_in_page, make_peer, embedded_worker):
