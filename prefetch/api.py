@@ -89,6 +89,19 @@ Message = inline_serializer(
 )
 
 
+RunsAnswer = inline_serializer("RunList", {"success": serializers.BooleanField(), "runs": serializers.ListField(child=serializers.DictField())})
+RunAnswer = inline_serializer("RunOne", {"success": serializers.BooleanField(), "run": serializers.DictField()})
+RecordsAnswer = inline_serializer("RecordList", {"success": serializers.BooleanField(), "total": serializers.IntegerField(),
+                                                 "records": serializers.ListField(child=serializers.DictField())})
+InvalidatedAnswer = inline_serializer("RecordsInvalidated", {"success": serializers.BooleanField(), "invalidated": serializers.IntegerField()})
+LogsAnswer = inline_serializer("LogList", {"success": serializers.BooleanField(), "logs": serializers.ListField(child=serializers.DictField())})
+LogsDeleted = inline_serializer("LogsDeleted", {"success": serializers.BooleanField(), "deleted": serializers.IntegerField()})
+LogAnswer = inline_serializer("LogFile", {"success": serializers.BooleanField(), "filename": serializers.CharField(),
+                                          "total_lines": serializers.IntegerField(), "offset": serializers.IntegerField(),
+                                          "lines": serializers.ListField(child=serializers.DictField()), "content": serializers.CharField()})
+LogDeleted = inline_serializer("LogDeleted", {"success": serializers.BooleanField(), "message": serializers.CharField()})
+
+
 class JobStatusView(APIView):
     @extend_schema(responses=Status, summary="Current (or last) run, its live snapshot and the next scheduled run")
     def get(self, request):
@@ -194,7 +207,8 @@ def filtered_runs(params):
 
 class RunListView(APIView):
     @extend_schema(parameters=[OpenApiParameter("status", str), OpenApiParameter("trigger", str),
-                               OpenApiParameter("limit", int)], summary="Run history, newest first")
+                               OpenApiParameter("limit", int)], summary="Run history, newest first",
+                   responses=RunsAnswer, operation_id="runs_list")
     def get(self, request):
         limit = min(500, max(1, _int(request.query_params.get("limit"), 50)))
         runs = filtered_runs(request.query_params)[:limit]
@@ -202,7 +216,8 @@ class RunListView(APIView):
 
 
 class RunDetailView(APIView):
-    @extend_schema(summary="One run with its statistics, per-catalog and per-addon results")
+    @extend_schema(summary="One run with its statistics, per-catalog and per-addon results", responses=RunAnswer,
+                   operation_id="runs_detail")
     def get(self, request, pk: int):
         return Response(_ok(run=run_detail(get_object_or_404(Run, pk=pk))))
 
@@ -258,7 +273,7 @@ class InvalidateSerializer(StrictSerializer):
 class RecordListView(APIView):
     @extend_schema(parameters=[OpenApiParameter("q", str), OpenApiParameter("status", str),
                                OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
-                   summary="Prefetch records (the cache memory), newest attempt first")
+                   summary="Prefetch records (the cache memory), newest attempt first", responses=RecordsAnswer)
     def get(self, request):
         records = filtered_records(request.query_params.get("q", ""), request.query_params.get("status", ""))
         limit = min(500, max(1, _int(request.query_params.get("limit"), 100)))
@@ -267,7 +282,8 @@ class RecordListView(APIView):
 
 
 class RecordInvalidateView(APIView):
-    @extend_schema(request=InvalidateSerializer, summary="Forget records so the next run requests them again")
+    @extend_schema(request=InvalidateSerializer, responses=InvalidatedAnswer,
+                   summary="Forget records so the next run requests them again")
     def post(self, request):
         given = InvalidateSerializer(data=request.data)
         given.is_valid(raise_exception=True)
@@ -284,11 +300,11 @@ class RecordInvalidateView(APIView):
 
 # --- log files ------------------------------------------------------------------------------------------
 class LogListView(APIView):
-    @extend_schema(summary="Per-run log files, newest first")
+    @extend_schema(summary="Per-run log files, newest first", responses=LogsAnswer, operation_id="logs_list")
     def get(self, request):
         return Response(_ok(logs=run_logs.list_logs()))
 
-    @extend_schema(summary="Delete every log file")
+    @extend_schema(summary="Delete every log file", responses=LogsDeleted, operation_id="logs_delete_all")
     def delete(self, request):
         return Response(_ok(deleted=run_logs.delete_all_logs()))
 
@@ -298,6 +314,7 @@ class LogFileView(APIView):
         parameters=[OpenApiParameter("offset", int), OpenApiParameter("limit", int), OpenApiParameter("tail", int),
                     OpenApiParameter("q", str), OpenApiParameter("download", bool)],
         summary="One log file: a page of lines (offset/limit), the last lines (tail) or the lines matching q",
+        responses=LogAnswer, operation_id="logs_read",
     )
     def get(self, request, name: str):
         path = run_logs.safe_path(name)
@@ -323,7 +340,7 @@ class LogFileView(APIView):
             lines=[{"n": n, "text": text} for n, text in page], content="\n".join(text for _, text in page),
         ))
 
-    @extend_schema(summary="Delete one log file")
+    @extend_schema(summary="Delete one log file", responses=LogDeleted, operation_id="logs_delete")
     def delete(self, request, name: str):
         path = run_logs.safe_path(name)
         if path is None:
