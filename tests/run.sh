@@ -41,6 +41,6 @@ log "test suite on SQLite"
 "$PY" -m pytest "$@"
 
 log "database-facing tests on PostgreSQL"
-DATABASE_URL="postgres://postgres@127.0.0.1:5432/prefetcher" "$PY" -m pytest -m "not browser" \
+DATABASE_URL="postgres://postgres@127.0.0.1:5432/prefetcher_$$" "$PY" -m pytest -m "not browser" \
   tests/test_engine.py tests/test_cli.py tests/test_lifecycle.py \
   tests/test_worker.py tests/test_ops.py tests/test_notifications.py tests/test_config_transfer.py "$@"
