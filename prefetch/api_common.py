@@ -4,8 +4,15 @@ Answers keep the original tool's envelope (`success: true|false`, `error`) so th
 for it keep working; validation errors add `errors` with a list of messages per field.
 """
 
+from django.contrib.auth.decorators import login_not_required
 from rest_framework import serializers
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def api_view(view_class):
+    """URLconf entry for a DRF view: DRF answers 401/403 itself (session or token), so the login
+    redirect of LoginRequiredMiddleware, meant for pages, is switched off."""
+    return login_not_required(view_class.as_view())
 
 
 class StrictSerializer(serializers.Serializer):

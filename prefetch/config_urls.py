@@ -1,18 +1,19 @@
 """URLs of the configuration pages and API (Settings, /api/config*) and the API schema + docs."""
 
-from django.contrib.auth.decorators import login_not_required, login_required
+from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 
 from . import config_api, config_views
+from .api_common import api_view
 
 urlpatterns = [
     path("settings/", config_views.settings_page, name="settings"),
     path("settings/reset/", config_views.reset_view, name="settings-reset"),
     path("settings/token/", config_views.regenerate_token, name="settings-token"),
-    path("api/config", login_not_required(config_api.ConfigView.as_view()), name="api-config"),
-    path("api/config/reset", login_not_required(config_api.ConfigResetView.as_view()), name="api-config-reset"),
+    path("api/config", api_view(config_api.ConfigView), name="api-config"),
+    path("api/config/reset", api_view(config_api.ConfigResetView), name="api-config-reset"),
     path("api/schema", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
     # The docs pages are pages (DRF views skip LoginRequiredMiddleware): sign in first, then they
     # fetch the schema with the session.

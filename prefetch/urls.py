@@ -1,13 +1,7 @@
-from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
 from . import api, views
-
-
-def _api(view):
-    # DRF answers 401/403 itself (session or token auth): the login redirect is for pages only.
-    return login_not_required(view.as_view())
-
+from .api_common import api_view
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -15,17 +9,17 @@ urlpatterns = [
     path("runs/<int:pk>/", views.run_page, name="run"),
     path("records/", views.records, name="records"),
     path("logs/", views.logs, name="logs"),
-    path("api/job/status", _api(api.JobStatusView), name="api-job-status"),
-    path("api/job/run", _api(api.JobRunView), name="api-job-run"),
-    path("api/job/cancel", _api(api.JobCancelView), name="api-job-cancel"),
-    path("api/job/pause", _api(api.JobPauseView), name="api-job-pause"),
-    path("api/job/resume", _api(api.JobResumeView), name="api-job-resume"),
-    path("api/job/output", _api(api.JobOutputView), name="api-job-output"),
+    path("api/job/status", api_view(api.JobStatusView), name="api-job-status"),
+    path("api/job/run", api_view(api.JobRunView), name="api-job-run"),
+    path("api/job/cancel", api_view(api.JobCancelView), name="api-job-cancel"),
+    path("api/job/pause", api_view(api.JobPauseView), name="api-job-pause"),
+    path("api/job/resume", api_view(api.JobResumeView), name="api-job-resume"),
+    path("api/job/output", api_view(api.JobOutputView), name="api-job-output"),
     path("api/events", api.events, name="api-events"),
-    path("api/runs", _api(api.RunListView), name="api-runs"),
-    path("api/runs/<int:pk>", _api(api.RunDetailView), name="api-run"),
-    path("api/records", _api(api.RecordListView), name="api-records"),
-    path("api/records/invalidate", _api(api.RecordInvalidateView), name="api-records-invalidate"),
-    path("api/logs", _api(api.LogListView), name="api-logs"),
-    path("api/logs/<path:name>", _api(api.LogFileView), name="api-log"),
+    path("api/runs", api_view(api.RunListView), name="api-runs"),
+    path("api/runs/<int:pk>", api_view(api.RunDetailView), name="api-run"),
+    path("api/records", api_view(api.RecordListView), name="api-records"),
+    path("api/records/invalidate", api_view(api.RecordInvalidateView), name="api-records-invalidate"),
+    path("api/logs", api_view(api.LogListView), name="api-logs"),
+    path("api/logs/<path:name>", api_view(api.LogFileView), name="api-log"),
 ]

@@ -1,5 +1,6 @@
-from django.contrib.auth.decorators import login_not_required
 from django.urls import path
+
+from prefetch.api_common import api_view
 
 from . import api, views
 
@@ -10,6 +11,6 @@ urlpatterns = [
     path("schedules/<int:pk>/delete/", views.schedule_delete, name="schedule-delete"),
     path("schedules/clear/", views.schedules_clear, name="schedules-clear"),
     path("schedules/toggle/", views.schedules_toggle, name="schedules-toggle"),
-    path("api/schedule", login_not_required(api.ScheduleView.as_view()), name="api-schedule"),
-    path("api/timezone", login_not_required(api.TimezoneView.as_view()), name="api-timezone"),
+    path("api/schedule", api_view(api.ScheduleView), name="api-schedule"),
+    path("api/timezone", api_view(api.TimezoneView), name="api-timezone"),
 ]

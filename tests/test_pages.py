@@ -1,0 +1,17 @@
+"""Server-rendered list pages keep their filters across pages."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from prefetch.models import Run, RunStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def test_history_pages_keep_the_filters(client):
+    client.force_login(get_user_model().objects.create_user("viewer", password="x"))
+    Run.objects.bulk_create([Run(status=RunStatus.COMPLETED, trigger="manual") for _ in range(60)])
+    page = client.get("/runs/", {"status": "completed", "trigger": "manual"}).content.decode()
+    assert "?status=completed&amp;trigger=manual&amp;page=2" in page
+    second = client.get("/runs/", {"status": "completed", "trigger": "manual", "page": 2}).content.decode()
+    assert "Page 2 of 2" in second and "page=1" in second
