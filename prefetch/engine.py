@@ -622,7 +622,7 @@ class PrefetchEngine:
         url = resource_url(addon.url, "stream", encode_component(item.type), encode_component(video.id))
         try:
             async with gate.slot():
-                self.current_item = {"title": title, "type": item.type, "id": item.id, "video_id": video.id,
+                self.current_item = {"title": item.name, "type": item.type, "id": item.id, "video_id": video.id,
                                      "episode": video.label, "addon": addon.name}
                 answer = await self.client.get_json(url)
         except AddonGivenUp:
