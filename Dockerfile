@@ -59,4 +59,4 @@ EXPOSE 8000
 # Each compose service sets its own healthcheck; this default fits the web role.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "manage.py", "healthcheck", "--http"]
-CMD ["sh", "-c", "exec gunicorn prefetcher_site.asgi:application -k uvicorn_worker.UvicornWorker --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-2} --forwarded-allow-ips ${FORWARDED_ALLOW_IPS:-*} --access-logfile - --graceful-timeout 20"]
+CMD ["sh", "-c", "exec gunicorn prefetcher_site.asgi:application -k uvicorn_worker.UvicornWorker --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-2} --forwarded-allow-ips ${FORWARDED_ALLOW_IPS:-127.0.0.1} --access-logfile - --graceful-timeout 20"]

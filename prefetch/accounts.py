@@ -1,5 +1,6 @@
 """Sign-in plumbing: the first admin account comes from the environment or from a first-run page."""
 
+import ipaddress
 import logging
 
 from django import forms
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.middleware import RemoteUserMiddleware
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -70,3 +72,29 @@ def first_run(request):
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("/")
     return render(request, "registration/first_run.html", {"form": form})
+
+
+class TrustedProxyRemoteUserMiddleware(RemoteUserMiddleware):
+    """Sign in the user named by the reverse proxy's header (Authelia, Authentik: `Remote-User`),
+    but only for requests that come straight from REMOTE_USER_TRUSTED_PROXIES; anyone else sending
+    the header is ignored. Installed only when those proxies are configured."""
+
+    async_capable = False
+    force_logout_if_no_header = False  # sessions from the sign-in page keep working
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        self.header = "HTTP_" + settings.REMOTE_USER_HEADER.upper().replace("-", "_")
+        self.networks = [ipaddress.ip_network(net, strict=False) for net in settings.REMOTE_USER_TRUSTED_PROXIES]
+
+    def process_request(self, request):
+        try:
+            peer = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        except ValueError:
+            peer = None
+        if peer is None or not any(peer in network for network in self.networks):
+            if request.META.pop(self.header, None) is not None:
+                logger.warning("Ignored a %s header from %s, which is not a trusted proxy",
+                               settings.REMOTE_USER_HEADER, request.META.get("REMOTE_ADDR"))
+            return
+        super().process_request(request)

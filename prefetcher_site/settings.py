@@ -5,6 +5,7 @@ and channel layer, and one process hosting web server, worker and beat (`manage.
 Setting REDIS_URL switches to separate web / worker / beat processes talking over Redis.
 """
 
+import ipaddress
 import logging
 import secrets
 from pathlib import Path
@@ -88,6 +89,24 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Optional sign-in by a reverse proxy's header (Authelia / Authentik), off unless the proxies are named.
+REMOTE_USER_HEADER = env.str("REMOTE_USER_HEADER", default="Remote-User")
+REMOTE_USER_TRUSTED_PROXIES = env.list("REMOTE_USER_TRUSTED_PROXIES", default=[])
+for _network in REMOTE_USER_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"REMOTE_USER_TRUSTED_PROXIES: {_network!r} is not an IP address or network")
+if REMOTE_USER_TRUSTED_PROXIES:
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "prefetch.accounts.TrustedProxyRemoteUserMiddleware",
+    )
+    AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.RemoteUserBackend",  # creates the user on first sight
+        "django.contrib.auth.backends.ModelBackend",
+    ]
 
 ROOT_URLCONF = "prefetcher_site.urls"
 TEMPLATES = [
