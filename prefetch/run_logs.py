@@ -18,6 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from addons.models import Addon
 from addons.redaction import RedactingFilter, redact_text
 
 from . import progress
@@ -131,16 +132,12 @@ def delete_all_logs() -> int:
 
 def prune_history(retention_days: int | None = None) -> tuple[int, int]:
     """Delete runs older than the retention with their log files, old log files, and files over MAX_FILES."""
-    from .runs import prune_runs
-
     if retention_days is None:
         retention_days = PrefetchSettings.load().run_retention_days
     cutoff = timezone.now() - timedelta(days=retention_days)
-    old_files = set(
-        Run.objects.filter(created_at__lt=cutoff).exclude(status__in=ACTIVE_STATUSES).exclude(log_file="")
-        .values_list("log_file", flat=True)
-    )
-    runs_deleted = prune_runs(retention_days)
+    old_runs = Run.objects.filter(created_at__lt=cutoff).exclude(status__in=ACTIVE_STATUSES)
+    old_files = set(old_runs.exclude(log_file="").values_list("log_file", flat=True))
+    runs_deleted, _ = old_runs.delete()
     files_deleted = 0
     for index, entry in enumerate(list_logs()):
         path = safe_path(entry["filename"])
@@ -215,8 +212,6 @@ class RunObserver:
 
 def _configuration_block() -> str:
     """The original tool's configuration header, with every addon URL redacted."""
-    from addons.models import Addon
-
     config = PrefetchSettings.load()
     lines = ["CONFIGURATION"]
     for addon in Addon.objects.filter(enabled=True):

@@ -6,7 +6,6 @@ Both the Celery task and `manage.py prefetch` call `execute_run`; the web layer 
 
 import logging
 import threading
-from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -18,6 +17,7 @@ from .engine import STOP_CANCELLED, PrefetchEngine
 from .models import ACTIVE_STATUSES, PrefetchSettings, Run, RunStatus, RunTrigger
 from .notifications import notify_run_finished, notify_runs_finished
 from .plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
+from .run_logs import observe_run
 
 logger = logging.getLogger("prefetch.runs")
 
@@ -85,12 +85,6 @@ def abort_orphaned_runs(reason: str = "the worker stopped while the run was acti
     )
     notify_runs_finished(Run.objects.filter(status=RunStatus.ABORTED, finished_at=now))
     return aborted
-
-
-def prune_runs(retention_days: int) -> int:
-    cutoff = timezone.now() - timedelta(days=retention_days)
-    deleted, _ = Run.objects.filter(created_at__lt=cutoff).exclude(status__in=ACTIVE_STATUSES).delete()
-    return deleted
 
 
 # --- building the plan ---------------------------------------------------------------------------
@@ -205,9 +199,7 @@ def execute_run(
     if not claim_run(run_id):
         logger.warning("Run %s is not queued any more; not starting it", run_id)
         return Run.objects.get(pk=run_id)
-    from .run_logs import observe_run  # live progress, log tail and per-run log file
-
-    with observe_run(run_id) as observer:
+    with observe_run(run_id) as observer:  # live progress, log tail and per-run log file
         return _execute_claimed(run_id, plan, local_cancel, listeners, engine_options, observer)
 
 
