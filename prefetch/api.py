@@ -18,8 +18,11 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import TokenAuthentication
+from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from schedules.services import next_run_time
 
 from . import progress, run_logs
 from .api_common import StrictSerializer
@@ -45,15 +48,6 @@ def _ok(**body):
 
 def _refused(message: str, code=status.HTTP_400_BAD_REQUEST):
     return Response({"success": False, "error": message}, status=code)
-
-
-def next_run_time():
-    try:
-        from schedules.services import next_run_time as upcoming
-
-        return upcoming()
-    except Exception:  # schedules are optional for the status; never break it
-        return None
 
 
 def run_detail(run: Run) -> dict:
@@ -356,8 +350,6 @@ def _token_user(request):
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if not header.startswith("Token "):
         return None
-    from rest_framework.authtoken.models import Token
-
     token = Token.objects.select_related("user").filter(key=header[6:].strip()).first()
     return token.user if token and token.user.is_active else None
 

@@ -9,12 +9,15 @@ is matched to an existing addon with the same redacted URL, or skipped with a wa
 
 from datetime import time as dt_time
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from addons.manifest import AddonUrlError, normalize_addon_url
 from addons.models import Addon, AddonRole, Catalog
 from addons.redaction import MASK, redact_url
+from schedules import services as schedule_services
+from schedules.models import Schedule, SchedulingSettings
 
 from .models import PrefetchSettings
 
@@ -33,8 +36,6 @@ def _settings_fields() -> list[str]:
 
 
 def export_config(include_secrets: bool = False) -> dict:
-    from schedules.models import Schedule, SchedulingSettings
-
     row = PrefetchSettings.load()
     settings = {name: getattr(row, name) for name in _settings_fields()}
     if not include_secrets:
@@ -98,10 +99,6 @@ def _parse_time(value: str) -> dt_time:
 def import_config(data: dict) -> dict:
     """Apply an exported configuration. All or nothing: any invalid part rolls everything back.
     Returns counts and warnings for the report."""
-    from django.core.exceptions import ValidationError
-
-    from schedules import services as schedule_services
-
     _check_shape(data)
     report = {"settings": 0, "addons_created": 0, "addons_updated": 0, "addons_skipped": 0, "catalogs": 0,
               "schedules": 0, "warnings": []}

@@ -1,10 +1,17 @@
 """The only code that touches django-celery-beat's tables: one PeriodicTask per Schedule."""
 
 import json
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django_celery_beat.models import CrontabSchedule, PeriodicTask
+from django.utils import timezone
+from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
+
+from prefetch.models import Run, RunTrigger
+from prefetch.tasks import scheduled_run
 
 from .models import Schedule, SchedulingSettings
 
@@ -60,13 +67,6 @@ def sync_all() -> None:
 
 
 # --- occurrences, page/API helpers and the start-up catch-up ----------------------------------------
-import logging  # noqa: E402
-from datetime import datetime, timedelta  # noqa: E402
-from zoneinfo import ZoneInfo  # noqa: E402
-
-from django.utils import timezone  # noqa: E402
-from django_celery_beat.models import PeriodicTasks  # noqa: E402
-
 logger = logging.getLogger("schedules.services")
 CATCH_UP_WINDOW = timedelta(hours=1)
 
@@ -156,9 +156,6 @@ def catch_up_missed(now: datetime | None = None) -> int | None:
     decision looks for any schedule-triggered Run (started or skipped) since the missed time, and
     `scheduled_run` records one synchronously before this returns. Returns the schedule id caught up.
     """
-    from prefetch.models import Run, RunTrigger
-    from prefetch.tasks import scheduled_run
-
     now = now or timezone.now()
     tasks = PeriodicTask.objects.filter(task=SCHEDULED_RUN_TASK)
     if tasks.update(last_run_at=now):
