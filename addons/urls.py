@@ -4,7 +4,6 @@ from prefetch.api_common import api_view
 
 from . import api, views
 
-
 urlpatterns = [
     path("addons/", views.addons_page, name="addons"),
     path("catalogs/", views.catalogs_page, name="catalogs"),

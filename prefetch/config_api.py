@@ -6,9 +6,9 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from addons.models import Addon
 from addons.redaction import redact_url
 from addons.serializers import AddonSerializer
-from addons.models import Addon
 
 from . import forms
 from .api_common import StrictModelSerializer

@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from prefetch.accounts import first_run
 from prefetch import ops_views
+from prefetch.accounts import first_run
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -37,6 +37,9 @@ DATA_DIR=$(mktemp -d)
 export DATA_DIR
 trap 'rm -rf "$DATA_DIR"' EXIT
 
+log "lint (ruff)"
+.venv/bin/ruff check .
+
 log "test suite on SQLite"
 "$PY" -m pytest "$@"
 

@@ -12,7 +12,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from addons.models import Addon, Catalog
-from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus, RunTrigger
+from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus
 from prefetch.runs import plan_from_database
 from schedules.models import Schedule, SchedulingSettings
 

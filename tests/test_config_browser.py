@@ -1,6 +1,5 @@
 """The configuration flow in a real browser: addons, catalogs, settings, schedules; hostile names."""
 
-import re
 
 import pytest
 from playwright.sync_api import expect

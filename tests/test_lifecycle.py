@@ -9,7 +9,13 @@ from addons.client import fetch_manifest_sync
 from addons.models import Addon, Catalog
 from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus, RunTrigger
 from prefetch.runs import (
-    RunRefused, abort_orphaned_runs, create_run, execute_run, request_cancel, request_pause, request_resume,
+    RunRefused,
+    abort_orphaned_runs,
+    create_run,
+    execute_run,
+    request_cancel,
+    request_pause,
+    request_resume,
 )
 from tests.helpers import wait_until
 

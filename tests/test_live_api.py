@@ -113,7 +113,9 @@ def _record(video_id, title, ok=True):
 
 
 def test_records_search_and_invalidate(client):
-    one, two, three = _record("tt1", "Alpha"), _record("tt2", "Beta"), _record("tt3", "Alpha Two", ok=False)
+    one = _record("tt1", "Alpha")
+    _record("tt2", "Beta")
+    _record("tt3", "Alpha Two", ok=False)
     assert client.get("/api/records?q=alpha").json()["total"] == 2
     assert client.get("/api/records?q=tt2").json()["records"][0]["title"] == "Beta"
     assert client.get("/api/records?status=failed").json()["total"] == 1

@@ -2,7 +2,6 @@
 Celery worker process, the ASGI web server, a real Chromium. A run started from the dashboard is
 executed by the worker process and its progress reaches the browser over the WebSocket."""
 
-import time
 
 import pytest
 from playwright.sync_api import expect

@@ -5,13 +5,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from addons.manifest import AddonUrlError, Manifest, ManifestError, normalize_addon_url, resource_url
+from addons.manifest import AddonUrlError, CatalogExtra, Manifest, ManifestError, normalize_addon_url, resource_url
 from addons.redaction import RedactingFilter, redact_url
 from prefetch.durations import parse_duration
 from prefetch.engine import catalog_extra, encode_component
 from prefetch.episodes import Video, select_episodes, videos_from_meta
 from prefetch.plan import CatalogSpec
-from addons.manifest import CatalogExtra
 
 
 @pytest.mark.parametrize(
