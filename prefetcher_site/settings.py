@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -210,6 +211,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 DJANGO_CELERY_BEAT_TZ_AWARE = True
+# Housekeeping only; user schedules live in the database (schedules app), never here.
+CELERY_BEAT_SCHEDULE = {
+    "prune-history": {"task": "prefetch.tasks.prune_history", "schedule": crontab(hour=4, minute=17)},
+}
 
 # --- Channels -----------------------------------------------------------------------------------
 if REDIS_URL:

@@ -98,3 +98,16 @@ def test_orphaned_runs_are_aborted_with_a_reason():
     assert abort_orphaned_runs() == 1
     run.refresh_from_db()
     assert run.status == RunStatus.ABORTED and "worker stopped" in run.error
+
+
+def test_daily_housekeeping_prunes_old_runs_without_waiting_for_a_run(settings):
+    from datetime import timedelta
+
+    from prefetch.tasks import prune_history_task
+
+    old = Run.objects.create(status=RunStatus.COMPLETED)
+    Run.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=91))
+    recent = Run.objects.create(status=RunStatus.COMPLETED)
+    prune_history_task()
+    assert list(Run.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert settings.CELERY_BEAT_SCHEDULE["prune-history"]["task"] == prune_history_task.name
