@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from addons.models import Addon, Catalog
 from prefetch.models import PrefetchSettings
+from tests.helpers import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -55,6 +56,14 @@ def test_add_addon_load_and_reorder_catalogs_settings_and_schedule(signed_in_pag
     assert after != before and sorted(after) == sorted(before)
     assert after[0] == before[1] and before[0] in after[1:3]
     expect(rows.nth(0)).not_to_contain_text(first_name.split("\n")[0])
+    # Keyboard alternative: ↓ on the focused handle moves the first catalog one down.
+    keyboard_before = list(Catalog.objects.order_by("position").values_list("pk", flat=True))
+    rows.nth(0).locator(".drag-handle").focus()
+    page.keyboard.press("ArrowDown")
+    expected = keyboard_before[1::-1] + keyboard_before[2:]
+    wait_until(lambda: list(Catalog.objects.order_by("position").values_list("pk", flat=True)) == expected,
+               message="the keyboard move to be saved")
+    expect(rows.nth(1).locator(".drag-handle")).to_be_focused()
     # Filters hide rows but keep the order.
     page.select_option("#filter-type", "series")
     expect(rows).to_have_count(2)

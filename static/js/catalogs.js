@@ -34,7 +34,7 @@
     const kind = catalog.kind;
     const unmet = (catalog.unmet_extras || []).filter((name) => name !== "search");
     const item = el("li", { class: "catalog-row" + (catalog.missing ? " is-missing" : "") + (catalog.enabled ? "" : " is-off"), dataset: { id: catalog.id } },
-      el("span", { class: "drag-handle", title: "Drag to reorder", "aria-hidden": "true" }, "⋮⋮"),
+      el("button", { type: "button", class: "drag-handle", title: "Drag to reorder, or focus and press ↑ / ↓", "aria-label": `Move ${catalog.name} (↑ / ↓)` }, "⋮⋮"),
       el("input", { type: "checkbox", class: "catalog-enabled", checked: catalog.enabled, disabled: catalog.search_only, "aria-label": `Enable ${catalog.name}` }),
       el("div", { class: "catalog-main" },
         el("div", { class: "catalog-name" }, catalog.name,
@@ -61,7 +61,12 @@
     const chosen = filters.addon.value;
     filters.addon.replaceChildren(el("option", { value: "" }, "All addons"),
       Array.from(addonsSeen).map(([id, name]) => el("option", { value: id, selected: id === chosen }, name)));
+    const focused = document.activeElement && document.activeElement.closest && document.activeElement.closest(".catalog-row");
     list.replaceChildren(...catalogs.filter(visible).map(row));
+    if (focused) {  // keep keyboard users where they were across re-renders (e.g. after a save)
+      const handle = list.querySelector(`.catalog-row[data-id="${focused.dataset.id}"] .drag-handle`);
+      if (handle) handle.focus();
+    }
     document.getElementById("catalogs-empty").hidden = catalogs.length > 0;
     const enabled = catalogs.filter((c) => c.enabled && !c.missing).length;
     document.getElementById("catalog-count").textContent = `${enabled} of ${catalogs.length} selected.`;
@@ -131,6 +136,21 @@
       button.disabled = false;
       button.textContent = "Reload catalogs";
     }
+  });
+
+  // Keyboard alternative to dragging: ↑ / ↓ on a focused handle swaps with the neighbour shown.
+  list.addEventListener("keydown", (event) => {
+    if (!event.target.classList.contains("drag-handle") || !["ArrowUp", "ArrowDown"].includes(event.key)) return;
+    event.preventDefault();
+    const shown = catalogs.filter(visible);
+    const catalog = event.target.closest(".catalog-row")._catalog;
+    const neighbour = shown[shown.indexOf(catalog) + (event.key === "ArrowUp" ? -1 : 1)];
+    if (!neighbour) return;
+    const from = catalogs.indexOf(catalog);
+    const to = catalogs.indexOf(neighbour);
+    [catalogs[from], catalogs[to]] = [catalogs[to], catalogs[from]];
+    render();
+    scheduleSave();
   });
 
   Sortable.create(list, {
