@@ -172,8 +172,9 @@ if DEBUG or not (env_bool("STATIC_MANIFEST", False) or Path(STATIC_ROOT, "static
     # Without collectstatic (make run, tests) serve straight from the finders.
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
-# Behind Traefik / Nginx: trust X-Forwarded-Proto only when told to.
+# Proxies whose X-Forwarded-For `manage.py serve` applies to the client address.
 FORWARDED_ALLOW_IPS = env.str("FORWARDED_ALLOW_IPS", default="127.0.0.1")
+# Behind Traefik / Nginx: trust X-Forwarded-Proto only when told to.
 if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
