@@ -1,3 +1,4 @@
+import json
 import time
 
 from addons.client import fetch_manifest_sync
@@ -40,3 +41,13 @@ def wait_until(condition, timeout: float = 10.0, interval: float = 0.02, message
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+
+
+def send_json(handler, data) -> None:
+    """Answer a BaseHTTPRequestHandler request with 200 and a JSON body (for tiny local test servers)."""
+    body = json.dumps(data).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)

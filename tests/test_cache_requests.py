@@ -2,14 +2,13 @@
 on its own host. The peer's playback URLs point at *.peer.invalid, so this small local addon serves
 streams for the peer's catalog items instead."""
 
-import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from prefetch.engine import PrefetchEngine
-from tests.helpers import addon, plan
+from tests.helpers import addon, plan, send_json
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,12 +24,12 @@ class PlaybackAddon:
             def do_GET(self):
                 outer.hits.append(self.path)
                 if self.path == "/manifest.json":
-                    return self._json({"id": "local.play", "name": "Local Play", "version": "1.0.0", "types": ["movie"],
+                    return send_json(self, {"id": "local.play", "name": "Local Play", "version": "1.0.0", "types": ["movie"],
                                        "catalogs": [], "resources": ["stream"], "idPrefixes": ["tt"]})
                 if self.path.startswith("/stream/movie/"):
                     base = f"http://127.0.0.1:{outer.port}"
                     movie = self.path.rsplit("/", 1)[1][:-5]
-                    return self._json({"streams": [
+                    return send_json(self, {"streams": [
                         {"name": "Local ⚡ 2160p", "url": f"{base}/play/{movie}/0"},
                         {"name": "Local 1080p", "url": f"{base}/play/{movie}/1"},
                         {"name": "Local 720p", "url": f"{base}/play/{movie}/2"},
@@ -55,14 +54,6 @@ class PlaybackAddon:
                 self.send_response(404)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
-
-            def _json(self, data):
-                body = json.dumps(data).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
 
             def log_message(self, *args):
                 pass

@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 
 from prefetch.models import Run
+from tests.helpers import send_json
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,12 +81,7 @@ def not_an_addon():
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            body = b'{"hello": "world"}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send_json(self, {"hello": "world"})
 
         def log_message(self, *args):
             pass
