@@ -26,3 +26,13 @@ def make_peer():
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def user_client(django_user_model):
+    """A Django test client signed in as an ordinary (non-staff) user."""
+    from django.test import Client
+
+    signed_in = Client()
+    signed_in.force_login(django_user_model.objects.create_user("user", password="irrelevant-password-123"))
+    return signed_in

@@ -17,14 +17,6 @@ from tests.test_live_consumer import configure
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def client():
-    user = get_user_model().objects.create_user("api-user", password="irrelevant-password-123")
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_job_api_needs_authentication():
     get_user_model().objects.create_user("someone", password="irrelevant-password-123")
     anonymous = Client()
@@ -35,33 +27,33 @@ def test_job_api_needs_authentication():
         assert response.json()["success"] is False
 
 
-def test_status_idle_then_run_refused_without_configuration(client):
-    body = client.get("/api/job/status").json()
+def test_status_idle_then_run_refused_without_configuration(user_client):
+    body = user_client.get("/api/job/status").json()
     assert body["success"] and body["status"]["status"] == "idle" and body["status"]["active"] is False
-    refused = client.post("/api/job/run")
+    refused = user_client.post("/api/job/run")
     assert refused.status_code == 400 and refused.json()["error"] == "No catalog addon is configured."
     assert not Run.objects.exists()
 
 
-def test_run_pause_resume_cancel_through_the_api(client, peer):
+def test_run_pause_resume_cancel_through_the_api(user_client, peer):
     configure(peer, [("movie", "peer-popular")])
-    started = client.post("/api/job/run")
+    started = user_client.post("/api/job/run")
     assert started.status_code == 200 and started.json()["message"] == "Job started successfully"
     run = Run.objects.get()
     assert run.status == RunStatus.QUEUED and run.trigger == "manual"
-    again = client.post("/api/job/run")
+    again = user_client.post("/api/job/run")
     assert again.status_code == 400 and again.json()["error"] == "A run is already active."
-    assert client.post("/api/job/pause").json()["error"] == "Job is not running"  # still queued
+    assert user_client.post("/api/job/pause").json()["error"] == "Job is not running"  # still queued
     Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING)
-    paused = client.post("/api/job/pause").json()
+    paused = user_client.post("/api/job/pause").json()
     assert paused["message"] == "Pause requested" and paused["status"]["status"] == "pausing"
-    assert client.post("/api/job/resume").json()["status"]["status"] == "running"
-    assert client.post("/api/job/resume").json()["error"] == "Job is not paused"
-    cancelled = client.post("/api/job/cancel").json()
+    assert user_client.post("/api/job/resume").json()["status"]["status"] == "running"
+    assert user_client.post("/api/job/resume").json()["error"] == "Job is not paused"
+    cancelled = user_client.post("/api/job/cancel").json()
     assert cancelled["message"] == "Job cancelled" and cancelled["status"]["cancel_requested"] is True
     assert Run.objects.get().cancel_requested
     Run.objects.update(status=RunStatus.CANCELLED)
-    assert client.post("/api/job/cancel").json()["error"] == "No running job to cancel"
+    assert user_client.post("/api/job/cancel").json()["error"] == "No running job to cancel"
 
 
 def test_token_authenticated_runs_are_api_triggered(peer):
@@ -75,32 +67,32 @@ def test_token_authenticated_runs_are_api_triggered(peer):
     assert Run.objects.get().trigger == "api"
 
 
-def test_a_finished_run_reports_statistics_output_and_history(client, peer):
+def test_a_finished_run_reports_statistics_output_and_history(user_client, peer):
     configure(peer, [("movie", "peer-popular")], movies_per_catalog=5)
     run = create_run("manual")
     execute_run(run.pk)
-    status = client.get("/api/job/status").json()["status"]
+    status = user_client.get("/api/job/status").json()["status"]
     assert status["id"] == run.pk and status["status"] == "completed"
     assert status["summary"]["movies_prefetched"] == 5
     assert status["catalogs"][0]["id"] == "peer-popular" and status["catalogs"][0]["started_at"]
-    output = client.get("/api/job/output").json()["output"]
+    output = user_client.get("/api/job/output").json()["output"]
     assert any("Run finished" in line for line in output["lines"])
-    assert client.get("/api/job/output?from_line=1").json()["output"]["from_line"] == 1
-    history = client.get("/api/runs?status=completed").json()["runs"]
+    assert user_client.get("/api/job/output?from_line=1").json()["output"]["from_line"] == 1
+    history = user_client.get("/api/runs?status=completed").json()["runs"]
     assert [r["id"] for r in history] == [run.pk]
-    assert client.get("/api/runs?status=failed").json()["runs"] == []
-    detail = client.get(f"/api/runs/{run.pk}").json()["run"]
+    assert user_client.get("/api/runs?status=failed").json()["runs"] == []
+    detail = user_client.get(f"/api/runs/{run.pk}").json()["run"]
     assert detail["addons"][0]["requests"] == 5
-    page = client.get(f"/runs/{run.pk}/")
+    page = user_client.get(f"/runs/{run.pk}/")
     assert page.status_code == 200 and b"run-detail" in page.content
-    assert client.get("/runs/?trigger=manual").status_code == 200
+    assert user_client.get("/runs/?trigger=manual").status_code == 200
 
 
-def test_a_failed_run_shows_its_real_error(client):
+def test_a_failed_run_shows_its_real_error(user_client):
     run = Run.objects.create(status=RunStatus.FAILED, error="ConnectionError: the database went away",
                              started_at=timezone.now(), finished_at=timezone.now())
-    assert client.get("/api/job/status").json()["status"]["error"] == "ConnectionError: the database went away"
-    assert b"ConnectionError: the database went away" in client.get(f"/runs/{run.pk}/").content
+    assert user_client.get("/api/job/status").json()["status"]["error"] == "ConnectionError: the database went away"
+    assert b"ConnectionError: the database went away" in user_client.get(f"/runs/{run.pk}/").content
 
 
 def _record(video_id, title, ok=True):
@@ -112,27 +104,27 @@ def _record(video_id, title, ok=True):
     )
 
 
-def test_records_search_and_invalidate(client):
+def test_records_search_and_invalidate(user_client):
     one = _record("tt1", "Alpha")
     _record("tt2", "Beta")
     _record("tt3", "Alpha Two", ok=False)
-    assert client.get("/api/records?q=alpha").json()["total"] == 2
-    assert client.get("/api/records?q=tt2").json()["records"][0]["title"] == "Beta"
-    assert client.get("/api/records?status=failed").json()["total"] == 1
-    page = client.get("/records/?q=alpha")
+    assert user_client.get("/api/records?q=alpha").json()["total"] == 2
+    assert user_client.get("/api/records?q=tt2").json()["records"][0]["title"] == "Beta"
+    assert user_client.get("/api/records?status=failed").json()["total"] == 1
+    page = user_client.get("/records/?q=alpha")
     assert b"Alpha Two" in page.content and b"Beta" not in page.content
-    bad = client.post("/api/records/invalidate", {"ids": [one.pk], "all": True}, content_type="application/json")
+    bad = user_client.post("/api/records/invalidate", {"ids": [one.pk], "all": True}, content_type="application/json")
     assert bad.status_code == 400
-    assert client.post("/api/records/invalidate", {"ids": [one.pk]}, content_type="application/json").json()["invalidated"] == 1
-    filtered = client.post("/api/records/invalidate", {"filter": {"q": "alpha", "status": "failed"}}, content_type="application/json")
+    assert user_client.post("/api/records/invalidate", {"ids": [one.pk]}, content_type="application/json").json()["invalidated"] == 1
+    filtered = user_client.post("/api/records/invalidate", {"filter": {"q": "alpha", "status": "failed"}}, content_type="application/json")
     assert filtered.json()["invalidated"] == 1
     assert list(PrefetchRecord.objects.values_list("video_id", flat=True)) == ["tt2"]
-    assert client.post("/api/records/invalidate", {"all": True}, content_type="application/json").json()["invalidated"] == 1
+    assert user_client.post("/api/records/invalidate", {"all": True}, content_type="application/json").json()["invalidated"] == 1
     assert not PrefetchRecord.objects.exists()
 
 
-def _session_cookies(client) -> dict:
-    return {"sessionid": client.cookies["sessionid"].value}
+def _session_cookies(user_client) -> dict:
+    return {"sessionid": user_client.cookies["sessionid"].value}
 
 
 def _sse_messages(response):
@@ -143,13 +135,13 @@ def _sse_messages(response):
             yield data[-1]
 
 
-def test_sse_stream_carries_status_then_the_runs_messages(asgi_server, client, make_peer):
+def test_sse_stream_carries_status_then_the_runs_messages(asgi_server, user_client, make_peer):
     peer = make_peer(PEER_STREAM_LATENCY_MS=10)
     configure(peer, [("movie", "peer-popular")], movies_per_catalog=30, concurrency=1)
     unauthenticated = requests.get(f"{asgi_server.url}/api/events", timeout=5)
     assert unauthenticated.status_code == 401
     run = create_run("manual")
-    with requests.get(f"{asgi_server.url}/api/events", cookies=_session_cookies(client), stream=True, timeout=10) as response:
+    with requests.get(f"{asgi_server.url}/api/events", cookies=_session_cookies(user_client), stream=True, timeout=10) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         assert response.headers["cache-control"] == "no-cache"

@@ -6,8 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 
 from prefetch import run_logs
 from prefetch.models import PrefetchSettings, Run
@@ -16,14 +14,6 @@ from tests.test_live_consumer import configure
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SECRET = "Sup3rSecretDebridKey1234567890"
-
-
-@pytest.fixture
-def client():
-    user = get_user_model().objects.create_user("log-reader", password="irrelevant-password-123")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -39,7 +29,7 @@ def write_log(folder: Path, name: str, lines: int) -> Path:
     return path
 
 
-def test_a_run_writes_its_own_redacted_log_file(client, log_dir, peer):
+def test_a_run_writes_its_own_redacted_log_file(user_client, log_dir, peer):
     addon = configure(peer, [("movie", "peer-popular")], movies_per_catalog=3, logging_enabled=True)
     secret_url = peer.url.replace("/manifest.json", f"/{SECRET}/manifest.json")
     type(addon).objects.filter(pk=addon.pk).update(url=secret_url)
@@ -52,7 +42,7 @@ def test_a_run_writes_its_own_redacted_log_file(client, log_dir, peer):
     assert "Run started" in text and "Run finished" in text and "SUMMARY" in text
     assert SECRET not in text and f"127.0.0.1:{peer.port}/***/manifest.json" in text
     assert SECRET not in " ".join(run.progress["log_tail"])
-    listed = client.get("/api/logs").json()["logs"]
+    listed = user_client.get("/api/logs").json()["logs"]
     assert [entry["filename"] for entry in listed] == [run.log_file]
     assert listed[0]["size"] == (log_dir / run.log_file).stat().st_size
 
@@ -65,30 +55,30 @@ def test_no_file_when_logging_is_off(log_dir, peer):
     assert not list(log_dir.glob("*.txt")) if log_dir.exists() else True
 
 
-def test_list_newest_first_view_paging_tail_search_download_delete(client, log_dir):
+def test_list_newest_first_view_paging_tail_search_download_delete(user_client, log_dir):
     old = write_log(log_dir, "streams_prefetcher_logs_2026-01-01_00-00-00_run1.txt", 1200)
     new = write_log(log_dir, "streams_prefetcher_logs_2026-01-02_00-00-00_run2.txt", 5)
     os.utime(old, (time.time() - 3600, time.time() - 3600))
     (log_dir / "unrelated.txt").write_text("not ours")
-    names = [entry["filename"] for entry in client.get("/api/logs").json()["logs"]]
+    names = [entry["filename"] for entry in user_client.get("/api/logs").json()["logs"]]
     assert names == [new.name, old.name]
 
-    first = client.get(f"/api/logs/{old.name}?offset=0&limit=100").json()
+    first = user_client.get(f"/api/logs/{old.name}?offset=0&limit=100").json()
     assert first["total_lines"] == 1200 and len(first["lines"]) == 100 and first["lines"][0] == {"n": 1, "text": "line 1 hay"}
-    second = client.get(f"/api/logs/{old.name}?offset=100&limit=100").json()
+    second = user_client.get(f"/api/logs/{old.name}?offset=100&limit=100").json()
     assert second["lines"][0]["n"] == 101
-    tail = client.get(f"/api/logs/{old.name}?tail=3").json()
+    tail = user_client.get(f"/api/logs/{old.name}?tail=3").json()
     assert [line["n"] for line in tail["lines"]] == [1198, 1199, 1200] and tail["content"].endswith("line 1200 needle")
-    found = client.get(f"/api/logs/{old.name}?q=NEEDLE&limit=1000").json()
+    found = user_client.get(f"/api/logs/{old.name}?q=NEEDLE&limit=1000").json()
     assert found["total_lines"] == 120 and all("needle" in line["text"] for line in found["lines"])
-    download = client.get(f"/api/logs/{old.name}?download=1")
+    download = user_client.get(f"/api/logs/{old.name}?download=1")
     assert download.status_code == 200 and "attachment" in download["Content-Disposition"]
     assert b"".join(download.streaming_content) == old.read_bytes()
 
-    assert client.delete(f"/api/logs/{new.name}").json()["success"] is True
+    assert user_client.delete(f"/api/logs/{new.name}").json()["success"] is True
     assert not new.exists()
-    assert client.delete(f"/api/logs/{new.name}").status_code == 404
-    assert client.delete("/api/logs").json()["deleted"] == 1
+    assert user_client.delete(f"/api/logs/{new.name}").status_code == 404
+    assert user_client.delete("/api/logs").json()["deleted"] == 1
     assert not old.exists() and (log_dir / "unrelated.txt").exists()  # only our own files
 
 
@@ -96,12 +86,12 @@ def test_list_newest_first_view_paging_tail_search_download_delete(client, log_d
     "../secret_key", "..%2Fsecret_key", "%2e%2e/%2e%2e/etc/passwd", "/etc/passwd", "streams_prefetcher_logs_../../x.txt",
     "streams_prefetcher_logs_a/../../../secret_key.txt", "unrelated.txt", "streams_prefetcher_logs_x.txt.bak",
 ])
-def test_names_outside_the_log_folder_are_refused(client, log_dir, name):
+def test_names_outside_the_log_folder_are_refused(user_client, log_dir, name):
     (log_dir.parent / "secret_key").write_text("do not read")
     (log_dir / "unrelated.txt").parent.mkdir(parents=True, exist_ok=True)
     (log_dir / "unrelated.txt").write_text("not ours")
     for method in ("get", "delete"):
-        response = getattr(client, method)(f"/api/logs/{name}")
+        response = getattr(user_client, method)(f"/api/logs/{name}")
         assert response.status_code in (400, 404), (method, name)
         assert b"do not read" not in response.content
     assert (log_dir.parent / "secret_key").exists() and (log_dir / "unrelated.txt").exists()
@@ -131,6 +121,6 @@ def test_pruning_deletes_old_runs_with_their_logs_and_caps_the_folder(log_dir, m
     assert len(run_logs.list_logs()) == 2
 
 
-def test_log_viewer_page_renders(client, log_dir):
-    response = client.get("/logs/")
+def test_log_viewer_page_renders(user_client, log_dir):
+    response = user_client.get("/logs/")
     assert response.status_code == 200 and b"log-list" in response.content
