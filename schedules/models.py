@@ -34,7 +34,9 @@ class Schedule(models.Model):
     time = models.TimeField(help_text="Server time zone (TZ).")
     days = models.JSONField(default=list, validators=[validate_days], help_text="0 = Sunday … 6 = Saturday.")
     periodic_task = models.OneToOneField(
-        "django_celery_beat.PeriodicTask", null=True, blank=True, on_delete=models.SET_NULL, editable=False
+        "django_celery_beat.PeriodicTask", null=True, blank=True, on_delete=models.SET_NULL, editable=False,
+        # No reverse accessor: "PeriodicTask.schedule" is django-celery-beat's own property, which beat reads.
+        related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
