@@ -210,7 +210,17 @@ CELERY_TASK_TRACK_STARTED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A run can last hours; never let Redis hand an unacknowledged message to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 3600}
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's DatabaseScheduler, plus a heartbeat and the orphaned-run reaper on its tick.
+CELERY_BEAT_SCHEDULER = "schedules.scheduler:Scheduler"
+# Liveness, in seconds. A worker refreshes its run's heartbeat every RUN_HEARTBEAT_S; a run whose
+# heartbeat is older than RUN_STALE_AFTER_S lost its worker and is resumed elsewhere. Beat looks for
+# such runs every RUN_REAP_INTERVAL_S and writes its own heartbeat at least every
+# SCHEDULER_HEARTBEAT_S; the scheduler is reported stale after SCHEDULER_STALE_AFTER_S without one.
+RUN_HEARTBEAT_S = env.float("RUN_HEARTBEAT_S", default=5.0)
+RUN_STALE_AFTER_S = env.float("RUN_STALE_AFTER_S", default=60.0)
+RUN_REAP_INTERVAL_S = env.float("RUN_REAP_INTERVAL_S", default=30.0)
+SCHEDULER_HEARTBEAT_S = env.float("SCHEDULER_HEARTBEAT_S", default=15.0)
+SCHEDULER_STALE_AFTER_S = env.float("SCHEDULER_STALE_AFTER_S", default=90.0)
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 # Housekeeping only; user schedules live in the database (schedules app), never here.
 CELERY_BEAT_SCHEDULE = {
