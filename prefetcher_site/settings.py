@@ -197,6 +197,8 @@ NOTIFY_TIMEOUT_S = env.float("NOTIFY_TIMEOUT_S", default=10.0)
 
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Several installations may share one Redis: each needs a queue of its own.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 CELERY_RESULT_BACKEND = None
 CELERY_RESULT_EXPIRES = None  # no result backend, so no built-in cleanup task in beat
 CELERY_TASK_IGNORE_RESULT = True
