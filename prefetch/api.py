@@ -22,6 +22,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from schedules.liveness import not_running_warning, scheduler_status
 from schedules.services import next_run_time
 
 from . import progress, run_logs
@@ -73,6 +74,9 @@ def job_status() -> dict:
             body["summary"] = run.statistics
     body["next_run_time"] = upcoming.isoformat() if upcoming else None
     body["is_scheduled"] = upcoming is not None
+    scheduler = scheduler_status()
+    # The warning only while something is scheduled: without schedules a stopped beat loses nothing.
+    body["scheduler"] = {**scheduler, "warning": not_running_warning(scheduler) if upcoming else None}
     body["server_time"] = timezone.now().isoformat()
     return body
 
@@ -129,7 +133,8 @@ class _ControlView(APIView):
         run = active_run()
         if run is None or (self.allowed and run.status not in self.allowed) or not self.act(run):
             return _refused(self.refusal)
-        progress.publish_run(run.pk, self.event)
+        run.refresh_from_db()
+        progress.publish_run(run.pk, self.event if run.is_active else "finished")  # a queued run ends at once
         return Response(_ok(message=self.done, status=job_status()))
 
 

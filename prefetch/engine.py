@@ -195,6 +195,7 @@ class PrefetchEngine:
         breaker: BreakerPolicy | None = None,
         progress_interval_s: float = 1.0,
         control_interval_s: float = 0.2,
+        resume_since: datetime | None = None,
     ):
         self.plan = plan
         self.settings = plan.settings
@@ -205,6 +206,9 @@ class PrefetchEngine:
         self.breaker = breaker or BreakerPolicy()
         self.progress_interval_s = progress_interval_s
         self.control_interval_s = control_interval_s
+        # A resumed run: streams attempted since then belong to this run's earlier attempt and are
+        # taken from the store instead of being requested again, whatever the cache validity.
+        self.resume_since = resume_since
 
         self.stats = {
             "catalogs_total": len(plan.catalogs), "catalogs_processed": 0, "catalogs_skipped": 0,
@@ -213,6 +217,7 @@ class PrefetchEngine:
             "already_prefetched": 0, "stream_requests": 0, "stream_requests_ok": 0,
             "stream_requests_empty": 0, "stream_requests_failed": 0, "stream_requests_skipped": 0,
             "meta_requests": 0, "meta_requests_failed": 0, "cache_requests_sent": 0, "cache_requests_ok": 0,
+            "items_done_before_resume": 0,
         }
         self.catalog_results: list[CatalogResult] = []
         self.current_catalog: CatalogResult | None = None
@@ -321,8 +326,9 @@ class PrefetchEngine:
                 self.resume_event.set()
                 self.log.info("Resumed")
             await self._db(self.on_progress, self.snapshot(), "paused" if pause else "resumed")
-        if progress_due or len(self.pending_outcomes) >= 200:
-            await self._flush_outcomes()
+        # Outcomes are saved every tick: a worker killed now loses at most one tick of answers.
+        await self._flush_outcomes()
+        if progress_due:
             await self._db(self.on_progress, self.snapshot(), "progress")
         return False
 
@@ -334,8 +340,9 @@ class PrefetchEngine:
 
     async def _flush_outcomes(self) -> None:
         if self.pending_outcomes:
-            batch, self.pending_outcomes = self.pending_outcomes, []
+            batch = list(self.pending_outcomes)
             await self._db(self.store.save, batch)
+            del self.pending_outcomes[: len(batch)]  # only once saved: a failed save is tried again
 
     # ----------------------------------------------------------------------------------------------
     async def _crawl(self) -> None:
@@ -523,6 +530,11 @@ class PrefetchEngine:
         if not targets:
             self.log.info("%s %s: no stream addon serves it", item.type, item.name)
             return "unsupported"
+        earlier = await self._attempted_before_resume(item, targets)
+        targets = [(addon, video) for addon, video in targets if (addon.key, video.id) not in earlier]
+        warmed_earlier = {video_id for (_, video_id), ok in earlier.items() if ok}
+        if earlier:
+            self.stats["items_done_before_resume"] += 1
         valid = await self._db(
             self.store.valid_keys,
             sorted({addon.key for addon, _ in targets}),
@@ -535,17 +547,29 @@ class PrefetchEngine:
             for addon, video in targets
             if (addon.key, video.id) not in valid and (addon.key, item.type, video.id) not in self.requested_pairs
         ]
-        if not todo:
-            return "already"
         self.requested_pairs.update((addon.key, item.type, video.id) for addon, video in todo)
         outcomes = await asyncio.gather(*(self._warm_stream(catalog, result, item, addon, video) for addon, video in todo))
-        warmed_videos = {video.id for (addon, video), ok in zip(todo, outcomes) if ok}
+        warmed_videos = warmed_earlier | {video.id for (addon, video), ok in zip(todo, outcomes) if ok}
+        if not todo and not earlier:
+            return "already"
         if not warmed_videos:
             return "failed"
         if episodic:
             self.stats["episodes_prefetched"] += len(warmed_videos)
             result.episodes += len(warmed_videos)
         return "prefetched"
+
+    async def _attempted_before_resume(self, item: Item, targets: list) -> dict[tuple[str, str], bool]:
+        """(addon key, video id) -> succeeded, for the targets this run attempted before it was resumed."""
+        if self.resume_since is None:
+            return {}
+        return await self._db(
+            self.store.attempted_since,
+            sorted({addon.key for addon, _ in targets}),
+            item.type,
+            sorted({video.id for _, video in targets}),
+            self.resume_since,
+        )
 
     async def _videos(self, catalog: CatalogSpec, item: Item) -> tuple[list[Video], str | None]:
         if item.type == "movie":

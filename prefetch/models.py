@@ -131,6 +131,8 @@ class RunStatus(models.TextChoices):
 
 
 ACTIVE_STATUSES = [RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSING, RunStatus.PAUSED]
+# Active and owned by a worker (claimed): the statuses a heartbeat is kept for.
+EXECUTING_STATUSES = [RunStatus.RUNNING, RunStatus.PAUSING, RunStatus.PAUSED]
 
 
 class RunTrigger(models.TextChoices):
@@ -156,6 +158,13 @@ class Run(models.Model):
     cancel_requested = models.BooleanField(default=False)
     pause_requested = models.BooleanField(default=False)
     celery_task_id = models.CharField(max_length=64, blank=True)
+    worker = models.CharField(max_length=255, blank=True, help_text="The worker executing the run.")
+    # New at every claim: only the current claim's holder may write progress or the final state.
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Refreshed by the worker while it runs.")
+    resumes = models.JSONField(
+        default=list, blank=True, help_text="Each time the run was resumed after losing its worker."
+    )
     log_file = models.CharField(max_length=200, blank=True)
 
     class Meta:

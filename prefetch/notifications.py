@@ -131,8 +131,3 @@ def _notify(run: Run) -> None:
             logger.info("Notified Apprise of run %s (%s)", run.pk, run.status)
         elif sent is False:
             logger.error("Apprise did not take the notification of run %s", run.pk)
-
-
-def notify_runs_finished(runs) -> None:
-    for run in runs:
-        notify_run_finished(run)

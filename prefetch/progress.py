@@ -122,6 +122,9 @@ def run_payload(run) -> dict:
         "progress": progress,
         "statistics": run.statistics if not run.is_active else {},
         "log_file": run.log_file,
+        "worker": run.worker,
+        "heartbeat_at": _iso(run.heartbeat_at),
+        "resumes": run.resumes,
         "url": f"/runs/{run.pk}/",
     }
 

@@ -40,6 +40,19 @@ class RecordStore:
             found.update(PrefetchRecord.objects.filter(base, video_id__in=chunk).values_list("addon_key", "video_id"))
         return found
 
+    def attempted_since(
+        self, addon_keys: list[str], content_type: str, video_ids: list[str], since: datetime
+    ) -> dict[tuple[str, str], bool]:
+        """(addon_key, video_id) -> whether it succeeded, for pairs last attempted at or after `since`."""
+        found = {}
+        base = Q(addon_key__in=addon_keys, content_type=content_type, last_attempt__gte=since)
+        for start in range(0, len(video_ids), LOOKUP_CHUNK):
+            chunk = video_ids[start : start + LOOKUP_CHUNK]
+            rows = PrefetchRecord.objects.filter(base, video_id__in=chunk)
+            for key, video_id, attempt, success in rows.values_list("addon_key", "video_id", "last_attempt", "last_success"):
+                found[(key, video_id)] = success == attempt
+        return found
+
     def save(self, outcomes: list[StreamOutcome]) -> None:
         """Upsert: a success refreshes everything, a failure never erases the last success."""
         successes = [o for o in outcomes if o.ok]

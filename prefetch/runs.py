@@ -5,21 +5,34 @@ Both the Celery task and `manage.py prefetch` call `execute_run`; the web layer 
 """
 
 import logging
+import os
+import socket
 import threading
+import uuid
+from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from celery import current_app
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, close_old_connections, transaction
+from django.db.models import Case, DateTimeField, F, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from addons.manifest import CatalogExtra, Manifest, ManifestError
 from addons.models import Addon, Catalog
 
 from .engine import STOP_CANCELLED, PrefetchEngine
-from .models import ACTIVE_STATUSES, PrefetchSettings, Run, RunStatus, RunTrigger
-from .notifications import notify_run_finished, notify_runs_finished
+from .models import ACTIVE_STATUSES, EXECUTING_STATUSES, PrefetchSettings, Run, RunStatus, RunTrigger
+from .notifications import notify_run_finished
 from .plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
 from .run_logs import observe_run
 
 logger = logging.getLogger("prefetch.runs")
+
+EXECUTE_RUN_TASK = "prefetch.tasks.execute_run"
+# A run that keeps losing its worker (killed for memory, say) ends instead of looping forever.
+MAX_RESUMES = 3
 
 
 class RunRefused(Exception):
@@ -40,16 +53,23 @@ def create_run(trigger: str, options: dict | None = None) -> Run:
 
 def request_run(trigger: str = RunTrigger.MANUAL, options: dict | None = None) -> Run:
     """Create a queued run and hand it to a worker once the row is committed."""
-    from .tasks import execute_run_task
-
     run = create_run(trigger, options)
-    transaction.on_commit(lambda: _enqueue(run, execute_run_task))
+    transaction.on_commit(lambda: enqueue(run.pk))
     return run
 
 
-def _enqueue(run: Run, task) -> None:
-    result = task.apply_async(args=[run.pk])
-    Run.objects.filter(pk=run.pk).update(celery_task_id=result.id or "")
+def enqueue(run_id: int) -> None:
+    """Send the run's task (by name: the tasks module imports this one)."""
+    result = current_app.send_task(EXECUTE_RUN_TASK, args=[run_id])
+    Run.objects.filter(pk=run_id).update(celery_task_id=result.id or "")
+
+
+def resend_queued_runs() -> int:
+    """Embedded start-up: queued runs' messages lived in the previous process's memory broker."""
+    queued = list(Run.objects.filter(status=RunStatus.QUEUED).values_list("pk", flat=True))
+    for run_id in queued:
+        enqueue(run_id)
+    return len(queued)
 
 
 def record_skipped_trigger(trigger: str, reason: str) -> Run:
@@ -60,7 +80,15 @@ def record_skipped_trigger(trigger: str, reason: str) -> Run:
 
 
 def request_cancel(run: Run) -> bool:
-    return bool(Run.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(cancel_requested=True))
+    """A queued run ends at once (no worker needs to be up); an executing one is asked to stop and
+    its worker stops within a second (or the reaper ends it if that worker is gone)."""
+    now = timezone.now()
+    if Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+        status=RunStatus.CANCELLED, cancel_requested=True, stop_reason="cancelled before it started", finished_at=now
+    ):
+        logger.info("Run %s cancelled while queued", run.pk)
+        return True
+    return bool(Run.objects.filter(pk=run.pk, status__in=EXECUTING_STATUSES).update(cancel_requested=True))
 
 
 def request_pause(run: Run) -> bool:
@@ -77,14 +105,59 @@ def request_resume(run: Run) -> bool:
     )
 
 
-def abort_orphaned_runs(reason: str = "the worker stopped while the run was active") -> int:
-    """At worker start-up: no run can be running, so any active row was left by a dead worker."""
-    now = timezone.now()
-    aborted = Run.objects.filter(status__in=ACTIVE_STATUSES).update(
-        status=RunStatus.ABORTED, error=reason, stop_reason="aborted", finished_at=now
-    )
-    notify_runs_finished(Run.objects.filter(status=RunStatus.ABORTED, finished_at=now))
-    return aborted
+def recover_orphaned_runs(starting_worker: str | None = None, now: datetime | None = None) -> list[int]:
+    """Runs whose worker is gone: resumed on another worker, or ended when they cannot be.
+
+    A run is orphaned when its heartbeat is older than RUN_STALE_AFTER_S, or (at a worker's start)
+    when the starting worker has the name of the one that held it: that worker restarted. Queued
+    runs are never touched: their message is still waiting for a worker. Called by beat every
+    RUN_REAP_INTERVAL_S and by each worker at start-up; the compare-and-set on the claim token
+    lets only one of them act on a run. Returns the ids acted on.
+    """
+    now = now or timezone.now()
+    stale = Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - timedelta(seconds=settings.RUN_STALE_AFTER_S))
+    if starting_worker:
+        stale |= Q(worker=starting_worker)
+    recovered = []
+    for run in Run.objects.filter(stale, status__in=EXECUTING_STATUSES):
+        if _recover(run, _orphan_reason(run, starting_worker, now), now):
+            recovered.append(run.pk)
+    return recovered
+
+
+def _orphan_reason(run: Run, starting_worker: str | None, now: datetime) -> str:
+    worker = run.worker or "unknown"
+    if starting_worker and run.worker == starting_worker:
+        return f"worker {worker} restarted while running it"
+    if run.heartbeat_at is None:
+        return f"worker {worker} never reported a heartbeat"
+    return f"worker {worker} stopped responding (no heartbeat for {(now - run.heartbeat_at).total_seconds():.0f} s)"
+
+
+def _recover(run: Run, reason: str, now: datetime) -> bool:
+    owned = Run.objects.filter(pk=run.pk, claim_token=run.claim_token, status__in=EXECUTING_STATUSES)
+    ending = {"finished_at": now, "pause_requested": False, "claim_token": ""}
+    if run.cancel_requested:
+        changed = owned.update(status=RunStatus.CANCELLED, stop_reason="cancelled", error=reason, **ending)
+    elif run.trigger == RunTrigger.CLI:  # its plan lived in that command's process
+        changed = owned.update(status=RunStatus.ABORTED, stop_reason="aborted", error=reason, **ending)
+    elif len(run.resumes) >= MAX_RESUMES:
+        changed = owned.update(status=RunStatus.ABORTED, stop_reason="aborted",
+                               error=f"{reason}; not resumed again after {MAX_RESUMES} resumes", **ending)
+    else:
+        entry = {"at": now.isoformat(), "from_worker": run.worker, "reason": reason}
+        with transaction.atomic():
+            changed = owned.update(status=RunStatus.QUEUED, worker="", claim_token="", heartbeat_at=None,
+                                   resumes=[*run.resumes, entry])
+            if changed:
+                transaction.on_commit(lambda: enqueue(run.pk))
+        if changed:
+            logger.warning("Run %s resumes on another worker: %s", run.pk, reason)
+        return bool(changed)
+    if changed:
+        logger.warning("Run %s ended: %s", run.pk, reason)
+        notify_run_finished(Run.objects.get(pk=run.pk))
+    return bool(changed)
 
 
 # --- building the plan ---------------------------------------------------------------------------
@@ -147,15 +220,30 @@ def validate_plan(plan: RunPlan) -> None:
 
 # --- executing ------------------------------------------------------------------------------------
 class RunControl:
-    """What the engine polls: the run row's flags, plus a local cancel (Ctrl-C in the CLI)."""
+    """What the engine polls: the run row's flags, plus a local cancel (Ctrl-C in the CLI).
 
-    def __init__(self, run_id: int, local_cancel: threading.Event | None = None):
+    Each poll also proves this worker alive: every RUN_HEARTBEAT_S it refreshes the run's heartbeat.
+    When the row no longer carries this claim's token (deleted, or resumed elsewhere after this
+    worker was presumed dead), the run is `lost` and the engine is told to stop.
+    """
+
+    def __init__(self, run_id: int, claim_token: str, local_cancel: threading.Event | None = None, clock=None):
         self.run_id = run_id
+        self.claim_token = claim_token
         self.local_cancel = local_cancel or threading.Event()
+        self.clock = clock or timezone.now
+        self.last_heartbeat = self.clock()  # the claim itself wrote the first one
+        self.lost = False
 
     def poll(self) -> tuple[bool, bool]:
-        flags = Run.objects.filter(pk=self.run_id).values("cancel_requested", "pause_requested").first()
-        if flags is None:  # the row was deleted: nothing to report to any more
+        owned = Run.objects.filter(pk=self.run_id, claim_token=self.claim_token)
+        now = self.clock()
+        if (now - self.last_heartbeat).total_seconds() >= settings.RUN_HEARTBEAT_S:
+            owned.update(heartbeat_at=now)
+            self.last_heartbeat = now
+        flags = owned.values("cancel_requested", "pause_requested").first()
+        if flags is None:
+            self.lost = True
             return True, False
         return flags["cancel_requested"] or self.local_cancel.is_set(), flags["pause_requested"]
 
@@ -163,13 +251,14 @@ class RunControl:
 class ProgressRecorder:
     """Keeps the run row's snapshot and state current; extra listeners (CLI bar, channel layer) follow."""
 
-    def __init__(self, run_id: int, listeners=()):
+    def __init__(self, run_id: int, claim_token: str, listeners=()):
         self.run_id = run_id
+        self.claim_token = claim_token
         self.listeners = list(listeners)
 
     def __call__(self, snapshot: dict, event: str) -> None:
         update = {"progress": snapshot}
-        runs = Run.objects.filter(pk=self.run_id)
+        runs = Run.objects.filter(pk=self.run_id, claim_token=self.claim_token)
         if event == "paused":
             runs.filter(status=RunStatus.PAUSING).update(status=RunStatus.PAUSED)
         elif event == "resumed":
@@ -179,53 +268,92 @@ class ProgressRecorder:
             listener(snapshot, event)
 
 
-def claim_run(run_id: int) -> bool:
-    """queued -> running, exactly once, even if the task were delivered twice."""
-    return bool(
-        Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING, started_at=timezone.now()
-        )
+def this_process_worker() -> str:
+    """The worker name of a run executed outside Celery (the CLI)."""
+    return f"cli@{socket.gethostname()}:{os.getpid()}"
+
+
+def claim_run(run_id: int, worker: str) -> str | None:
+    """queued -> running for this worker, exactly once even if the task were delivered twice.
+
+    Returns the claim token that the rest of the execution writes under, or None when the run is
+    not queued (already claimed, cancelled, or finished). A resumed run keeps its first start time.
+    """
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    claimed = Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+        # A run paused before its worker died resumes paused.
+        status=Case(When(pause_requested=True, then=Value(RunStatus.PAUSING)), default=Value(RunStatus.RUNNING)),
+        started_at=Coalesce(F("started_at"), Value(now, output_field=DateTimeField())),
+        worker=worker[:255], claim_token=token, heartbeat_at=now,
     )
+    if not claimed:
+        return None
+    run = Run.objects.get(pk=run_id)
+    if run.resumes and "worker" not in run.resumes[-1]:
+        resumes = [*run.resumes[:-1], {**run.resumes[-1], "worker": worker}]
+        Run.objects.filter(pk=run_id, claim_token=token).update(resumes=resumes)
+    return token
 
 
 def execute_run(
     run_id: int,
     *,
+    worker: str | None = None,
     plan: RunPlan | None = None,
     local_cancel: threading.Event | None = None,
     listeners=(),
     engine_options: dict | None = None,
 ) -> Run:
-    if not claim_run(run_id):
+    token = claim_run(run_id, worker or this_process_worker())
+    if token is None:
         logger.warning("Run %s is not queued any more; not starting it", run_id)
         return Run.objects.get(pk=run_id)
     with observe_run(run_id) as observer:  # live progress, log tail and per-run log file
-        return _execute_claimed(run_id, plan, local_cancel, listeners, engine_options, observer)
+        return _execute_claimed(run_id, token, plan, local_cancel, listeners, engine_options, observer)
 
 
-def _execute_claimed(run_id, plan, local_cancel, listeners, engine_options, observer) -> Run:
+def _execute_claimed(run_id, token, plan, local_cancel, listeners, engine_options, observer) -> Run:
     run = Run.objects.get(pk=run_id)
+    control = RunControl(run_id, token, local_cancel)
+    if run.resumes:
+        logger.warning("Resuming run %s on %s (%s); streams it already requested are not requested again",
+                       run_id, run.worker, run.resumes[-1]["reason"])
     try:
         plan = plan or plan_from_database(run.options.get("settings"))
         validate_plan(plan)
         engine = PrefetchEngine(
             plan,
-            poll_control=RunControl(run_id, local_cancel).poll,
-            on_progress=observer.wrap(ProgressRecorder(run_id, listeners)),
+            poll_control=control.poll,
+            on_progress=observer.wrap(ProgressRecorder(run_id, token, listeners)),
             log=logger,
+            resume_since=run.started_at if run.resumes else None,
             **(engine_options or {}),
         )
         report = engine.run()
     except RunRefused as refusal:
-        return _finish(run_id, RunStatus.FAILED, error=str(refusal))
+        return _finish(run_id, token, RunStatus.FAILED, error=str(refusal))
     except Exception as error:  # the run fails with its real error text, never silently
         logger.exception("Run %s failed", run_id)
-        return _finish(run_id, RunStatus.FAILED, error=f"{error.__class__.__name__}: {error}")
+        return _finish(run_id, token, RunStatus.FAILED, error=f"{error.__class__.__name__}: {error}")
+    if control.lost:
+        logger.warning("Run %s was handed to another worker while this one was presumed dead; stopping here", run_id)
+        return Run.objects.get(pk=run_id)
     status = RunStatus.CANCELLED if report["stop_reason"] == STOP_CANCELLED else RunStatus.COMPLETED
-    return _finish(run_id, status, report=report)
+    return _finish(run_id, token, status, report=report)
 
 
-def _finish(run_id: int, status: str, *, report: dict | None = None, error: str = "") -> Run:
+def _reconnect_and_log(retry_state) -> None:
+    logger.warning("Recording the end of the run failed (%s); retrying", retry_state.outcome.exception())
+    close_old_connections()  # a connection broken by a database restart is replaced
+
+
+# A short database outage at the very end must not leave the run active; if the database stays
+# away longer, the run's heartbeat goes stale and the reaper resumes it (nothing is requested twice).
+@retry(retry=retry_if_exception_type(OperationalError), stop=stop_after_delay(60),
+       wait=wait_exponential(multiplier=0.5, max=10), before_sleep=_reconnect_and_log, reraise=True)
+def _finish(run_id: int, token: str, status: str, *, report: dict | None = None, error: str = "") -> Run:
+    """Record the end, only while this claim still holds the run (never over another worker's)."""
     fields = {"status": status, "finished_at": timezone.now(), "error": error, "pause_requested": False}
     if report:
         fields.update(
@@ -236,8 +364,11 @@ def _finish(run_id: int, status: str, *, report: dict | None = None, error: str 
         )
     else:
         fields["stop_reason"] = "failed"
-    Run.objects.filter(pk=run_id).update(**fields)
+    ended = Run.objects.filter(pk=run_id, claim_token=token, status__in=EXECUTING_STATUSES).update(**fields)
     run = Run.objects.get(pk=run_id)
+    if not ended:
+        logger.warning("Run %s is no longer held by this worker (%s); its end is not recorded here", run_id, run.status)
+        return run
     logger.info("Run %s ended: %s %s", run_id, status, error)
     notify_run_finished(run)
     return run

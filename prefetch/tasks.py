@@ -5,12 +5,20 @@ from celery.signals import worker_ready
 
 from .models import RunTrigger
 from .run_logs import prune_history
-from .runs import RunRefused, abort_orphaned_runs, active_run, execute_run, record_skipped_trigger, request_run
+from .runs import (
+    EXECUTE_RUN_TASK,
+    RunRefused,
+    active_run,
+    execute_run,
+    record_skipped_trigger,
+    recover_orphaned_runs,
+    request_run,
+)
 
 
-@shared_task(name="prefetch.tasks.execute_run", ignore_result=True)
-def execute_run_task(run_id: int) -> None:
-    execute_run(run_id)
+@shared_task(name=EXECUTE_RUN_TASK, bind=True, ignore_result=True)
+def execute_run_task(self, run_id: int) -> None:
+    execute_run(run_id, worker=self.request.hostname)
 
 
 @shared_task(name="prefetch.tasks.scheduled_run", ignore_result=True)
@@ -31,5 +39,6 @@ def prune_history_task() -> None:
 
 
 @worker_ready.connect
-def _abort_orphans(**_):
-    abort_orphaned_runs()
+def _recover_orphans(sender=None, **_):
+    """A run held under this worker's name was cut off by its restart; stale ones lost their worker."""
+    recover_orphaned_runs(starting_worker=getattr(sender, "hostname", None))

@@ -9,13 +9,11 @@ redis-server is started for the session.
 """
 
 import os
-import tempfile
 import uuid
-from pathlib import Path
 
 import pytest
 
-from tests.worker_process import RedisServer, WorkerProcess, database_url, use_broker
+from tests.worker_process import BeatProcess, RedisServer, WorkerProcess, database_url, use_broker
 
 
 @pytest.fixture(scope="session")
@@ -50,15 +48,19 @@ def redis_broker(celery_app, redis_url, celery_queue):
 
 
 @pytest.fixture
-def start_worker(transactional_db, celery_app, redis_url, celery_queue):
+def celery_log_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("celery-processes")
+
+
+@pytest.fixture
+def start_worker(transactional_db, celery_app, redis_url, celery_queue, celery_log_dir):
     """Start real worker processes (same test database, Redis given or the session's); all are
     stopped after the test. The returned worker has answered a ping, so it is consuming."""
-    log_dir = Path(tempfile.mkdtemp(prefix="workers-"))
     started: list[WorkerProcess] = []
 
-    def start(broker_url: str | None = None, wait: bool = True, **extra_env) -> WorkerProcess:
+    def start(broker_url: str | None = None, wait: bool = True, hostname: str | None = None, **extra_env):
         url = broker_url or redis_url
-        worker = WorkerProcess(url, celery_queue, database_url(), log_dir, extra_env)
+        worker = WorkerProcess(url, celery_queue, database_url(), celery_log_dir, extra_env, hostname=hostname)
         started.append(worker)
         if wait:
             with use_broker(celery_app, url, celery_queue):
@@ -68,6 +70,21 @@ def start_worker(transactional_db, celery_app, redis_url, celery_queue):
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def start_beat(transactional_db, redis_url, celery_queue, celery_log_dir):
+    """Start a real `celery beat` process on the test database and the session's queue."""
+    started: list[BeatProcess] = []
+
+    def start(**extra_env) -> BeatProcess:
+        beat = BeatProcess(redis_url, celery_queue, database_url(), celery_log_dir, extra_env)
+        started.append(beat)
+        return beat
+
+    yield start
+    for beat in started:
+        beat.stop()
 
 
 @pytest.fixture

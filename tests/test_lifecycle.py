@@ -1,6 +1,8 @@
 """Run lifecycle in prefetch.runs, driven in-process (the Celery task is a one-line wrapper)."""
 
 import threading
+from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -10,9 +12,9 @@ from addons.models import Addon, Catalog
 from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus, RunTrigger
 from prefetch.runs import (
     RunRefused,
-    abort_orphaned_runs,
     create_run,
     execute_run,
+    recover_orphaned_runs,
     request_cancel,
     request_pause,
     request_resume,
@@ -92,12 +94,109 @@ def test_pause_resume_and_cancel_through_the_run_row(make_peer):
     assert 0 < final.statistics["stream_requests"] < 50
 
 
-def test_orphaned_runs_are_aborted_with_a_reason():
-    run = create_run(RunTrigger.SCHEDULE)
-    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING)
-    assert abort_orphaned_runs() == 1
+def executing(trigger=RunTrigger.SCHEDULE, *, worker="w1@host", heartbeat_age_s=0.0, **fields) -> Run:
+    run = create_run(trigger)
+    Run.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, worker=worker, claim_token="token-1", started_at=timezone.now(),
+        heartbeat_at=timezone.now() - timedelta(seconds=heartbeat_age_s), **fields,
+    )
+    return Run.objects.get(pk=run.pk)
+
+
+def test_a_starting_worker_leaves_live_and_queued_runs_alone():
+    live = executing(worker="w1@host", heartbeat_age_s=5)
+    assert recover_orphaned_runs(starting_worker="w2@host") == []
+    assert Run.objects.get(pk=live.pk).status == RunStatus.RUNNING
+    Run.objects.filter(pk=live.pk).update(status=RunStatus.COMPLETED)
+    queued = create_run(RunTrigger.SCHEDULE)
+    assert recover_orphaned_runs(starting_worker="w2@host") == []
+    assert Run.objects.get(pk=queued.pk).status == RunStatus.QUEUED
+
+
+def test_a_run_whose_heartbeat_went_stale_is_queued_again_to_resume(settings):
+    settings.RUN_STALE_AFTER_S = 60
+    run = executing(worker="w1@host", heartbeat_age_s=61)
+    assert recover_orphaned_runs() == [run.pk]
     run.refresh_from_db()
-    assert run.status == RunStatus.ABORTED and "worker stopped" in run.error
+    assert run.status == RunStatus.QUEUED and run.worker == "" and run.started_at is not None
+    assert len(run.resumes) == 1
+    assert run.resumes[0]["from_worker"] == "w1@host" and "no heartbeat for 61 s" in run.resumes[0]["reason"]
+    assert recover_orphaned_runs() == []  # queued now: nothing more to do until a worker claims it
+
+
+def test_a_worker_restarting_under_the_same_name_resumes_its_run_at_once():
+    run = executing(worker="w1@host", heartbeat_age_s=1)
+    assert recover_orphaned_runs(starting_worker="w1@host") == [run.pk]
+    run.refresh_from_db()
+    assert run.status == RunStatus.QUEUED and "restarted" in run.resumes[0]["reason"]
+
+
+@pytest.mark.parametrize(("fields", "trigger", "status", "error"), [
+    ({"cancel_requested": True}, RunTrigger.SCHEDULE, RunStatus.CANCELLED, "stopped responding"),
+    ({}, RunTrigger.CLI, RunStatus.ABORTED, "stopped responding"),
+    ({"resumes": [{"reason": "x"}] * 3}, RunTrigger.SCHEDULE, RunStatus.ABORTED, "after 3 resumes"),
+])
+def test_an_orphan_that_must_not_resume_ends_with_the_reason(fields, trigger, status, error):
+    run = executing(trigger, heartbeat_age_s=600, **fields)
+    assert recover_orphaned_runs() == [run.pk]
+    run.refresh_from_db()
+    assert run.status == status and error in run.error and run.finished_at
+    assert create_run(RunTrigger.MANUAL)  # the one-active-run lock is free again
+
+
+def test_cancelling_a_queued_run_ends_it_at_once_and_no_worker_starts_it_later(peer):
+    configure(peer.url, [("movie", "peer-dual")])
+    run = create_run(RunTrigger.MANUAL)
+    assert request_cancel(run)
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED and run.finished_at
+    assert create_run(RunTrigger.MANUAL).status == RunStatus.QUEUED  # nothing blocks the next run
+    peer.reset()
+    assert execute_run(run.pk).status == RunStatus.CANCELLED  # its message, consumed late, starts nothing
+    assert peer.requests() == []
+
+
+def test_the_worker_refreshes_the_heartbeat_while_it_runs(make_peer, settings):
+    settings.RUN_HEARTBEAT_S = 0.2
+    slow = make_peer(PEER_STREAM_LATENCY_MS=40, PEER_DUAL=40)
+    configure(slow.url, [("movie", "peer-dual")], concurrency=1)
+    run = create_run(RunTrigger.MANUAL)
+    thread = threading.Thread(target=execute_run, args=[run.pk], kwargs={"worker": "w1@host"})
+    thread.start()
+    first = wait_until(lambda: Run.objects.get(pk=run.pk).heartbeat_at, message="the claim's heartbeat")
+    wait_until(lambda: Run.objects.get(pk=run.pk).heartbeat_at > first, message="a refreshed heartbeat")
+    assert Run.objects.get(pk=run.pk).worker == "w1@host"
+    thread.join(timeout=30)
+    assert Run.objects.get(pk=run.pk).status == RunStatus.COMPLETED
+
+
+def test_a_run_taken_over_stops_on_the_old_worker_and_resumes_without_repeating_streams(make_peer, settings):
+    """In process: the takeover the reaper does when a worker is presumed dead, then the resume."""
+    settings.RUN_STALE_AFTER_S = 60
+    slow = make_peer(PEER_STREAM_LATENCY_MS=30, PEER_DUAL=60)
+    configure(slow.url, [("movie", "peer-dual")], concurrency=2, movies_per_catalog=-1)
+    run = create_run(RunTrigger.MANUAL)
+    old = threading.Thread(target=execute_run, args=[run.pk], kwargs={"worker": "w1@host"})
+    old.start()
+    wait_until(lambda: PrefetchRecord.objects.count() >= 10, message="records of the first attempt")
+    later = timezone.now() + timedelta(seconds=120)  # as if the heartbeat had stopped two minutes ago
+    assert recover_orphaned_runs(now=later) == [run.pk]
+    old.join(timeout=10)
+    assert not old.is_alive()
+    assert Run.objects.get(pk=run.pk).status == RunStatus.QUEUED  # the old worker wrote no end over it
+    first_attempt = Counter(entry["id"] for entry in slow.requests("stream"))
+    done_before = set(PrefetchRecord.objects.values_list("video_id", flat=True))
+
+    resumed = execute_run(run.pk, worker="w2@host")
+    assert resumed.status == RunStatus.COMPLETED, resumed.error
+    assert resumed.worker == "w2@host" and resumed.resumes[0]["worker"] == "w2@host"
+    requests = Counter(entry["id"] for entry in slow.requests("stream"))
+    assert set(requests) == set(PrefetchRecord.objects.values_list("video_id", flat=True))  # all 60, every one
+    repeated = {video for video, count in requests.items() if count > 1}
+    assert not repeated & done_before  # what the first attempt recorded was never requested again
+    assert len(repeated) <= sum(first_attempt.values()) - len(done_before)  # only what it had not recorded
+    assert resumed.statistics["movies_prefetched"] == len(requests) == 60  # the whole run, both attempts
+    assert resumed.statistics["items_done_before_resume"] == len(done_before)
 
 
 def test_daily_housekeeping_prunes_old_runs_without_waiting_for_a_run(settings):

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from prefetch.models import Run, RunStatus, RunTrigger
-from prefetch.runs import abort_orphaned_runs, create_run, execute_run
+from prefetch.runs import create_run, execute_run, recover_orphaned_runs
 from tests.helpers import addon, plan
 from tests.worker_process import free_port
 
@@ -105,13 +105,13 @@ def test_failures_only_by_default_and_every_run_when_asked(notify, receiver, pee
     assert peer.url not in json.dumps(body)  # addon URLs (possible secrets) never leave
 
 
-def test_runs_aborted_at_worker_start_are_notified(notify, receiver):
-    run = create_run(RunTrigger.SCHEDULE)
-    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING)
-    assert abort_orphaned_runs() == 1
+def test_a_run_that_cannot_be_resumed_after_losing_its_worker_is_notified(notify, receiver):
+    run = create_run(RunTrigger.CLI)  # a command-line run's plan died with its process
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, worker="cli@host:1", heartbeat_at=None)
+    assert recover_orphaned_runs() == [run.pk]
     assert [hit["body"]["run"]["status"] for hit in receiver.received] == ["aborted"]
     assert receiver.received[0]["body"]["run"]["id"] == run.pk
-    assert "worker stopped" in receiver.received[0]["body"]["run"]["error"]
+    assert "cli@host:1" in receiver.received[0]["body"]["run"]["error"]
 
 
 def test_an_unreachable_or_failing_webhook_never_changes_the_outcome(notify, receiver, caplog):

@@ -98,49 +98,84 @@ def test_requested_run_is_executed_end_to_end_by_a_worker(peer, start_worker, re
     assert PrefetchRecord.objects.filter(last_success__isnull=False).count() == 150
 
 
-# --- issue 5: the worker is killed mid-run ----------------------------------------------------------
-def test_worker_killed_mid_run_aborts_it_and_the_next_run_does_only_the_rest(make_peer, start_worker, redis_broker):
-    # 150 movies at 60 ms each, two at a time: about 4.5 s of requests, so the kill lands mid-run.
-    peer = make_peer(PEER_STREAM_LATENCY_MS=60)
+# --- issue 8: runs belong to a worker; a lost worker's run resumes --------------------------------------
+def start_slow_run(peer, start_worker, **worker_env):
+    """150 movies at 60 ms each, two at a time: about 4.5 s of requests, so events land mid-run."""
     catalogs = [("movie", "peer-new")]
     configure(peer, catalogs)
     expected = expected_streams(peer, catalogs)
     peer.reset()
-    worker = start_worker()
+    worker = start_worker(**worker_env)
+    run = request_run()
+    wait_for(lambda: PrefetchRecord.objects.count() >= 25, timeout=20, message="the run's first records", worker=worker)
+    return run, worker, expected
 
-    first = request_run()
-    wait_for(lambda: PrefetchRecord.objects.count() >= 25, timeout=20, message="records of the first run", worker=worker)
+
+def kill_mid_run(worker, peer, expected):
     worker.kill()
     recorded_at_kill = record_keys()
-    requested_by_first = stream_requests(peer)
-    assert run_status(first.pk) == RunStatus.RUNNING  # nobody was told: the worker just died
+    requested_at_kill = stream_requests(peer)
     assert 25 <= len(recorded_at_kill) < len(expected), "the kill must land mid-run"
-    assert recorded_at_kill <= set(requested_by_first)
-    assert all(count == 1 for count in requested_by_first.values())
+    assert all(count == 1 for count in requested_at_kill.values())
+    return recorded_at_kill, requested_at_kill
 
-    replacement = start_worker()  # its worker_ready handler marks the orphan as aborted
-    aborted = wait_for(lambda: finished(first.pk), timeout=15, message="the orphaned run to be aborted",
-                       worker=replacement)
-    assert aborted.status == RunStatus.ABORTED
-    assert "worker stopped" in aborted.error and aborted.finished_at
-    assert record_keys() == recorded_at_kill  # nothing lost (and nothing written after the kill)
 
-    peer.reset()
-    second = request_run()
-    done = wait_for(lambda: finished(second.pk), timeout=25, message="the second run to finish", worker=replacement)
+def assert_resumed_without_repeats(done, peer, expected, recorded_at_kill, requested_at_kill):
+    """Every stream requested; repeated only those requested but not yet recorded at the kill."""
     assert done.status == RunStatus.COMPLETED, done.error
-
-    requested_by_second = stream_requests(peer)
-    # The second run skips exactly what the first one recorded, and requests everything else once.
-    assert requested_by_second == Counter(set(expected) - recorded_at_kill)
-    assert done.statistics["already_prefetched"] == len(recorded_at_kill)
-    # Across both runs, only answers that had not been written yet at the kill were requested twice.
-    twice = set(requested_by_first) & set(requested_by_second)
-    assert not twice & recorded_at_kill
-    assert len(twice) <= sum(requested_by_first.values()) - len(recorded_at_kill)
+    requests = stream_requests(peer)
+    assert set(requests) == set(expected)
+    repeated = {key for key, count in requests.items() if count > 1}
+    assert all(count <= 2 for count in requests.values())
+    assert repeated <= set(requested_at_kill) - recorded_at_kill  # requested before the kill, not yet saved
+    assert done.statistics["movies_prefetched"] == len(expected)  # the whole run, across both workers
+    assert done.statistics["items_done_before_resume"] == len(recorded_at_kill)
     assert record_keys() == set(expected)
     assert_no_duplicate_records()
-    assert PrefetchRecord.objects.filter(last_success__isnull=True).count() == 0
+
+
+def test_a_worker_started_mid_run_leaves_the_run_alone(make_peer, start_worker, redis_broker):
+    peer = make_peer(PEER_STREAM_LATENCY_MS=60)
+    run, first, expected = start_slow_run(peer, start_worker)
+    second = start_worker()  # answered a ping: its start-up recovery has run
+    current = Run.objects.get(pk=run.pk)
+    assert current.status == RunStatus.RUNNING and current.worker == first.hostname and not current.resumes
+
+    done = wait_for(lambda: finished(run.pk), timeout=30, message="the run to finish", worker=first)
+    assert done.status == RunStatus.COMPLETED, done.error
+    assert done.worker == first.hostname and not done.resumes
+    assert stream_requests(peer) == expected  # each exactly once
+    assert second.alive
+
+
+def test_a_killed_worker_s_run_resumes_when_it_comes_back(make_peer, start_worker, redis_broker):
+    """One worker only: it restarts under its name (a container restart) and picks its run up."""
+    peer = make_peer(PEER_STREAM_LATENCY_MS=60)
+    run, worker, expected = start_slow_run(peer, start_worker)
+    recorded_at_kill, requested_at_kill = kill_mid_run(worker, peer, expected)
+    assert run_status(run.pk) == RunStatus.RUNNING  # nobody was told: the worker just died
+
+    back = start_worker(hostname=worker.hostname)
+    done = wait_for(lambda: finished(run.pk), timeout=30, message="the resumed run to finish", worker=back)
+    assert_resumed_without_repeats(done, peer, expected, recorded_at_kill, requested_at_kill)
+    assert [(r["from_worker"], r["worker"]) for r in done.resumes] == [(worker.hostname, worker.hostname)]
+    assert "restarted" in done.resumes[0]["reason"]
+
+
+def test_a_killed_worker_s_run_resumes_on_the_other_worker(make_peer, start_worker, start_beat, redis_broker):
+    """Two workers and beat: the reaper in beat sees the heartbeat go stale and hands the run over."""
+    peer = make_peer(PEER_STREAM_LATENCY_MS=60)
+    liveness = {"RUN_HEARTBEAT_S": "0.5", "RUN_STALE_AFTER_S": "4", "RUN_REAP_INTERVAL_S": "1"}
+    start_beat(**liveness)
+    run, first, expected = start_slow_run(peer, start_worker, **liveness)
+    second = start_worker(**liveness)
+    recorded_at_kill, requested_at_kill = kill_mid_run(first, peer, expected)
+
+    done = wait_for(lambda: finished(run.pk), timeout=45, message="the run to resume and finish", worker=second)
+    assert_resumed_without_repeats(done, peer, expected, recorded_at_kill, requested_at_kill)
+    assert done.worker == second.hostname
+    assert [(r["from_worker"], r["worker"]) for r in done.resumes] == [(first.hostname, second.hostname)]
+    assert "stopped responding" in done.resumes[0]["reason"]
 
 
 # --- issue 5: Redis restarts mid-run ----------------------------------------------------------------

@@ -99,25 +99,25 @@ class RedisServer:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-class WorkerProcess:
-    """`celery -A prefetcher_site worker --pool=solo` on a queue of its own, logging to a file."""
+class CeleryProcess:
+    """`celery -A prefetcher_site <args>` on the test database and a queue of its own, logging to a file."""
 
-    def __init__(self, broker_url: str, queue: str, db_url: str, log_dir: Path, extra_env: dict | None = None):
-        self.hostname = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    def __init__(self, name: str, args: list[str], broker_url: str, queue: str, db_url: str, log_dir: Path,
+                 extra_env: dict | None = None):
         self.broker_url = broker_url
-        self.log_path = log_dir / f"{self.hostname.split('@')[0]}.log"
+        self.log_path = log_dir / f"{name}.log"
         env = {
             **{key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"},
             "REDIS_URL": broker_url,
             "DATABASE_URL": db_url,
+            "CELERY_QUEUE": queue,
             "DJANGO_SETTINGS_MODULE": "prefetcher_site.settings",
             "PYTHONUNBUFFERED": "1",
             **(extra_env or {}),
         }
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "prefetcher_site", "worker", "--pool=solo", "--loglevel=INFO",
-             "--without-mingle", "--without-gossip", "--hostname", self.hostname, "--queues", queue],
+            [sys.executable, "-m", "celery", "-A", "prefetcher_site", *args, "--loglevel=INFO"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )
 
@@ -128,19 +128,6 @@ class WorkerProcess:
     def log(self) -> str:
         self._log.flush()
         return self.log_path.read_text(errors="replace")
-
-    def wait_ready(self, app, timeout: float = 20.0) -> None:
-        """Ready when it answers a control ping (its worker_ready handlers have run by then)."""
-
-        def answered():
-            if not self.alive:
-                raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.log()}")
-            return app.control.ping(destination=[self.hostname], timeout=0.5)
-
-        try:
-            wait_until(answered, timeout=timeout, interval=0.1, message=f"worker {self.hostname} to answer a ping")
-        except AssertionError as error:
-            raise AssertionError(f"{error}\n--- worker log ---\n{self.log()}") from None
 
     def kill(self) -> None:
         """SIGKILL: no warm shutdown, no cleanup, exactly what an OOM kill or `docker kill` does."""
@@ -157,6 +144,41 @@ class WorkerProcess:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
+
+
+class BeatProcess(CeleryProcess):
+    """`celery -A prefetcher_site beat` with the app's own scheduler (settings.CELERY_BEAT_SCHEDULER)."""
+
+    def __init__(self, broker_url: str, queue: str, db_url: str, log_dir: Path, extra_env: dict | None = None):
+        self.workdir = Path(tempfile.mkdtemp(prefix="beat-", dir=log_dir))
+        super().__init__("beat", ["beat", "--pidfile", str(self.workdir / "beat.pid")], broker_url, queue, db_url,
+                         log_dir, extra_env)
+
+
+class WorkerProcess(CeleryProcess):
+    """`celery -A prefetcher_site worker --pool=solo` under a unique node name."""
+
+    def __init__(self, broker_url: str, queue: str, db_url: str, log_dir: Path, extra_env: dict | None = None,
+                 hostname: str | None = None):
+        self.hostname = hostname or f"test-{uuid.uuid4().hex[:8]}@localhost"
+        super().__init__(
+            f"{self.hostname.split('@')[0]}-{uuid.uuid4().hex[:4]}",
+            ["worker", "--pool=solo", "--without-mingle", "--without-gossip", "--hostname", self.hostname],
+            broker_url, queue, db_url, log_dir, extra_env,
+        )
+
+    def wait_ready(self, app, timeout: float = 20.0) -> None:
+        """Ready when it answers a control ping (its worker_ready handlers have run by then)."""
+
+        def answered():
+            if not self.alive:
+                raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.log()}")
+            return app.control.ping(destination=[self.hostname], timeout=0.5)
+
+        try:
+            wait_until(answered, timeout=timeout, interval=0.1, message=f"worker {self.hostname} to answer a ping")
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n--- worker log ---\n{self.log()}") from None
 
 
 @contextmanager

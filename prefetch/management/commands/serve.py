@@ -2,7 +2,7 @@
 
 Embedded mode (no REDIS_URL) is for a single small install: the in-memory broker and channel
 layer only work inside one process, so worker and beat run here as threads. With REDIS_URL set,
-this serves only the web; run `celery -A prefetcher_site worker` and `… beat -S django` apart.
+this serves only the web; run `celery -A prefetcher_site worker` and `… beat` apart.
 """
 
 import logging
@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 logger = logging.getLogger("prefetch.serve")
+EMBEDDED_WORKER = "embedded@localhost"
 
 
 class Command(BaseCommand):
@@ -44,16 +45,19 @@ def start_embedded_worker_and_beat() -> list:
 
     from celery.beat import EmbeddedService
 
-    from prefetch.runs import abort_orphaned_runs
+    from prefetch.runs import recover_orphaned_runs, resend_queued_runs
     from prefetcher_site.celery import app
 
-    aborted = abort_orphaned_runs("the app stopped while the run was active")
-    if aborted:
-        logger.warning("Marked %d run(s) left active by the previous process as aborted", aborted)
+    # The previous process's worker had this name, and its memory broker lost the queued messages:
+    # its runs resume here (WorkController sends no worker_ready, so this is done before it starts).
+    resumed = recover_orphaned_runs(starting_worker=EMBEDDED_WORKER)
+    resent = resend_queued_runs()
+    if resumed or resent:
+        logger.warning("Runs left by the previous process: %d resumed, %d queued again", len(resumed), resent)
     # Threads pool: one slot runs a prefetch, the others still record schedule triggers meanwhile.
     worker = app.WorkController(
         pool_cls="threads", concurrency=4, without_heartbeat=True, without_mingle=True, without_gossip=True,
-        hostname="embedded@localhost", loglevel=settings.LOG_LEVEL,
+        hostname=EMBEDDED_WORKER, loglevel=settings.LOG_LEVEL,
     )
     threading.Thread(target=worker.start, name="celery-worker", daemon=True).start()
     beat = EmbeddedService(app, thread=True, scheduler_cls=settings.CELERY_BEAT_SCHEDULER)
