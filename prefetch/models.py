@@ -162,6 +162,7 @@ class Run(models.Model):
     # New at every claim: only the current claim's holder may write progress or the final state.
     claim_token = models.CharField(max_length=32, blank=True, editable=False)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Refreshed by the worker while it runs.")
+    handover_requested = models.BooleanField(default=False, help_text="Its worker is shutting down.")
     resumes = models.JSONField(
         default=list, blank=True, help_text="Each time the run was resumed after losing its worker."
     )

@@ -125,6 +125,26 @@ def recover_orphaned_runs(starting_worker: str | None = None, now: datetime | No
     return recovered
 
 
+def _queue_again(run: Run, reason: str, now: datetime) -> bool:
+    """Give the run back to the queue for the next worker to resume, if `run` still holds it."""
+    entry = {"at": now.isoformat(), "from_worker": run.worker, "reason": reason}
+    with transaction.atomic():
+        queued = Run.objects.filter(pk=run.pk, claim_token=run.claim_token, status__in=EXECUTING_STATUSES).update(
+            status=RunStatus.QUEUED, worker="", claim_token="", heartbeat_at=None, handover_requested=False,
+            resumes=[*run.resumes, entry],
+        )
+        if queued:
+            transaction.on_commit(lambda: enqueue(run.pk))
+    if queued:
+        logger.warning("Run %s will resume on the next free worker: %s", run.pk, reason)
+    return bool(queued)
+
+
+def request_handover(worker: str) -> int:
+    """A worker shutting down asks its run to stop and go back to the queue (see RunControl)."""
+    return Run.objects.filter(worker=worker, status__in=EXECUTING_STATUSES).update(handover_requested=True)
+
+
 def _orphan_reason(run: Run, starting_worker: str | None, now: datetime) -> str:
     worker = run.worker or "unknown"
     if starting_worker and run.worker == starting_worker:
@@ -145,15 +165,7 @@ def _recover(run: Run, reason: str, now: datetime) -> bool:
         changed = owned.update(status=RunStatus.ABORTED, stop_reason="aborted",
                                error=f"{reason}; not resumed again after {MAX_RESUMES} resumes", **ending)
     else:
-        entry = {"at": now.isoformat(), "from_worker": run.worker, "reason": reason}
-        with transaction.atomic():
-            changed = owned.update(status=RunStatus.QUEUED, worker="", claim_token="", heartbeat_at=None,
-                                   resumes=[*run.resumes, entry])
-            if changed:
-                transaction.on_commit(lambda: enqueue(run.pk))
-        if changed:
-            logger.warning("Run %s resumes on another worker: %s", run.pk, reason)
-        return bool(changed)
+        return _queue_again(run, reason, now)
     if changed:
         logger.warning("Run %s ended: %s", run.pk, reason)
         notify_run_finished(Run.objects.get(pk=run.pk))
@@ -224,7 +236,8 @@ class RunControl:
 
     Each poll also proves this worker alive: every RUN_HEARTBEAT_S it refreshes the run's heartbeat.
     When the row no longer carries this claim's token (deleted, or resumed elsewhere after this
-    worker was presumed dead), the run is `lost` and the engine is told to stop.
+    worker was presumed dead), the run is `lost` and the engine is told to stop; when the worker is
+    shutting down, the engine is told to stop and the run is `handed_over` to the queue.
     """
 
     def __init__(self, run_id: int, claim_token: str, local_cancel: threading.Event | None = None, clock=None):
@@ -234,6 +247,7 @@ class RunControl:
         self.clock = clock or timezone.now
         self.last_heartbeat = self.clock()  # the claim itself wrote the first one
         self.lost = False
+        self.handed_over = False
 
     def poll(self) -> tuple[bool, bool]:
         owned = Run.objects.filter(pk=self.run_id, claim_token=self.claim_token)
@@ -241,11 +255,12 @@ class RunControl:
         if (now - self.last_heartbeat).total_seconds() >= settings.RUN_HEARTBEAT_S:
             owned.update(heartbeat_at=now)
             self.last_heartbeat = now
-        flags = owned.values("cancel_requested", "pause_requested").first()
+        flags = owned.values("cancel_requested", "pause_requested", "handover_requested").first()
         if flags is None:
             self.lost = True
             return True, False
-        return flags["cancel_requested"] or self.local_cancel.is_set(), flags["pause_requested"]
+        self.handed_over = flags["handover_requested"] and not flags["cancel_requested"]
+        return flags["cancel_requested"] or self.handed_over or self.local_cancel.is_set(), flags["pause_requested"]
 
 
 class ProgressRecorder:
@@ -338,6 +353,10 @@ def _execute_claimed(run_id, token, plan, local_cancel, listeners, engine_option
         return _finish(run_id, token, RunStatus.FAILED, error=f"{error.__class__.__name__}: {error}")
     if control.lost:
         logger.warning("Run %s was handed to another worker while this one was presumed dead; stopping here", run_id)
+        return Run.objects.get(pk=run_id)
+    if control.handed_over:
+        run = Run.objects.get(pk=run_id)
+        _queue_again(run, f"worker {run.worker} shut down while running it", timezone.now())
         return Run.objects.get(pk=run_id)
     status = RunStatus.CANCELLED if report["stop_reason"] == STOP_CANCELLED else RunStatus.COMPLETED
     return _finish(run_id, token, status, report=report)

@@ -1,7 +1,10 @@
 """Thin Celery entry points: all logic lives in `runs` and `run_logs`."""
 
+import threading
+
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_ready, worker_shutting_down
+from django.db import connection
 
 from .models import RunTrigger
 from .run_logs import prune_history
@@ -12,6 +15,7 @@ from .runs import (
     execute_run,
     record_skipped_trigger,
     recover_orphaned_runs,
+    request_handover,
     request_run,
 )
 
@@ -42,3 +46,21 @@ def prune_history_task() -> None:
 def _recover_orphans(sender=None, **_):
     """A run held under this worker's name was cut off by its restart; stale ones lost their worker."""
     recover_orphaned_runs(starting_worker=getattr(sender, "hostname", None))
+
+
+@worker_shutting_down.connect
+def _hand_over_runs(sender=None, how=None, **_):
+    """Warm shutdown (docker stop, a deploy): the run goes back to the queue at once instead of being
+    cut off when the grace period ends. This runs inside a signal handler, so the database write
+    happens on a thread of its own."""
+    if how == "Warm" and sender:
+        handover = threading.Thread(target=_request_handover, args=[sender], name="run-handover")
+        handover.start()
+        handover.join(timeout=10)
+
+
+def _request_handover(worker: str) -> None:
+    try:
+        request_handover(worker)
+    finally:
+        connection.close()  # this thread's own connection

@@ -99,16 +99,19 @@ def test_requested_run_is_executed_end_to_end_by_a_worker(peer, start_worker, re
 
 
 # --- issue 8: runs belong to a worker; a lost worker's run resumes --------------------------------------
-def start_slow_run(peer, start_worker, **worker_env):
-    """150 movies at 60 ms each, two at a time: about 4.5 s of requests, so events land mid-run."""
+def start_slow_run(peer, start_worker, workers: int = 1, **worker_env):
+    """150 movies at the peer's latency, two at a time, on `workers` workers. Returns the run, the
+    worker that claimed it, the others, and the streams the run must request."""
     catalogs = [("movie", "peer-new")]
     configure(peer, catalogs)
     expected = expected_streams(peer, catalogs)
     peer.reset()
-    worker = start_worker(**worker_env)
+    started = [start_worker(**worker_env) for _ in range(workers)]
     run = request_run()
-    wait_for(lambda: PrefetchRecord.objects.count() >= 25, timeout=20, message="the run's first records", worker=worker)
-    return run, worker, expected
+    wait_for(lambda: PrefetchRecord.objects.count() >= 25, timeout=20, message="the run's first records",
+             worker=started[0])
+    holder = Run.objects.get(pk=run.pk).worker
+    return run, next(w for w in started if w.hostname == holder), [w for w in started if w.hostname != holder], expected
 
 
 def kill_mid_run(worker, peer, expected):
@@ -120,23 +123,28 @@ def kill_mid_run(worker, peer, expected):
     return recorded_at_kill, requested_at_kill
 
 
-def assert_resumed_without_repeats(done, peer, expected, recorded_at_kill, requested_at_kill):
-    """Every stream requested; repeated only those requested but not yet recorded at the kill."""
+def assert_resumed_and_complete(done, peer, expected) -> set:
+    """The whole run done across two workers; returns the streams requested twice."""
     assert done.status == RunStatus.COMPLETED, done.error
     requests = stream_requests(peer)
     assert set(requests) == set(expected)
-    repeated = {key for key, count in requests.items() if count > 1}
     assert all(count <= 2 for count in requests.values())
-    assert repeated <= set(requested_at_kill) - recorded_at_kill  # requested before the kill, not yet saved
     assert done.statistics["movies_prefetched"] == len(expected)  # the whole run, across both workers
-    assert done.statistics["items_done_before_resume"] == len(recorded_at_kill)
     assert record_keys() == set(expected)
     assert_no_duplicate_records()
+    return {key for key, count in requests.items() if count > 1}
+
+
+def assert_resumed_without_repeats(done, peer, expected, recorded_at_kill, requested_at_kill):
+    """Repeated: only streams requested before the kill whose answers were not saved yet."""
+    repeated = assert_resumed_and_complete(done, peer, expected)
+    assert repeated <= set(requested_at_kill) - recorded_at_kill
+    assert done.statistics["items_done_before_resume"] == len(recorded_at_kill)
 
 
 def test_a_worker_started_mid_run_leaves_the_run_alone(make_peer, start_worker, redis_broker):
-    peer = make_peer(PEER_STREAM_LATENCY_MS=60)
-    run, first, expected = start_slow_run(peer, start_worker)
+    peer = make_peer(PEER_STREAM_LATENCY_MS=100)  # about 7.5 s: the new worker is up well before the end
+    run, first, _, expected = start_slow_run(peer, start_worker)
     second = start_worker()  # answered a ping: its start-up recovery has run
     current = Run.objects.get(pk=run.pk)
     assert current.status == RunStatus.RUNNING and current.worker == first.hostname and not current.resumes
@@ -151,7 +159,7 @@ def test_a_worker_started_mid_run_leaves_the_run_alone(make_peer, start_worker, 
 def test_a_killed_worker_s_run_resumes_when_it_comes_back(make_peer, start_worker, redis_broker):
     """One worker only: it restarts under its name (a container restart) and picks its run up."""
     peer = make_peer(PEER_STREAM_LATENCY_MS=60)
-    run, worker, expected = start_slow_run(peer, start_worker)
+    run, worker, _, expected = start_slow_run(peer, start_worker)
     recorded_at_kill, requested_at_kill = kill_mid_run(worker, peer, expected)
     assert run_status(run.pk) == RunStatus.RUNNING  # nobody was told: the worker just died
 
@@ -167,8 +175,7 @@ def test_a_killed_worker_s_run_resumes_on_the_other_worker(make_peer, start_work
     peer = make_peer(PEER_STREAM_LATENCY_MS=60)
     liveness = {"RUN_HEARTBEAT_S": "0.5", "RUN_STALE_AFTER_S": "4", "RUN_REAP_INTERVAL_S": "1"}
     start_beat(**liveness)
-    run, first, expected = start_slow_run(peer, start_worker, **liveness)
-    second = start_worker(**liveness)
+    run, first, (second,), expected = start_slow_run(peer, start_worker, workers=2, **liveness)
     recorded_at_kill, requested_at_kill = kill_mid_run(first, peer, expected)
 
     done = wait_for(lambda: finished(run.pk), timeout=45, message="the run to resume and finish", worker=second)
@@ -176,6 +183,20 @@ def test_a_killed_worker_s_run_resumes_on_the_other_worker(make_peer, start_work
     assert done.worker == second.hostname
     assert [(r["from_worker"], r["worker"]) for r in done.resumes] == [(first.hostname, second.hostname)]
     assert "stopped responding" in done.resumes[0]["reason"]
+
+
+def test_a_worker_stopped_mid_run_hands_the_run_over_at_once(make_peer, start_worker, redis_broker):
+    """docker stop / a deploy: warm shutdown puts the run back in the queue; the other worker goes on."""
+    peer = make_peer(PEER_STREAM_LATENCY_MS=60)
+    run, first, (second,), expected = start_slow_run(peer, start_worker, workers=2)
+    first.process.terminate()  # SIGTERM: Celery's warm shutdown
+    first.process.wait(timeout=20)
+
+    done = wait_for(lambda: finished(run.pk), timeout=30, message="the handed-over run to finish", worker=second)
+    repeated = assert_resumed_and_complete(done, peer, expected)
+    assert len(repeated) <= 2  # at most the requests in flight (concurrency 2); every answer was saved
+    assert [(r["from_worker"], r["worker"]) for r in done.resumes] == [(first.hostname, second.hostname)]
+    assert "shut down" in done.resumes[0]["reason"]
 
 
 # --- issue 5: Redis restarts mid-run ----------------------------------------------------------------
