@@ -196,6 +196,7 @@ class PrefetchEngine:
         progress_interval_s: float = 1.0,
         control_interval_s: float = 0.2,
         resume_since: datetime | None = None,
+        on_db_error: Callable[[], None] | None = None,
     ):
         self.plan = plan
         self.settings = plan.settings
@@ -209,6 +210,9 @@ class PrefetchEngine:
         # A resumed run: streams attempted since then belong to this run's earlier attempt and are
         # taken from the store instead of being requested again, whatever the cache validity.
         self.resume_since = resume_since
+        # Called on the database thread after a collaborator failed, so that the next call can
+        # reconnect (Django keeps a connection broken by a database restart until told).
+        self.on_db_error = on_db_error or (lambda: None)
 
         self.stats = {
             "catalogs_total": len(plan.catalogs), "catalogs_processed": 0, "catalogs_skipped": 0,
@@ -248,7 +252,14 @@ class PrefetchEngine:
             self._db_executor.shutdown()
 
     async def _db(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self._db_executor, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._db_executor, self._call_db, fn, *args)
+
+    def _call_db(self, fn, *args):
+        try:
+            return fn(*args)
+        except Exception:
+            self.on_db_error()
+            raise
 
     async def _run(self) -> dict:
         self.resume_event = asyncio.Event()

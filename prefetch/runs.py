@@ -343,6 +343,7 @@ def _execute_claimed(run_id, token, plan, local_cancel, listeners, engine_option
             on_progress=observer.wrap(ProgressRecorder(run_id, token, listeners)),
             log=logger,
             resume_since=run.started_at if run.resumes else None,
+            on_db_error=close_old_connections,
             **(engine_options or {}),
         )
         report = engine.run()

@@ -5,6 +5,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from addons.client import fetch_manifest_sync
@@ -38,6 +39,20 @@ def configure(peer_url: str, catalogs: list[tuple[str, str]], **settings):
         "delay_s": 0, "cache_validity_s": 0, "fallback_meta_url": "", **settings,
     })
     return addon
+
+
+def execute_in_thread(run_id: int, **options) -> threading.Thread:
+    """A worker's thread: executes the run, then closes its own database connection."""
+
+    def work():
+        try:
+            execute_run(run_id, **options)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    return thread
 
 
 def test_the_database_allows_one_active_run():
@@ -80,8 +95,7 @@ def test_pause_resume_and_cancel_through_the_run_row(make_peer):
     slow = make_peer(PEER_STREAM_LATENCY_MS=40, PEER_DUAL=50)
     configure(slow.url, [("movie", "peer-dual")], concurrency=1)
     run = create_run(RunTrigger.MANUAL)
-    thread = threading.Thread(target=execute_run, args=[run.pk])
-    thread.start()
+    thread = execute_in_thread(run.pk)
     wait_until(lambda: len(slow.requests("stream")) >= 2, message="streams")
     assert request_pause(run)
     wait_until(lambda: Run.objects.get(pk=run.pk).status == RunStatus.PAUSED, message="paused")
@@ -161,8 +175,7 @@ def test_the_worker_refreshes_the_heartbeat_while_it_runs(make_peer, settings):
     slow = make_peer(PEER_STREAM_LATENCY_MS=40, PEER_DUAL=40)
     configure(slow.url, [("movie", "peer-dual")], concurrency=1)
     run = create_run(RunTrigger.MANUAL)
-    thread = threading.Thread(target=execute_run, args=[run.pk], kwargs={"worker": "w1@host"})
-    thread.start()
+    thread = execute_in_thread(run.pk, worker="w1@host")
     first = wait_until(lambda: Run.objects.get(pk=run.pk).heartbeat_at, message="the claim's heartbeat")
     wait_until(lambda: Run.objects.get(pk=run.pk).heartbeat_at > first, message="a refreshed heartbeat")
     assert Run.objects.get(pk=run.pk).worker == "w1@host"
@@ -176,8 +189,7 @@ def test_a_run_taken_over_stops_on_the_old_worker_and_resumes_without_repeating_
     slow = make_peer(PEER_STREAM_LATENCY_MS=30, PEER_DUAL=60)
     configure(slow.url, [("movie", "peer-dual")], concurrency=2, movies_per_catalog=-1)
     run = create_run(RunTrigger.MANUAL)
-    old = threading.Thread(target=execute_run, args=[run.pk], kwargs={"worker": "w1@host"})
-    old.start()
+    old = execute_in_thread(run.pk, worker="w1@host")
     wait_until(lambda: PrefetchRecord.objects.count() >= 10, message="records of the first attempt")
     later = timezone.now() + timedelta(seconds=120)  # as if the heartbeat had stopped two minutes ago
     assert recover_orphaned_runs(now=later) == [run.pk]
@@ -197,6 +209,26 @@ def test_a_run_taken_over_stops_on_the_old_worker_and_resumes_without_repeating_
     assert len(repeated) <= sum(first_attempt.values()) - len(done_before)  # only what it had not recorded
     assert resumed.statistics["movies_prefetched"] == len(requests) == 60  # the whole run, both attempts
     assert resumed.statistics["items_done_before_resume"] == len(done_before)
+
+
+def test_a_run_survives_its_database_connections_being_cut(make_peer):
+    """What a PostgreSQL restart does to a worker: every connection is gone; the run reconnects."""
+    if connection.vendor != "postgresql":
+        pytest.skip("cutting server-side connections needs PostgreSQL")
+    slow = make_peer(PEER_STREAM_LATENCY_MS=20, PEER_DUAL=80)
+    configure(slow.url, [("movie", "peer-dual")], concurrency=2, movies_per_catalog=-1)
+    run = create_run(RunTrigger.MANUAL)
+    thread = execute_in_thread(run.pk)
+    wait_until(lambda: PrefetchRecord.objects.count() >= 10, message="the first records")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        assert cursor.fetchone()[0] >= 1
+    thread.join(timeout=60)
+    final = Run.objects.get(pk=run.pk)
+    assert final.status == RunStatus.COMPLETED, final.error
+    assert PrefetchRecord.objects.filter(last_success__isnull=False).count() == 80  # no answer lost
+    assert len(slow.requests("stream")) == 80
 
 
 def test_daily_housekeeping_prunes_old_runs_without_waiting_for_a_run(settings):
