@@ -104,6 +104,24 @@ def _record(video_id, title, ok=True):
     )
 
 
+def test_a_resumed_run_says_when_from_which_worker_to_which_and_why(user_client):
+    resume = {"at": "2026-11-29T03:01:05+00:00", "from_worker": "worker@a1", "worker": "worker@b2",
+              "reason": "worker worker@a1 stopped responding (no heartbeat for 75 s)"}
+    run = Run.objects.create(status=RunStatus.COMPLETED, worker="worker@b2", resumes=[resume])
+    page = user_client.get(f"/runs/{run.pk}/").content.decode()
+    assert "Resumed 1 time after losing its worker" in page
+    assert "worker worker@a1 stopped responding (no heartbeat for 75 s)" in page and "resumed on worker@b2" in page
+    detail = user_client.get(f"/api/runs/{run.pk}").json()["run"]
+    assert detail["resumes"] == [resume] and detail["worker"] == "worker@b2"
+
+
+def test_cancelling_a_queued_run_through_the_api_ends_it(user_client):
+    run = create_run("manual")
+    answer = user_client.post("/api/job/cancel").json()
+    assert answer["success"] and answer["status"]["status"] == "cancelled"
+    assert Run.objects.get(pk=run.pk).status == RunStatus.CANCELLED
+
+
 def test_records_search_and_invalidate(user_client):
     one = _record("tt1", "Alpha")
     _record("tt2", "Beta")
