@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
+from django.conf import settings
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 from yarl import URL
 
@@ -24,6 +25,8 @@ from .manifest import Manifest, ManifestError
 T = TypeVar("T")
 USER_AGENT = "StreamsPrefetcher/1.0 (+self-hosted cache warmer)"
 MAX_RETRY_AFTER_S = 60.0
+MB = 1024 * 1024
+READ_CHUNK = 64 * 1024
 
 
 @dataclass
@@ -72,12 +75,17 @@ class AddonClient:
         proxy: str | None = None,
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 30.0,
+        max_manifest_bytes: int | None = None,
+        max_answer_bytes: int | None = None,
     ):
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self.retries = max(0, retries)
         self.proxy = proxy or None
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
+        # Decoded sizes: a small gzip may expand to gigabytes.
+        self.max_manifest_bytes = max_manifest_bytes or int(settings.ADDON_MAX_MANIFEST_MB * MB)
+        self.max_answer_bytes = max_answer_bytes or int(settings.ADDON_MAX_ANSWER_MB * MB)
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self):
@@ -100,7 +108,7 @@ class AddonClient:
             return max(backoff, min(retry_after, MAX_RETRY_AFTER_S))
         return backoff
 
-    async def _get_json_once(self, url: str) -> tuple[int, Any]:
+    async def _get_json_once(self, url: str, max_bytes: int) -> tuple[int, Any]:
         try:
             async with self._session.get(_as_sent(url), proxy=self.proxy) as response:
                 status = response.status
@@ -110,7 +118,7 @@ class AddonClient:
                     )
                 if status != 200:
                     raise PermanentError(f"HTTP {status}", status)
-                body = await response.read()
+                body = await _read_capped(response, max_bytes)
         except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as error:
             raise TransientError(_describe(error)) from error
         try:
@@ -118,7 +126,7 @@ class AddonClient:
         except ValueError:
             raise PermanentError("the answer is not JSON", status) from None
 
-    async def get_json(self, url: str) -> FetchResult:
+    async def get_json(self, url: str, max_bytes: int | None = None) -> FetchResult:
         attempts = 0
         started = time.perf_counter()
         try:
@@ -131,7 +139,7 @@ class AddonClient:
                 with attempt:
                     attempts += 1
                     started = time.perf_counter()
-                    status, data = await self._get_json_once(url)
+                    status, data = await self._get_json_once(url, max_bytes or self.max_answer_bytes)
         except (TransientError, PermanentError) as error:
             return FetchResult(error.status, None, str(error), _ms_since(started), attempts)
         return FetchResult(status, data, None, _ms_since(started), attempts)
@@ -148,10 +156,23 @@ class AddonClient:
         return FetchResult(status, None, error, _ms_since(started))
 
     async def fetch_manifest(self, url: str) -> Manifest:
-        result = await self.get_json(url)
+        result = await self.get_json(url, self.max_manifest_bytes)
         if not result.ok:
             raise ManifestError(f"Could not fetch the manifest: {result.error}.")
         return Manifest(result.data)
+
+
+async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    """The decoded body, read as it streams in, refused as soon as it passes `max_bytes`."""
+    too_large = PermanentError(f"answer larger than {max_bytes / MB:g} MB", response.status)
+    if "Content-Encoding" not in response.headers and (response.content_length or 0) > max_bytes:
+        raise too_large
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(READ_CHUNK):
+        body += chunk
+        if len(body) > max_bytes:
+            raise too_large
+    return bytes(body)
 
 
 def _as_sent(url: str) -> URL:

@@ -195,6 +195,10 @@ if NOTIFY_ON not in ("failure", "always"):
     raise ImproperlyConfigured(f"NOTIFY_ON must be failure or always, got {NOTIFY_ON!r}")
 NOTIFY_TIMEOUT_S = env.float("NOTIFY_TIMEOUT_S", default=10.0)
 
+# Largest addon answers accepted, decoded (MB): real manifests are a few KB to a few hundred KB.
+ADDON_MAX_MANIFEST_MB = env.float("ADDON_MAX_MANIFEST_MB", default=5.0)
+ADDON_MAX_ANSWER_MB = env.float("ADDON_MAX_ANSWER_MB", default=20.0)
+
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 # Several installations may share one Redis: each needs a queue of its own.

@@ -1,0 +1,85 @@
+"""Addons that answer too much: every answer is capped on its decoded size, as it streams in."""
+
+import gzip
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from addons.client import AddonClient
+from addons.manifest import ManifestError
+
+MB = 1024 * 1024
+
+
+class OversizedAddon:
+    """Serves a 6 MB manifest with no Content-Length, a 40 MB answer in 50 KB of gzip, and a small
+    answer; counts what it managed to send."""
+
+    def __init__(self):
+        self.sent: dict[str, int] = {}
+        outer = self
+        manifest = {"id": "big", "name": "Big", "version": "1.0.0", "types": ["movie"], "resources": ["stream"],
+                    "catalogs": [], "description": "x" * (6 * MB)}
+        bomb = gzip.compress(json.dumps({"streams": [{"title": "0" * (40 * MB)}]}).encode())
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"  # body delimited by closing the connection: no length to check first
+
+            def do_GET(self):
+                if self.path == "/big/manifest.json":
+                    body, extra = json.dumps(manifest).encode(), {}
+                elif self.path == "/bomb/stream/movie/tt1.json":
+                    body, extra = bomb, {"Content-Encoding": "gzip"}
+                else:
+                    body, extra = json.dumps({"streams": [{"title": "fine"}]}).encode(), {}
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                sent = 0
+                try:
+                    for start in range(0, len(body), 64 * 1024):
+                        self.wfile.write(body[start:start + 64 * 1024])
+                        sent += min(64 * 1024, len(body) - start)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                outer.sent[self.path] = sent
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.manifest_size = len(json.dumps(manifest))
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def oversized():
+    server = OversizedAddon()
+    yield server
+    server.server.shutdown()
+
+
+async def test_a_manifest_over_the_cap_is_refused_with_a_clear_message(oversized):
+    async with AddonClient(timeout_s=10, retries=0) as client:
+        with pytest.raises(ManifestError, match=r"answer larger than 5 MB"):
+            await client.fetch_manifest(f"{oversized.base}/big/manifest.json")
+
+
+async def test_a_compressed_answer_is_capped_on_its_decoded_size(oversized):
+    async with AddonClient(timeout_s=10, retries=0) as client:
+        result = await client.get_json(f"{oversized.base}/bomb/stream/movie/tt1.json")
+        assert not result.ok and result.error == "answer larger than 20 MB" and result.attempts == 1
+        fine = await client.get_json(f"{oversized.base}/ok/stream/movie/tt2.json")
+        assert fine.ok and fine.data == {"streams": [{"title": "fine"}]}
+
+
+async def test_the_caps_are_settings(oversized, settings):
+    settings.ADDON_MAX_ANSWER_MB = 0.5
+    async with AddonClient(timeout_s=10, retries=0) as client:
+        result = await client.get_json(f"{oversized.base}/big/manifest.json")
+    assert result.error == "answer larger than 0.5 MB"
