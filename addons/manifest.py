@@ -6,6 +6,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 _RESOURCE_SUFFIX = re.compile(r"/(catalog|meta|stream|subtitles|addon_catalog)/.*$")
 BROWSE_BLOCKED_TYPES = {"tv", "channel"}  # live types: only with a stream addon that serves them
+# Ids and types are data of any length an addon likes, stored as text. Beyond this the item is
+# refused (reported, never stored): PostgreSQL cannot index arbitrarily long text.
+MAX_ID_CHARS = 1000
+
+
+def id_too_long(*values: str) -> bool:
+    return any(len(value) > MAX_ID_CHARS for value in values)
 
 
 class AddonUrlError(ValueError):
@@ -129,6 +136,8 @@ class Manifest:
         seen = set()
         for raw in self.data["catalogs"]:
             if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not isinstance(raw.get("type"), str):
+                continue
+            if id_too_long(raw["type"], raw["id"]):
                 continue
             if (raw["type"], raw["id"]) in seen:
                 continue

@@ -63,9 +63,10 @@ class Addon(models.Model):
 
 class Catalog(models.Model):
     addon = models.ForeignKey(Addon, on_delete=models.CASCADE, related_name="catalog_set")
-    content_type = models.CharField("type", max_length=50)
-    catalog_id = models.CharField(max_length=300)
-    name = models.CharField(max_length=300, blank=True)
+    # Text: addons choose types, ids and names of any length (see manifest.MAX_ID_CHARS).
+    content_type = models.TextField("type")
+    catalog_id = models.TextField()
+    name = models.TextField(blank=True)
     extras = models.JSONField(default=list, blank=True, help_text="Extras declared in the manifest.")
     extra_values = models.JSONField(
         default=dict, blank=True, help_text='Chosen values for extras, e.g. {"genre": "Drama"}.'

@@ -193,13 +193,13 @@ def load_catalogs() -> dict:
                 if catalog is None:
                     unmet = [e for e in decl.required_extras if e.name != "search"]
                     Catalog.objects.create(
-                        addon=addon, content_type=decl.type, catalog_id=decl.id, name=decl.name[:300],
+                        addon=addon, content_type=decl.type, catalog_id=decl.id, name=decl.name,
                         extras=extras, enabled=not decl.search_only and not unmet, position=position,
                     )
                     position += 1
                     added += 1
                 else:
-                    catalog.name = decl.name[:300]
+                    catalog.name = decl.name
                     catalog.extras = extras
                     catalog.missing = False
                     catalog.extra_values = {k: v for k, v in catalog.extra_values.items() if any(e["name"] == k for e in extras)}

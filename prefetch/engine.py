@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from urllib.parse import quote, urlsplit
 
 from addons.client import AddonClient, FetchResult, run_sync
-from addons.manifest import ManifestError, resource_url
+from addons.manifest import MAX_ID_CHARS, ManifestError, id_too_long, resource_url
 
 from .episodes import Video, select_episodes, videos_from_meta
 from .plan import AddonSpec, CatalogSpec, RunPlan
@@ -472,6 +472,11 @@ class PrefetchEngine:
         """Start one item, once there is room under the limits. Returns a stop reason or None."""
         item_type = meta.get("type") if isinstance(meta.get("type"), str) and meta.get("type") else catalog.type
         item = Item(item_type, meta["id"], str(meta.get("name") or meta["id"]))
+        if id_too_long(item.type, item.id):
+            self.log.warning("%s: an item's id or type is longer than %d characters; skipped", catalog.name, MAX_ID_CHARS)
+            result.failed += 1
+            self.stats["items_failed"] += 1
+            return None
         if (item.type, item.id) in self.seen_items:
             result.duplicates += 1
             return None
@@ -529,6 +534,9 @@ class PrefetchEngine:
         if error:
             self.log.warning("%s %s: %s", item.type, item.name, error)
             return "failed"
+        if any(id_too_long(video.id) for video in videos):
+            self.log.warning("%s %s: videos with ids over %d characters skipped", item.type, item.name, MAX_ID_CHARS)
+            videos = [video for video in videos if not id_too_long(video.id)]
         episodic = item.type == "series" or len(videos) > 1
         if episodic:
             self.stats["episodes_found"] += len(videos)

@@ -95,8 +95,9 @@ class PrefetchRecord(models.Model):
 
     addon_key = models.CharField(max_length=40, help_text="Hash of the stream addon's URL.")
     addon_name = models.CharField(max_length=200, blank=True)
-    content_type = models.CharField("type", max_length=50)
-    video_id = models.CharField(max_length=300)
+    # Text: addons choose types and ids of any length (see addons.manifest.MAX_ID_CHARS).
+    content_type = models.TextField("type")
+    video_id = models.TextField()
     title = models.CharField(max_length=400, blank=True)
     last_attempt = models.DateTimeField()
     last_success = models.DateTimeField(null=True, blank=True)

@@ -127,9 +127,10 @@ TEMPLATES = [
 WSGI_APPLICATION = "prefetcher_site.wsgi.application"
 ASGI_APPLICATION = "prefetcher_site.asgi.application"
 
+# An empty DATABASE_URL (a blank line in .env) means the default, like an unset one.
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db' / 'prefetcher.sqlite3'}"
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{DATA_DIR / 'db' / 'prefetcher.sqlite3'}"
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

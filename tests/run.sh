@@ -33,6 +33,15 @@ if ! pg_isready -h 127.0.0.1 -q 2>/dev/null; then
   for _ in $(seq 50); do pg_isready -h 127.0.0.1 -q && break; sleep 0.2; done
 fi
 
+# The image test (tests/test_image.py) needs a Docker engine; engine.sh installs and starts one
+# (as root, idempotent; in a session of its own, so a Ctrl-C of the suite leaves the engine up).
+# Without it the test is skipped with the reason: never a failure here.
+engine="${SHARED_DIR:-../shared}/docker/engine.sh"
+if [ -x "$engine" ]; then
+  log "Docker engine for the image test ($engine)"
+  setsid -w "$engine" >/dev/null || log "no Docker engine: tests/test_image.py will be skipped"
+fi
+
 DATA_DIR=$(mktemp -d)
 export DATA_DIR
 trap 'rm -rf "$DATA_DIR"' EXIT
@@ -46,4 +55,5 @@ log "test suite on SQLite"
 log "database-facing tests on PostgreSQL"
 DATABASE_URL="postgres://postgres@127.0.0.1:5432/prefetcher_$$" "$PY" -m pytest -m "not browser" \
   tests/test_engine.py tests/test_cli.py tests/test_lifecycle.py \
-  tests/test_worker.py tests/test_ops.py tests/test_notifications.py tests/test_config_transfer.py "$@"
+  tests/test_worker.py tests/test_ops.py tests/test_notifications.py tests/test_config_transfer.py \
+  tests/test_hostile_addons.py "$@"

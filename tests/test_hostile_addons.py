@@ -9,6 +9,7 @@ import pytest
 
 from addons.client import AddonClient
 from addons.manifest import ManifestError
+from tests.helpers import send_json
 
 MB = 1024 * 1024
 
@@ -83,3 +84,54 @@ async def test_the_caps_are_settings(oversized, settings):
     async with AddonClient(timeout_s=10, retries=0) as client:
         result = await client.get_json(f"{oversized.base}/big/manifest.json")
     assert result.error == "answer larger than 0.5 MB"
+
+
+LONG_TYPE = "t" * 60
+LONG_CATALOG = "c" * 400
+LONG_ID = "tt" + "1" * 348
+TOO_LONG_ID = "tt" + "2" * 1200
+
+
+@pytest.fixture
+def long_ids():
+    """An addon whose type, catalog id and item ids are longer than any column used to allow."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/manifest.json":
+                return send_json(self, {"id": "long", "name": "Long Ids", "version": "1.0.0", "types": [LONG_TYPE],
+                                        "resources": ["catalog", "stream"],
+                                        "catalogs": [{"type": LONG_TYPE, "id": LONG_CATALOG, "name": "Long"}]})
+            if self.path.startswith("/catalog/"):
+                return send_json(self, {"metas": [{"id": LONG_ID, "name": "Long one"},
+                                                  {"id": TOO_LONG_ID, "name": "Too long"}]})
+            return send_json(self, {"streams": [{"title": "ok", "url": "http://127.0.0.1/x"}]})
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/manifest.json"
+    server.shutdown()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_long_types_and_ids_are_stored_and_absurd_ones_refused_one_by_one(long_ids):
+    """On PostgreSQL, where length limits used to fail the whole run (run.sh runs this there too)."""
+    from addons.models import Catalog
+    from addons.services import add_addon, load_catalogs
+    from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus
+    from prefetch.runs import create_run, execute_run
+
+    add_addon(long_ids)
+    loaded = load_catalogs()
+    assert not loaded["errors"]
+    assert list(Catalog.objects.values_list("content_type", "catalog_id")) == [(LONG_TYPE, LONG_CATALOG)]
+    PrefetchSettings.objects.update_or_create(pk=1, defaults={"delay_s": 0, "fallback_meta_url": ""})
+
+    run = execute_run(create_run("manual").pk)
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert list(PrefetchRecord.objects.values_list("content_type", "video_id")) == [(LONG_TYPE, LONG_ID)]
+    assert run.statistics["items_failed"] == 1  # the 1,202-character id, reported instead of stored
+    assert "longer than 1000 characters" in "\n".join(Run.objects.get(pk=run.pk).progress["log_tail"])

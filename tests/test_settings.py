@@ -29,6 +29,10 @@ def test_embedded_defaults(tmp_path):
     assert db_name == str(tmp_path / "db" / "prefetcher.sqlite3")
     assert layer.endswith("InMemoryChannelLayer")
 
+    blank = settings_of(tmp_path, "print(s.DATABASES['default']['NAME'])", DATABASE_URL="", REDIS_URL="")
+    assert blank.returncode == 0, blank.stderr  # blank lines in .env mean the defaults
+    assert blank.stdout.strip() == db_name
+
 
 def test_secret_key_is_generated_once_and_kept(tmp_path):
     first = settings_of(tmp_path, "print(s.SECRET_KEY)").stdout.strip()
