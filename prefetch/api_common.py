@@ -5,6 +5,7 @@ for it keep working; validation errors add `errors` with a list of messages per 
 """
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError as ModelValidationError
 from rest_framework import serializers
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -41,6 +42,10 @@ def _first_message(detail) -> str:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, ModelValidationError):
+        # A model's own validation (full_clean in a service, e.g. a unique constraint) refused the
+        # request: the client's mistake like any other, 400 with the messages per field.
+        exc = serializers.ValidationError(serializers.as_serializer_error(exc))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a real bug: Django's 500 handling (never a traceback page with DEBUG off)

@@ -16,6 +16,8 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from schedules.liveness import scheduler_status
+
 from .models import ACTIVE_STATUSES, PrefetchRecord, Run, RunStatus
 
 WORKER_PING_TIMEOUT_S = 1.0
@@ -76,17 +78,27 @@ def check_worker(timeout_s: float = WORKER_PING_TIMEOUT_S) -> dict:
     return {"ok": bool(workers), "workers": workers}
 
 
+def check_scheduler() -> dict:
+    """Beat's heartbeat (the same in embedded mode, where beat is a thread of the web process)."""
+    try:
+        return scheduler_status()
+    except Exception as error:
+        return _failure(error)
+
+
 def health_report(include_worker: bool = True) -> tuple[dict, int]:
     checks = {"database": check_database(), "broker": check_broker()}
     if include_worker:
         checks["worker"] = check_worker() if checks["broker"]["ok"] else {"ok": False, "workers": []}
+    checks["scheduler"] = check_scheduler()
     essential_ok = checks["database"]["ok"] and checks["broker"]["ok"]
     if not essential_ok:
         status = "error"
     elif all(check["ok"] for check in checks.values()):
         status = "ok"
     else:
-        status = "degraded"  # the web still works; runs wait in the queue until a worker is back
+        # The web still works; runs wait in the queue until a worker is back, schedules until beat is.
+        status = "degraded"
     body = {"status": status, "mode": "embedded" if settings.EMBEDDED else "separate", "checks": checks}
     return body, 200 if essential_ok else 503
 
@@ -219,6 +231,15 @@ def render_metrics() -> str:
 
     out.family("prefetcher_active_run", "gauge", "1 while a run is queued, running or paused.")
     out.sample("prefetcher_active_run", int(Run.objects.filter(status__in=ACTIVE_STATUSES).exists()))
+
+    scheduler = scheduler_status()
+    out.family("prefetcher_scheduler_up", "gauge",
+               "1 while the scheduler (celery beat) ticks, 0 once its heartbeat is older than SCHEDULER_STALE_AFTER_S.")
+    out.sample("prefetcher_scheduler_up", int(scheduler["ok"]))
+    out.family("prefetcher_scheduler_heartbeat_age_seconds", "gauge",
+               "Seconds since the scheduler's last tick; +Inf if it never ticked.")
+    age = scheduler["age_s"]
+    out.sample("prefetcher_scheduler_heartbeat_age_seconds", float("inf") if age is None else age)
     return out.text()
 
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from .models import Schedule, SchedulingSettings
-from .services import delete_schedule, sync_all, sync_schedule
+from .models import Schedule, SchedulerHeartbeat, SchedulingSettings
+from .services import delete_schedule, next_occurrence, sync_all, sync_schedule
 
 
 @admin.register(Schedule)
@@ -12,8 +12,6 @@ class ScheduleAdmin(admin.ModelAdmin):
 
     @admin.display(description="next run (server zone)")
     def next_run(self, obj):
-        from .services import next_occurrence
-
         return next_occurrence(obj) if obj.pk and obj.enabled else "–"
 
     def save_model(self, request, obj, form, change):
@@ -35,3 +33,16 @@ class SchedulingSettingsAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         sync_all()
+
+
+@admin.register(SchedulerHeartbeat)
+class SchedulerHeartbeatAdmin(admin.ModelAdmin):
+    """Read-only: beat writes it as it ticks (schedules.scheduler)."""
+
+    list_display = ("last_tick", "hostname", "pid")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

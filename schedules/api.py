@@ -15,7 +15,9 @@ def schedule_state() -> dict:
         "success": True,
         "schedule": {
             "enabled": SchedulingSettings.load().enabled,
-            "schedules": ScheduleEntrySerializer(Schedule.objects.all(), many=True).data,
+            "schedules": ScheduleEntrySerializer(
+                Schedule.objects.select_related("periodic_task__crontab"), many=True
+            ).data,
         },
         "timezone": settings.TIME_ZONE,
         "next_run_time": next_run.isoformat() if next_run else None,

@@ -1,6 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 
+DUPLICATE_SCHEDULE = "A schedule at this time on the same days already exists."
+
 DAY_NAMES = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]  # cron numbering: 0 = Sunday
 
 
@@ -42,9 +44,25 @@ class Schedule(models.Model):
 
     class Meta:
         ordering = ["time", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["time", "days"], name="unique_schedule_time_days",
+                                    violation_error_message=DUPLICATE_SCHEDULE),
+        ]
 
     def __str__(self):
         return f"{self.time:%H:%M} on {self.days_label}"
+
+    def clean(self):
+        # One spelling per set of days, so that the unique constraint sees [3, 1] and [1, 3] as equal.
+        if isinstance(self.days, list) and all(isinstance(day, int) for day in self.days):
+            self.days = sorted(self.days)
+
+    def validate_constraints(self, exclude=None):
+        try:
+            super().validate_constraints(exclude)
+        except ValidationError as error:
+            # Reported on the time field: the one a user changes to tell two schedules apart.
+            raise ValidationError({"time": error.messages}) from None
 
     @property
     def days_label(self) -> str:
@@ -57,18 +75,12 @@ class Schedule(models.Model):
         return [DAY_NAMES[day] for day in sorted(self.days)]
 
 
-def _catch_up_on_beat_start(sender=None, **_):
-    from .services import catch_up_missed
+class SchedulerHeartbeat(models.Model):
+    """One row, rewritten by beat as it ticks (schedules.scheduler): the proof that schedules can fire."""
 
-    try:
-        catch_up_missed()
-    except Exception:  # never keep beat from starting
-        import logging
+    last_tick = models.DateTimeField()
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
 
-        logging.getLogger("schedules").exception("Start-up catch-up of missed schedules failed")
-
-
-# Connected here because models load in every process (web, worker, beat, embedded serve).
-from celery.signals import beat_init  # noqa: E402
-
-beat_init.connect(_catch_up_on_beat_start, weak=False, dispatch_uid="schedules-catch-up")
+    def __str__(self):
+        return f"{self.hostname} (pid {self.pid}) at {self.last_tick:%Y-%m-%d %H:%M:%S}"

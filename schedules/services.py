@@ -3,6 +3,7 @@
 import json
 import logging
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -41,6 +42,9 @@ def sync_schedule(schedule: Schedule) -> PeriodicTask:
         crontab.save()
     task.kwargs = json.dumps({"schedule_id": schedule.pk})
     task.enabled = schedule.enabled and global_enabled
+    # Beat counts the next run from the last one. From now: an edit never makes it fire a time
+    # already past at once, and the next run shown (next_occurrence) is the one beat makes.
+    task.last_run_at = timezone.now()
     # A message that waited longer than this is stale: the next occurrence will come.
     task.expire_seconds = 3600
     task.save()
@@ -75,42 +79,47 @@ def server_zone() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
-def _cron_weekday(day) -> int:
-    return (day.weekday() + 1) % 7  # Python: Monday = 0; cron: Sunday = 0
-
-
-def _occurrences(schedule: Schedule, around: datetime, step: int):
-    local = around.astimezone(server_zone())
-    for offset in range(0, 8):
-        day = local.date() + timedelta(days=offset * step)
-        if _cron_weekday(day) in schedule.days:
-            yield datetime.combine(day, schedule.time, tzinfo=server_zone())
+def _fire_time_after(schedule: Schedule, moment: datetime) -> datetime | None:
+    """The first time after `moment` (minute precision) that beat's own crontab for this schedule
+    fires: django-celery-beat's TzAwareCrontab, in the zone stored with it, DST included."""
+    task = schedule.periodic_task
+    if task is None or task.crontab is None:
+        return None
+    start, delta, _ = task.crontab.schedule.remaining_delta(moment)
+    # Through UTC, as beat's own arithmetic goes: a wall time DST skips or repeats becomes the
+    # instant beat means by it (02:30 on the spring day is 03:30 summer time).
+    return (start + delta).astimezone(dt_timezone.utc).astimezone(server_zone())
 
 
 def next_occurrence(schedule: Schedule, now: datetime | None = None) -> datetime | None:
-    """The next time (server zone) this schedule fires, strictly after `now`."""
-    now = now or timezone.now()
-    return next((when for when in _occurrences(schedule, now, 1) if when > now), None)
+    """When beat fires this schedule next (server zone).
 
-
-def last_occurrence(schedule: Schedule, now: datetime | None = None) -> datetime | None:
-    """The most recent time (server zone) this schedule should have fired, at or before `now`."""
+    Counted as beat counts it, from the task's last run; if that lands at or before `now` (beat owes
+    it, or made it and has not written its last run back yet), from `now`. The two differ only in
+    the hour repeated when DST ends, which beat does not fire twice.
+    """
     now = now or timezone.now()
-    return next((when for when in _occurrences(schedule, now, -1) if when <= now), None)
+    last_run = schedule.periodic_task.last_run_at if schedule.periodic_task else None
+    if last_run is not None and last_run <= now:
+        when = _fire_time_after(schedule, last_run)
+        if when is not None and when > now:
+            return when
+    return _fire_time_after(schedule, now)
 
 
 def next_run_time(now: datetime | None = None) -> datetime | None:
     if not SchedulingSettings.load().enabled:
         return None
-    times = [next_occurrence(s, now) for s in Schedule.objects.filter(enabled=True)]
+    enabled = Schedule.objects.filter(enabled=True).select_related("periodic_task__crontab")
+    times = [next_occurrence(schedule, now) for schedule in enabled]
     times = [t for t in times if t]
     return min(times) if times else None
 
 
 def create_schedule(*, time, days, enabled: bool = True) -> Schedule:
     with transaction.atomic():
-        schedule = Schedule(time=time, days=sorted(days), enabled=enabled)
-        schedule.full_clean(exclude=["periodic_task"])
+        schedule = Schedule(time=time, days=list(days), enabled=enabled)
+        schedule.full_clean(exclude=["periodic_task"])  # also sorts the days
         schedule.save()
         sync_schedule(schedule)
     return schedule
@@ -119,7 +128,7 @@ def create_schedule(*, time, days, enabled: bool = True) -> Schedule:
 def update_schedule(schedule: Schedule, **fields) -> Schedule:
     with transaction.atomic():
         for name, value in fields.items():
-            setattr(schedule, name, sorted(value) if name == "days" else value)
+            setattr(schedule, name, value)
         schedule.full_clean(exclude=["periodic_task"])
         schedule.save()
         sync_schedule(schedule)
@@ -163,9 +172,9 @@ def catch_up_missed(now: datetime | None = None) -> int | None:
     if not SchedulingSettings.load().enabled:
         return None
     missed = []
-    for schedule in Schedule.objects.filter(enabled=True):
-        when = last_occurrence(schedule, now)
-        if when is not None and now - when < CATCH_UP_WINDOW:
+    for schedule in Schedule.objects.filter(enabled=True).select_related("periodic_task__crontab"):
+        when = _fire_time_after(schedule, now - CATCH_UP_WINDOW)
+        if when is not None and timedelta(0) <= now - when < CATCH_UP_WINDOW:
             missed.append((when, schedule))
     if not missed:
         return None

@@ -5,19 +5,21 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from . import services
+from . import liveness, services
 from .forms import ScheduleForm
 from .models import Schedule, SchedulingSettings
 
 
 def _rows():
     rows = []
-    for schedule in Schedule.objects.select_related("periodic_task"):
+    for schedule in Schedule.objects.select_related("periodic_task__crontab"):
         rows.append({"schedule": schedule, "next": services.next_occurrence(schedule) if schedule.enabled else None})
     return rows
 
 
 def schedules_page(request):
+    next_run = services.next_run_time()
+    scheduler = liveness.scheduler_status()
     return render(
         request,
         "schedules/schedules.html",
@@ -25,7 +27,11 @@ def schedules_page(request):
             "rows": _rows(),
             "global": SchedulingSettings.load(),
             "server_tz": settings.TIME_ZONE,
-            "next_run": services.next_run_time(),
+            "next_run": next_run,
+            "scheduler": scheduler,
+            "heartbeat": liveness.last_heartbeat(),
+            # Only worth a warning when something should fire.
+            "scheduler_warning": liveness.not_running_warning(scheduler) if next_run else None,
             "form": ScheduleForm(initial={"days": list(range(7)), "enabled": True}),
         },
     )

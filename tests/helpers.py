@@ -1,5 +1,6 @@
 import json
 import time
+from datetime import datetime, timedelta, tzinfo
 
 from addons.client import fetch_manifest_sync
 from prefetch.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
@@ -41,6 +42,19 @@ def wait_until(condition, timeout: float = 10.0, interval: float = 0.02, message
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+
+
+def next_whole_minute(zone: tzinfo, margin_s: float = 8.0) -> datetime:
+    """The next minute boundary in `zone`, or the one after when fewer than `margin_s` seconds are
+    left to set up a schedule for it (beat must see the schedule before the minute comes)."""
+    now = datetime.now(zone)
+    minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return minute if (minute - now).total_seconds() >= margin_s else minute + timedelta(minutes=1)
+
+
+def cron_weekday(moment: datetime) -> int:
+    """A schedule's day number for this date: 0 = Sunday, as in cron."""
+    return (moment.weekday() + 1) % 7
 
 
 def send_json(handler, data) -> None:

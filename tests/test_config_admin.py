@@ -38,7 +38,7 @@ def test_admin_pages_render_and_redact(staff):
         "/admin/addons/addon/", f"/admin/addons/addon/{addon.pk}/change/", "/admin/addons/catalog/",
         "/admin/prefetch/prefetchsettings/", f"/admin/prefetch/prefetchsettings/{row.pk}/change/",
         "/admin/prefetch/prefetchrecord/", "/admin/prefetch/run/", f"/admin/prefetch/run/{run.pk}/change/",
-        "/admin/schedules/schedule/", "/admin/schedules/schedulingsettings/",
+        "/admin/schedules/schedule/", "/admin/schedules/schedulingsettings/", "/admin/schedules/schedulerheartbeat/",
     ]
     for page in pages:
         response = staff.get(page)

@@ -80,7 +80,9 @@ def test_compose_config_is_valid(compose, variant, env_file):
     assert "uvicorn_worker.UvicornWorker" in web and "prefetcher_site.asgi:application" in web
     worker = " ".join(services["worker"]["command"])
     assert "--prefetch-multiplier 1" in worker and services["worker"]["stop_grace_period"]
-    assert "beat -S django" in " ".join(services["beat"]["command"])
+    beat = services["beat"]["command"]
+    # The scheduler comes from settings (schedules.scheduler:Scheduler, heartbeat included): no -S.
+    assert beat[:4] == ["celery", "-A", "prefetcher_site", "beat"] and "-S" not in beat and "--scheduler" not in beat
     assert services["beat"].get("deploy", {}).get("replicas", 1) == 1
     database_url = services["web"]["environment"]["DATABASE_URL"]
     assert database_url.startswith("postgres://" if "postgres" in variant else "sqlite:////data/")

@@ -10,6 +10,8 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from prefetch.models import PrefetchRecord, Run, RunStatus
+from schedules.liveness import record_heartbeat
+from schedules.models import SchedulerHeartbeat
 from tests.worker_process import free_port, use_broker
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,6 +36,7 @@ def samples(text: str) -> dict[str, float]:
 
 # --- health ------------------------------------------------------------------------------------------
 def test_health_is_public_even_before_the_first_account(client):
+    record_heartbeat("beat-host", 7)  # as the embedded beat thread does on its first tick
     response = client.get("/api/health")
     assert response.status_code == 200
     body = response.json()
@@ -42,6 +45,39 @@ def test_health_is_public_even_before_the_first_account(client):
     assert body["checks"]["database"]["ok"] is True
     assert body["checks"]["broker"] == {"ok": True, "transport": "memory"}
     assert body["checks"]["worker"]["ok"] is True
+    assert body["checks"]["scheduler"]["ok"] is True
+    assert "beat-host" not in response.content.decode()  # public: no host names
+
+
+def age_heartbeat(seconds: float) -> None:
+    SchedulerHeartbeat.objects.update(last_tick=timezone.now() - timedelta(seconds=seconds))
+
+
+def test_a_scheduler_never_seen_or_stale_degrades_health_without_failing_it(client, settings):
+    settings.SCHEDULER_STALE_AFTER_S = 90.0
+    body = client.get("/api/health").json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["scheduler"] == {"ok": False, "last_tick": None, "age_s": None, "stale_after_s": 90.0}
+    record_heartbeat("beat-host", 7)
+    age_heartbeat(91)
+    response = client.get("/api/health")
+    scheduler = response.json()["checks"]["scheduler"]
+    assert response.status_code == 200 and response.json()["status"] == "degraded"
+    assert scheduler["ok"] is False and 91 <= scheduler["age_s"] < 120 and scheduler["last_tick"]
+    age_heartbeat(30)
+    body = client.get("/api/health").json()
+    assert body["status"] == "ok" and body["checks"]["scheduler"]["ok"] is True
+
+
+def test_beat_healthcheck_fails_on_a_stale_heartbeat():
+    with pytest.raises(CommandError, match="not healthy"):
+        call_command("healthcheck", "--beat")  # never ticked
+    record_heartbeat("beat-host", 7)
+    call_command("healthcheck", "--beat")
+    age_heartbeat(3600)
+    with pytest.raises(CommandError, match="not healthy"):
+        call_command("healthcheck", "--beat")
+    call_command("healthcheck")  # the plain check does not care about beat
 
 
 def test_health_is_public_with_an_account_and_not_cached(client, account):
@@ -147,3 +183,11 @@ def test_metrics_for_a_signed_in_user_report_runs_requests_latency_and_records(c
     assert values['prefetcher_records{addon="Comet"}'] == 5
     assert values["prefetcher_records_total"] == 5
     assert values['prefetcher_run_last_finished_timestamp_seconds{status="failed"}'] > 0
+    # The scheduler has never ticked in this test: down, infinitely old.
+    assert values["prefetcher_scheduler_up"] == 0
+    assert values["prefetcher_scheduler_heartbeat_age_seconds"] == float("inf")
+    record_heartbeat("beat-host", 7)
+    age_heartbeat(12)
+    values = samples(client.get("/metrics").content.decode())
+    assert values["prefetcher_scheduler_up"] == 1
+    assert 12 <= values["prefetcher_scheduler_heartbeat_age_seconds"] < 60

@@ -133,9 +133,17 @@
     }
   }
 
+  function renderScheduler(scheduler) {
+    const warning = scheduler && scheduler.warning;
+    $("scheduler-banner").hidden = !warning;
+    $("scheduler-banner").textContent = warning || "";
+  }
+
   function render(run, event) {
-    current = Object.assign({ next_run_time: current.next_run_time }, run);
+    // Live messages carry only the run: keep the schedule and scheduler state of the last snapshot.
+    current = Object.assign({ next_run_time: current.next_run_time, scheduler: current.scheduler }, run);
     receivedAt = Date.now();
+    renderScheduler(current.scheduler);
     if (run.active) {
       show("running");
       renderRunning(run);

@@ -1,8 +1,9 @@
 """`manage.py healthcheck`: exit 0 when healthy, 1 otherwise (the containers' health checks).
 
-    healthcheck            database and broker (beat, and any process that only needs those)
+    healthcheck            database and broker (any process that only needs those)
     healthcheck --http     the web server answers /api/health on $PORT with 200
     healthcheck --worker   and a Celery worker answers a control ping
+    healthcheck --beat     and the scheduler's heartbeat is fresh (SCHEDULER_STALE_AFTER_S)
 """
 
 import json
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         group = parser.add_mutually_exclusive_group()
         group.add_argument("--http", action="store_true", help="ask the running web server's /api/health")
         group.add_argument("--worker", action="store_true", help="also require a worker to answer a ping")
-        group.add_argument("--beat", action="store_true", help="database and broker (the default checks)")
+        group.add_argument("--beat", action="store_true", help="also require a fresh scheduler heartbeat")
         parser.add_argument("--port", type=int, default=settings.PORT)
 
     def handle(self, *args, http, worker, beat, port, **options):
@@ -47,6 +48,7 @@ class Command(BaseCommand):
                 raise CommandError(f"web server not healthy: {error}") from None
         else:
             body, status = health_report(include_worker=worker)
-            if status != 200 or (worker and not body["checks"]["worker"]["ok"]):
+            required = [name for name, wanted in (("worker", worker), ("scheduler", beat)) if wanted]
+            if status != 200 or not all(body["checks"][name]["ok"] for name in required):
                 raise CommandError(f"not healthy: {json.dumps(body['checks'])}")
         self.stdout.write(json.dumps(body))
