@@ -6,20 +6,24 @@
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
-# --- build stage: a virtualenv with the app and its pinned dependencies ----------------------------
-FROM ${PYTHON_IMAGE} AS build
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN python -m venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH
+# --- requirements: the pinned dependencies listed in pyproject.toml, as a requirements file ----------
+FROM ${PYTHON_IMAGE} AS requirements
 WORKDIR /src
-# Dependencies first (cached while only the code changes): pyproject.toml lists them pinned.
 COPY pyproject.toml ./
 # EXTRAS: optional dependency groups to add (notify = Apprise for NOTIFY_APPRISE_URL); "" for none.
 ARG EXTRAS=notify
 RUN python -c 'import sys, tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
 print("\n".join(p["dependencies"] + [d for e in sys.argv[1].split(",") if e for d in p["optional-dependencies"][e]]))' \
-        "${EXTRAS}" > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt
+        "${EXTRAS}" > /requirements.txt
+
+# --- build stage: a virtualenv with the pinned dependencies -------------------------------------------
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+# Copied by content: the install below stays cached when pyproject.toml changes elsewhere (tool settings).
+COPY --from=requirements /requirements.txt /tmp/requirements.txt
+RUN pip install -r /tmp/requirements.txt
 
 # --- runtime stage ----------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
