@@ -7,6 +7,7 @@ declare into the saved selection without losing the user's choices.
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -161,7 +162,12 @@ def catalog_addons():
 
 def selection_queryset():
     """The catalogs the pages show: those of catalog-serving addons, in the engine's order."""
-    return Catalog.objects.filter(addon__role__in=[AddonRole.BOTH, AddonRole.CATALOG]).select_related("addon")
+    # Never the addon's cached manifest: it lists every catalog, so loading it per row is quadratic.
+    return (
+        Catalog.objects.filter(addon__role__in=[AddonRole.BOTH, AddonRole.CATALOG])
+        .select_related("addon")
+        .defer("addon__manifest")
+    )
 
 
 def load_catalogs() -> dict:
@@ -185,25 +191,32 @@ def load_catalogs() -> dict:
             top = Catalog.objects.aggregate(top=Max("position"))["top"]
             position = 0 if top is None else top + 1
             declared = set()
-            for decl in manifest.catalogs():
+            catalogs = manifest.catalogs()
+            if len(catalogs) > settings.ADDON_MAX_CATALOGS:
+                errors.append({"addon_id": addon.pk, "addon_name": str(addon), "url": addon.redacted_url, "error": (
+                    f"It declares {len(catalogs)} catalogs; only the first {settings.ADDON_MAX_CATALOGS} are "
+                    "loaded (ADDON_MAX_CATALOGS).")})
+                catalogs = catalogs[: settings.ADDON_MAX_CATALOGS]
+            new = []
+            for decl in catalogs:
                 key = (decl.type, decl.id)
                 declared.add(key)
                 extras = [extra.as_dict() for extra in decl.extras]
                 catalog = existing.get(key)
                 if catalog is None:
                     unmet = [e for e in decl.required_extras if e.name != "search"]
-                    Catalog.objects.create(
+                    new.append(Catalog(
                         addon=addon, content_type=decl.type, catalog_id=decl.id, name=decl.name,
-                        extras=extras, enabled=not decl.search_only and not unmet, position=position,
-                    )
-                    position += 1
-                    added += 1
+                        extras=extras, enabled=not decl.search_only and not unmet, position=position + len(new),
+                    ))
                 else:
                     catalog.name = decl.name
                     catalog.extras = extras
                     catalog.missing = False
                     catalog.extra_values = {k: v for k, v in catalog.extra_values.items() if any(e["name"] == k for e in extras)}
                     catalog.save()
+            Catalog.objects.bulk_create(new, batch_size=500)
+            added += len(new)
             for key, catalog in existing.items():
                 if key not in declared and not catalog.missing:
                     catalog.missing = True

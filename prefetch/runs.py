@@ -203,7 +203,7 @@ def plan_from_database(overrides: dict | None = None) -> RunPlan:
             ),
             extra_values=dict(catalog.extra_values),
         )
-        for catalog in Catalog.objects.filter(enabled=True, missing=False).select_related("addon")
+        for catalog in Catalog.objects.filter(enabled=True, missing=False)
         if catalog.addon_id in specs and specs[catalog.addon_id].serves_catalogs
     ]
     return RunPlan(addons=list(specs.values()), catalogs=catalogs, settings=settings)

@@ -199,6 +199,8 @@ NOTIFY_TIMEOUT_S = env.float("NOTIFY_TIMEOUT_S", default=10.0)
 # Largest addon answers accepted, decoded (MB): real manifests are a few KB to a few hundred KB.
 ADDON_MAX_MANIFEST_MB = env.float("ADDON_MAX_MANIFEST_MB", default=5.0)
 ADDON_MAX_ANSWER_MB = env.float("ADDON_MAX_ANSWER_MB", default=20.0)
+# Catalogs taken from one addon's manifest; real addons declare a few to a few hundred.
+ADDON_MAX_CATALOGS = env.int("ADDON_MAX_CATALOGS", default=1000)
 
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"

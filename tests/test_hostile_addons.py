@@ -135,3 +135,51 @@ def test_long_types_and_ids_are_stored_and_absurd_ones_refused_one_by_one(long_i
     assert list(PrefetchRecord.objects.values_list("content_type", "video_id")) == [(LONG_TYPE, LONG_ID)]
     assert run.statistics["items_failed"] == 1  # the 1,202-character id, reported instead of stored
     assert "longer than 1000 characters" in "\n".join(Run.objects.get(pk=run.pk).progress["log_tail"])
+
+
+def catalogs_addon(count: int):
+    """An addon declaring `count` catalogs (served by a local server); yields its URL."""
+    manifest = {"id": "many", "name": "Many Catalogs", "version": "1.0.0", "types": ["movie"],
+                "resources": ["catalog", "stream"],
+                "catalogs": [{"type": "movie", "id": f"catalog-{n}", "name": f"Catalog {n}"} for n in range(count)]}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            send_json(self, manifest)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/manifest.json"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_catalogs_are_capped_and_pages_stay_light(user_client, settings, django_assert_max_num_queries):
+    import tracemalloc
+
+    from addons.models import Catalog
+    from addons.services import add_addon, load_catalogs
+
+    server, url = catalogs_addon(6000)
+    try:
+        settings.ADDON_MAX_CATALOGS = 5000
+        add_addon(url)
+        loaded = load_catalogs()
+    finally:
+        server.shutdown()
+    assert Catalog.objects.count() == 5000
+    assert loaded["errors"][0]["error"] == (
+        "It declares 6000 catalogs; only the first 5000 are loaded (ADDON_MAX_CATALOGS).")
+
+    tracemalloc.start()
+    try:
+        with django_assert_max_num_queries(12):  # not one query per catalog
+            page = user_client.get("/catalogs/")
+        api = user_client.get("/api/catalogs/selection")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert page.status_code == 200 and api.status_code == 200 and len(api.json()["catalogs"]) == 5000
+    assert peak < 200 * 1024 * 1024  # it was 3.6 GB: the manifest (5,000 catalogs) parsed once per row
