@@ -1,12 +1,9 @@
 """`make run`'s single process: web server, Celery worker and beat in one process, no Redis."""
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import textwrap
 import urllib.request
 from datetime import datetime
 from pathlib import Path
@@ -14,35 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.deployment import CONFIGURE, api
 from tests.helpers import cron_weekday, next_whole_minute, wait_until
+from tests.worker_process import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-CONFIGURE = textwrap.dedent("""
-    import os
-    from django.utils import timezone
-    from rest_framework.authtoken.models import Token
-    from django.contrib.auth import get_user_model
-    from addons.client import fetch_manifest_sync
-    from addons.models import Addon, Catalog
-    from prefetch.models import PrefetchSettings
-    url = os.environ["PEER_URL"]
-    addon = Addon(url=url, role="both")
-    addon.apply_manifest(fetch_manifest_sync(url), timezone.now())
-    addon.save()
-    Catalog.objects.create(addon=addon, content_type="movie", catalog_id="peer-dual", name="Dual")
-    PrefetchSettings.objects.update_or_create(pk=1, defaults={"delay_s": 0, "fallback_meta_url": ""})
-    print(Token.objects.create(user=get_user_model().objects.get(username="admin")).key)
-""")
-
-
 TZ = "Europe/Berlin"  # not UTC: a schedule's HH:MM is in the server's zone
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class EmbeddedApp:
@@ -57,7 +31,7 @@ class EmbeddedApp:
             [*manage, "shell", "-c", CONFIGURE], cwd=ROOT, env={**env, "PEER_URL": peer.url}, check=True,
             capture_output=True, text=True, timeout=60,
         ).stdout.strip().splitlines()[-1]
-        port = _free_port()
+        port = free_port()
         self.base = f"http://127.0.0.1:{port}"
         self.log_path = data_dir / "serve.log"
         with self.log_path.open("wb") as log:
@@ -72,12 +46,7 @@ class EmbeddedApp:
             return False
 
     def call(self, path: str, method: str = "GET", body=None) -> dict:
-        request = urllib.request.Request(
-            self.base + path, method=method, data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Token {self.token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
+        return api(self.base, self.token, path, method, body)
 
     def stop(self) -> int:
         if self.server.poll() is None:
