@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,12 +32,16 @@ class EmbeddedApp:
             [*manage, "shell", "-c", CONFIGURE], cwd=ROOT, env={**env, "PEER_URL": peer.url}, check=True,
             capture_output=True, text=True, timeout=60,
         ).stdout.strip().splitlines()[-1]
-        port = free_port()
-        self.base = f"http://127.0.0.1:{port}"
+        self.env = env
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / "serve.log"
-        with self.log_path.open("wb") as log:
-            self.server = subprocess.Popen([*manage, "serve", "--port", str(port)], cwd=ROOT, env=env,
-                                           stdout=log, stderr=subprocess.STDOUT)
+        self.start()
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.server = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(self.port)], cwd=ROOT,
+                                           env=self.env, stdout=log, stderr=subprocess.STDOUT)
         wait_until(self._up, timeout=30, message="the server to answer")
 
     def _up(self) -> bool:
@@ -47,6 +52,11 @@ class EmbeddedApp:
 
     def call(self, path: str, method: str = "GET", body=None) -> dict:
         return api(self.base, self.token, path, method, body)
+
+    def kill(self) -> None:
+        """SIGKILL: the host lost power, the OOM killer struck."""
+        self.server.send_signal(signal.SIGKILL)
+        self.server.wait(timeout=15)
 
     def stop(self) -> int:
         if self.server.poll() is None:
@@ -94,3 +104,28 @@ def test_a_schedule_for_the_next_minute_fires_in_the_one_process(embedded_app):
     assert (run["status"], run["trigger"]) == ("completed", "schedule")
     assert datetime.fromisoformat(run["created_at"]) >= at  # fired by beat at the minute, not before
     assert embedded_app.call("/api/health")["checks"]["scheduler"]["ok"] is True
+
+
+def test_a_run_cut_off_by_a_crash_resumes_when_the_process_is_back(make_peer, tmp_path):
+    peer = make_peer(PEER_STREAM_LATENCY_MS=200)  # 50 movies, two at a time: about 5 s of stream requests
+    app = EmbeddedApp(peer, tmp_path)
+    try:
+        peer.reset()
+        run_id = app.call("/api/job/run", method="POST")["status"]["id"]
+        wait_until(lambda: len(peer.requests("stream")) >= 10, timeout=20, message="the run to be under way")
+        app.kill()
+        requested_before = Counter(entry["id"] for entry in peer.requests("stream"))
+        assert len(requested_before) < 50, "the crash must land mid-run"
+
+        app.start()  # its worker has the same name: it picks the run up at once
+        run = wait_until(lambda: (r := app.call(f"/api/runs/{run_id}")["run"])["status"] == "completed" and r,
+                         timeout=40, interval=0.5, message=f"the resumed run to finish; log: {app.log_path}")
+        assert [(r["from_worker"], r["worker"]) for r in run["resumes"]] == [("embedded@localhost",) * 2]
+        assert "restarted" in run["resumes"][0]["reason"]
+        requested = Counter(entry["id"] for entry in peer.requests("stream"))
+        assert len(requested) == 50
+        repeated = [video for video, count in requested.items() if count > 1]
+        assert len(repeated) <= 2 + 4, repeated  # in flight (2) plus answers of the last 0.2 s save tick
+        assert run["statistics"]["movies_prefetched"] == 50
+    finally:
+        app.stop()

@@ -22,13 +22,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def embedded_worker(transactional_db):
+    from celery.app.trace import reset_worker_optimizations
+
+    from prefetch.management.commands.serve import embedded_worker as make_embedded_worker
     from prefetcher_site.celery import app
 
     assert app.conf.broker_url.startswith("memory://"), app.conf.broker_url
-    worker = app.WorkController(
-        pool_cls="threads", concurrency=2, without_heartbeat=True, without_mingle=True, without_gossip=True,
-        hostname=f"embedded-test-{time.monotonic_ns()}@localhost", loglevel="WARNING",
-    )
+    worker = make_embedded_worker(app, f"embedded-test-{time.monotonic_ns()}@localhost", concurrency=2)
     thread = threading.Thread(target=worker.start, name="test-celery-worker", daemon=True)
     thread.start()
     yield worker
@@ -38,6 +38,7 @@ def embedded_worker(transactional_db):
                message="runs to stop before the worker")
     worker.stop(in_sighandler=False)
     thread.join(timeout=10)
+    reset_worker_optimizations(app)
 
 
 def ws_progress_messages(page) -> int:
@@ -67,6 +68,7 @@ def test_a_run_from_the_dashboard_live_reload_completion_history(signed_in_page,
     wait_until(lambda: counter(page, "Movies") > first, timeout=5, message="the movies counter to move again")
     expect(page.locator("#now-title")).not_to_have_text(re.compile(r"^(Starting|Waiting)"))
     expect(page.locator("#log-tail")).to_contain_text("Run started")
+    expect(page.locator("#run-worker")).to_have_text(f"Worker: {embedded_worker.hostname}")
     assert ws_progress_messages(page) > 0, "progress must arrive over the WebSocket, not only by polling"
 
     run = Run.objects.get()

@@ -51,6 +51,10 @@
     $("now-type").className = `badge ${item.type || ""}`;
     $("now-type").hidden = !item.type;
     $("now-episode").textContent = item.episode ? item.episode : item.video_id && item.video_id !== item.id ? item.video_id : "";
+    const resumes = run.resumes || [];
+    const lastResume = resumes[resumes.length - 1];
+    $("run-worker").textContent = (run.worker ? `Worker: ${run.worker}` : "")
+      + (lastResume ? ` · resumed ${resumes.length}× (last: ${lastResume.reason})` : "");
     const catalog = p.catalog;
     $("now-catalog").textContent = catalog ? `Catalog: ${catalog.name} (${catalog.type}) from ${catalog.addon} · ${catalog.pages} pages` : "";
 

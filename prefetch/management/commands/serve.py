@@ -54,12 +54,21 @@ def start_embedded_worker_and_beat() -> list:
     resent = resend_queued_runs()
     if resumed or resent:
         logger.warning("Runs left by the previous process: %d resumed, %d queued again", len(resumed), resent)
-    # Threads pool: one slot runs a prefetch, the others still record schedule triggers meanwhile.
-    worker = app.WorkController(
-        pool_cls="threads", concurrency=4, without_heartbeat=True, without_mingle=True, without_gossip=True,
-        hostname=EMBEDDED_WORKER, loglevel=settings.LOG_LEVEL,
-    )
+    worker = embedded_worker(app, EMBEDDED_WORKER)
     threading.Thread(target=worker.start, name="celery-worker", daemon=True).start()
     beat = EmbeddedService(app, thread=True, scheduler_cls=settings.CELERY_BEAT_SCHEDULER)
     beat.start()
     return [worker, beat]
+
+
+def embedded_worker(app, hostname: str, concurrency: int = 4):
+    """The in-process worker. Threads pool: one slot runs a prefetch, the others still record
+    schedule triggers meanwhile. The set-up `celery worker` does first makes task requests carry
+    this worker's name (without it they carry the machine's host name), which owns the runs."""
+    from celery.app.trace import setup_worker_optimizations
+
+    setup_worker_optimizations(app, hostname)
+    return app.WorkController(
+        pool_cls="threads", concurrency=concurrency, without_heartbeat=True, without_mingle=True,
+        without_gossip=True, hostname=hostname, loglevel=settings.LOG_LEVEL,
+    )
