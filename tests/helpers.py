@@ -1,6 +1,9 @@
 import json
+import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta, tzinfo
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from addons.client import fetch_manifest_sync
 from prefetch.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
@@ -65,3 +68,22 @@ def send_json(handler, data) -> None:
     handler.send_header("Content-Length", str(len(body)))
     handler.end_headers()
     handler.wfile.write(body)
+
+
+@contextmanager
+def json_addon(answer):
+    """A tiny local addon: `answer(path)` gives the JSON for each GET. Yields its manifest URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            send_json(self, answer(self.path))
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/manifest.json"
+    finally:
+        server.shutdown()

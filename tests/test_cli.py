@@ -4,8 +4,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from prefetch.models import Run
-from tests.helpers import send_json
+from tests.helpers import json_addon
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,18 +76,8 @@ def test_bad_input_is_one_clear_line_and_exit_two(args, message):
 @pytest.fixture
 def not_an_addon():
     """A local HTTP server answering JSON that is not a manifest."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            send_json(self, {"hello": "world"})
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/manifest.json"
-    server.shutdown()
+    with json_addon(lambda path: {"hello": "world"}) as url:
+        yield url
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,7 +9,7 @@ import pytest
 
 from addons.client import AddonClient
 from addons.manifest import ManifestError
-from tests.helpers import send_json
+from tests.helpers import json_addon
 
 MB = 1024 * 1024
 
@@ -92,28 +92,20 @@ LONG_ID = "tt" + "1" * 348
 TOO_LONG_ID = "tt" + "2" * 1200
 
 
+def long_ids_answer(path: str) -> dict:
+    """An addon whose type, catalog id and item ids are longer than any column used to allow."""
+    if path == "/manifest.json":
+        return {"id": "long", "name": "Long Ids", "version": "1.0.0", "types": [LONG_TYPE],
+                "resources": ["catalog", "stream"], "catalogs": [{"type": LONG_TYPE, "id": LONG_CATALOG, "name": "Long"}]}
+    if path.startswith("/catalog/"):
+        return {"metas": [{"id": LONG_ID, "name": "Long one"}, {"id": TOO_LONG_ID, "name": "Too long"}]}
+    return {"streams": [{"title": "ok", "url": "http://127.0.0.1/x"}]}
+
+
 @pytest.fixture
 def long_ids():
-    """An addon whose type, catalog id and item ids are longer than any column used to allow."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            if self.path == "/manifest.json":
-                return send_json(self, {"id": "long", "name": "Long Ids", "version": "1.0.0", "types": [LONG_TYPE],
-                                        "resources": ["catalog", "stream"],
-                                        "catalogs": [{"type": LONG_TYPE, "id": LONG_CATALOG, "name": "Long"}]})
-            if self.path.startswith("/catalog/"):
-                return send_json(self, {"metas": [{"id": LONG_ID, "name": "Long one"},
-                                                  {"id": TOO_LONG_ID, "name": "Too long"}]})
-            return send_json(self, {"streams": [{"title": "ok", "url": "http://127.0.0.1/x"}]})
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/manifest.json"
-    server.shutdown()
+    with json_addon(long_ids_answer) as url:
+        yield url
 
 
 @pytest.mark.django_db(transaction=True)
@@ -137,22 +129,10 @@ def test_long_types_and_ids_are_stored_and_absurd_ones_refused_one_by_one(long_i
     assert "longer than 1000 characters" in "\n".join(Run.objects.get(pk=run.pk).progress["log_tail"])
 
 
-def catalogs_addon(count: int):
-    """An addon declaring `count` catalogs (served by a local server); yields its URL."""
-    manifest = {"id": "many", "name": "Many Catalogs", "version": "1.0.0", "types": ["movie"],
-                "resources": ["catalog", "stream"],
-                "catalogs": [{"type": "movie", "id": f"catalog-{n}", "name": f"Catalog {n}"} for n in range(count)]}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            send_json(self, manifest)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/manifest.json"
+def many_catalogs(count: int) -> dict:
+    return {"id": "many", "name": "Many Catalogs", "version": "1.0.0", "types": ["movie"],
+            "resources": ["catalog", "stream"],
+            "catalogs": [{"type": "movie", "id": f"catalog-{n}", "name": f"Catalog {n}"} for n in range(count)]}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -162,13 +142,11 @@ def test_many_catalogs_are_capped_and_pages_stay_light(user_client, settings, dj
     from addons.models import Catalog
     from addons.services import add_addon, load_catalogs
 
-    server, url = catalogs_addon(6000)
-    try:
-        settings.ADDON_MAX_CATALOGS = 5000
+    manifest = many_catalogs(6000)
+    settings.ADDON_MAX_CATALOGS = 5000
+    with json_addon(lambda path: manifest) as url:
         add_addon(url)
         loaded = load_catalogs()
-    finally:
-        server.shutdown()
     assert Catalog.objects.count() == 5000
     assert loaded["errors"][0]["error"] == (
         "It declares 6000 catalogs; only the first 5000 are loaded (ADDON_MAX_CATALOGS).")
