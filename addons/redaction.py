@@ -1,8 +1,9 @@
 """Addon URLs often carry a debrid API key or an encrypted config in their path: never show them whole.
 
 `redact_url` keeps what identifies the addon (scheme, host, port, the resource part of the path)
-and masks what may be secret (user info, the opaque config segments before `/manifest.json` or
-the resource, the query string).
+and masks what may be secret: user info, the query string, and the whole path before the addon's
+own routes (`/manifest.json`, `/stream/…`), whatever it looks like, since a secret can look like
+a plain word. A path with no addon route at all (a playback link, say) is masked entirely.
 """
 
 import logging
@@ -11,34 +12,29 @@ from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
 RESOURCES = {"manifest.json", "catalog", "meta", "stream", "subtitles", "addon_catalog", "configure"}
-# Short lowercase words (e.g. "stremio", "v1") are route prefixes, not secrets.
-_PLAIN_SEGMENT = re.compile(r"^[a-z][a-z0-9_-]{0,15}$")
 _URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>()]+")
 
 
 def redact_url(url: str) -> str:
     try:
         parts = urlsplit(url)
+        port = parts.port
     except ValueError:
         return MASK
     if not parts.scheme or not parts.netloc:
         return url
     host = parts.hostname or ""
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
     netloc = f"{MASK}@{host}" if parts.username or parts.password else host
-    if parts.port:
-        netloc += f":{parts.port}"
+    if port:
+        netloc += f":{port}"
     segments = parts.path.split("/")
-    redacted = []
-    in_config = True
-    for segment in segments:
-        if segment in RESOURCES:
-            in_config = False
-        if in_config and segment and not _PLAIN_SEGMENT.match(segment):
-            redacted.append(MASK)
-        else:
-            redacted.append(segment)
+    route = next((index for index, segment in enumerate(segments) if segment in RESOURCES), len(segments))
+    configuration = [segment for segment in segments[:route] if segment]
+    path = "/".join(["", MASK, *segments[route:]]) if configuration else parts.path
     query = MASK if parts.query else ""
-    return urlunsplit((parts.scheme, netloc, "/".join(redacted), query, ""))
+    return urlunsplit((parts.scheme, netloc, path, query, ""))
 
 
 def redact_text(text: str) -> str:

@@ -62,8 +62,21 @@ def test_redaction_hides_secrets_and_keeps_the_host(url, secret):
     assert "host.example" in redacted or "comet.example" in redacted or "aio.example" in redacted
 
 
-def test_redaction_keeps_plain_prefixes_and_resource_paths():
-    assert redact_url("https://h.example/stremio/stream/series/tt1:1:2.json") == "https://h.example/stremio/stream/series/tt1:1:2.json"
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        # A secret may look like a route word: everything before the addon's routes is masked.
+        ("https://h.example/lowsecretkey1234/manifest.json", "https://h.example/***/manifest.json"),
+        ("https://h.example/stremio/stream/series/tt1:1:2.json", "https://h.example/***/stream/series/tt1:1:2.json"),
+        ("https://h.example/a/b/c/catalog/movie/top.json", "https://h.example/***/catalog/movie/top.json"),
+        ("https://c.example/playback/abc/def", "https://c.example/***"),  # no addon route: all of it
+        ("https://v3-cinemeta.strem.io/manifest.json", "https://v3-cinemeta.strem.io/manifest.json"),  # bare host
+        ("https://h.example/stream/movie/tt1.json", "https://h.example/stream/movie/tt1.json"),
+        ("http://[::1]:7000/key/manifest.json", "http://[::1]:7000/***/manifest.json"),
+    ],
+)
+def test_redaction_masks_the_whole_configuration_and_keeps_the_routes(url, shown):
+    assert redact_url(url) == shown
 
 
 def test_logging_filter_redacts_urls_in_messages():
