@@ -7,13 +7,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from addons.models import Addon
-from addons.redaction import redact_url
 from addons.serializers import AddonSerializer
 
 from . import forms
 from .api_common import StrictModelSerializer
 from .config_views import ConfigLocked, refuse_while_running, reset_configuration
-from .models import PrefetchSettings
+from .models import SECRET_URL_SETTINGS, PrefetchSettings
 
 # The original tool's key names, accepted on writes so that its scripts keep working.
 ALIASES = {
@@ -40,20 +39,19 @@ class ConfigSerializer(StrictModelSerializer):
         exclude = ["id"]
 
     def validate_proxy_url(self, value):
-        current = self.instance.proxy_url if self.instance else ""
-        if current and value == redact_url(current):
-            return current  # the redacted value sent back unchanged: keep the real one
-        return forms.clean_proxy_url(value)
+        return forms.unless_masked(value, self.instance.proxy_url if self.instance else "", forms.clean_proxy_url)
 
     def validate_fallback_meta_url(self, value):
-        return forms.clean_fallback_meta_url(value)
+        current = self.instance.fallback_meta_url if self.instance else ""
+        return forms.unless_masked(value, current, forms.clean_fallback_meta_url)
 
     def validate_cache_request_hosts(self, value):
         return forms.clean_cache_request_hosts(value)
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
-        data["proxy_url"] = redact_url(data["proxy_url"]) if data["proxy_url"] else ""
+        for name in SECRET_URL_SETTINGS:
+            data[name] = forms.masked(data[name])
         return data
 
 

@@ -19,11 +19,10 @@ from addons.redaction import MASK, redact_url
 from schedules import services as schedule_services
 from schedules.models import Schedule, SchedulingSettings
 
-from .models import PrefetchSettings
+from .models import SECRET_URL_SETTINGS, PrefetchSettings
 
 FORMAT = "streams-prefetcher-config"
 VERSION = 1
-SECRET_SETTINGS = {"proxy_url"}
 CATALOG_FIELDS = ("name", "extras", "extra_values", "enabled", "position", "missing")
 
 
@@ -39,7 +38,7 @@ def export_config(include_secrets: bool = False) -> dict:
     row = PrefetchSettings.load()
     settings = {name: getattr(row, name) for name in _settings_fields()}
     if not include_secrets:
-        for name in SECRET_SETTINGS:
+        for name in SECRET_URL_SETTINGS:
             if settings.get(name):
                 settings[name] = redact_url(settings[name])
     addons = []
@@ -109,7 +108,7 @@ def import_config(data: dict) -> dict:
             if name not in _settings_fields():
                 report["warnings"].append(f"Unknown setting {name!r} ignored.")
                 continue
-            if name in SECRET_SETTINGS and isinstance(value, str) and _is_redacted(value):
+            if name in SECRET_URL_SETTINGS and isinstance(value, str) and _is_redacted(value):
                 continue
             setattr(row, name, value)
             report["settings"] += 1

@@ -7,8 +7,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from addons.manifest import AddonUrlError, normalize_addon_url
+from addons.redaction import redact_url
 
-from .models import UNLIMITED, PrefetchSettings
+from .models import SECRET_URL_SETTINGS, UNLIMITED, PrefetchSettings
 
 UNIT_SECONDS = {"ms": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 UNIT_LABELS = {"ms": "milliseconds", "s": "seconds", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -142,20 +143,38 @@ class SettingsForm(forms.ModelForm):
             "skip_stream_regex": forms.TextInput(attrs={"class": "mono"}),
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in SECRET_URL_SETTINGS:  # the page shows them masked; unchanged, they keep the real value
+            self.initial[name] = masked(getattr(self.instance, name))
+
     def groups(self):
         return [(title, text, [self[name] for name in names]) for title, text, names in GROUPS]
 
     def clean_proxy_url(self):
-        return clean_proxy_url(self.cleaned_data["proxy_url"])
+        return unless_masked(self.cleaned_data["proxy_url"], self.instance.proxy_url, clean_proxy_url)
 
     def clean_fallback_meta_url(self):
-        return clean_fallback_meta_url(self.cleaned_data["fallback_meta_url"])
+        return unless_masked(
+            self.cleaned_data["fallback_meta_url"], self.instance.fallback_meta_url, clean_fallback_meta_url
+        )
 
     def clean_cache_request_hosts(self):
         return clean_cache_request_hosts(self.cleaned_data["cache_request_hosts"])
 
 
 # Shared with the JSON API's serializer: the same rules whichever way settings arrive.
+def masked(url: str) -> str:
+    return redact_url(url) if url else ""
+
+
+def unless_masked(value: str, current: str, clean) -> str:
+    """A masked URL sent back as shown keeps the stored one; anything else is cleaned as new."""
+    if current and value.strip() == masked(current):
+        return current
+    return clean(value)
+
+
 def clean_proxy_url(value: str) -> str:
     value = value.strip()
     if value:

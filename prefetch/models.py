@@ -6,6 +6,8 @@ from django.db import models
 
 CINEMETA_MANIFEST_URL = "https://v3-cinemeta.strem.io/manifest.json"
 UNLIMITED = -1
+# Settings holding URLs that may carry credentials or an addon configuration: shown masked.
+SECRET_URL_SETTINGS = ("proxy_url", "fallback_meta_url")
 
 
 def validate_regex(value: str) -> None:

@@ -56,6 +56,25 @@ def test_settings_page_round_trips_every_field_unchanged(signed_in):
     assert after == before
 
 
+def test_secret_urls_are_shown_masked_and_kept_when_sent_back(signed_in):
+    row = PrefetchSettings.load()
+    row.proxy_url = "http://user:S3cretPass@proxy.local:8080"
+    row.fallback_meta_url = "https://meta.example/lowsecretkey1234/manifest.json"
+    row.save()
+    page = signed_in.get("/settings/").content.decode()
+    api = signed_in.get("/api/config").content.decode()
+    for shown in (page, api):
+        assert "S3cretPass" not in shown and "lowsecretkey1234" not in shown
+        assert "https://meta.example/***/manifest.json" in shown
+
+    assert signed_in.post("/settings/", settings_post_data()).status_code == 302  # as shown: masked
+    kept = PrefetchSettings.load()
+    assert (kept.proxy_url, kept.fallback_meta_url) == (row.proxy_url, row.fallback_meta_url)
+    changed = settings_post_data(fallback_meta_url="https://other.example/manifest.json")
+    assert signed_in.post("/settings/", changed).status_code == 302
+    assert PrefetchSettings.load().fallback_meta_url == "https://other.example/manifest.json"
+
+
 def test_settings_units_and_unlimited(signed_in):
     data = settings_post_data(
         delay_s_value="500", delay_s_unit="ms", cache_validity_s_value="3", cache_validity_s_unit="d",
