@@ -29,6 +29,7 @@ def configure(peer, catalogs, **overrides):
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://testserver")
+HOST = (b"host", b"testserver")
 
 
 def _session_cookie() -> bytes:
@@ -47,7 +48,7 @@ def _application():
 
 
 async def _connect(headers):
-    communicator = WebsocketCommunicator(_application(), "/ws/progress/", headers=headers)
+    communicator = WebsocketCommunicator(_application(), "/ws/progress/", headers=[HOST, *headers])
     connected, code = await communicator.connect(timeout=5)
     return communicator, connected, code
 
@@ -61,20 +62,26 @@ async def test_anonymous_users_are_refused():
         await communicator.disconnect()
 
 
-async def test_foreign_origins_are_refused(monkeypatch):
+@pytest.mark.parametrize("origin", [b"http://evil.example", b"null", b"http://testserver.evil.example", None])
+async def test_foreign_origins_are_refused_even_with_any_host_allowed(origin, settings):
+    assert "*" in settings.ALLOWED_HOSTS  # the default, which used to let any Origin through
     cookie = await sync_to_async(_session_cookie)()
-    validator = _application().application_mapping["websocket"]
-    monkeypatch.setattr(validator, "allowed_origins", ["testserver"])  # ALLOWED_HOSTS=testserver
-    evil, connected, _ = await _connect([(b"origin", b"http://evil.example"), (b"cookie", cookie)])
+    evil, connected, _ = await _connect([(b"cookie", cookie)] + ([(b"origin", origin)] if origin else []))
     try:
         assert not connected
     finally:
         await evil.disconnect()
-    good, connected, _ = await _connect([ORIGIN, (b"cookie", cookie)])
-    try:
-        assert connected
-    finally:
-        await good.disconnect()
+
+
+async def test_the_sites_own_origin_and_trusted_origins_are_accepted(settings):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://prefetcher.example.com"]
+    cookie = await sync_to_async(_session_cookie)()
+    for origin in (b"http://testserver", b"https://prefetcher.example.com"):
+        good, connected, _ = await _connect([(b"origin", origin), (b"cookie", cookie)])
+        try:
+            assert connected, origin
+        finally:
+            await good.disconnect()
 
 
 async def test_a_signed_in_browser_receives_a_runs_messages_in_order(make_peer):
