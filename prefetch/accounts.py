@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
 from django.contrib.auth.middleware import RemoteUserMiddleware
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -31,6 +32,19 @@ def needs_first_run() -> bool:
     return not get_user_model().objects.exists()
 
 
+PUBLIC_PATHS = ("/static/", "/api/health", "/metrics")
+
+
+class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
+    """Django's, but a public view is served without looking up the user: Django's checks the
+    session first, so with a session cookie /api/health failed on the database it should report."""
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not getattr(view_func, "login_required", True):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)
+
+
 class FirstRunMiddleware:
     """Until an account exists, every page leads to the first-run page (the API answers 503)."""
 
@@ -39,14 +53,16 @@ class FirstRunMiddleware:
         self.ready = False
 
     def __call__(self, request):
-        if not self.ready:
+        # Health, metrics and static files answer before any account exists, and never wait on
+        # the database here (health must report a database outage, not fail on it).
+        if not self.ready and not request.path.startswith(PUBLIC_PATHS):
             if needs_first_run():
                 setup_path = reverse("first-run")
-                if request.path.startswith("/api/") and request.path != "/api/health":
+                if request.path.startswith("/api/"):
                     return JsonResponse(
                         {"success": False, "error": "Create the first account at /setup/ first."}, status=503
                     )
-                if request.path != setup_path and not request.path.startswith(("/static/", "/api/health", "/metrics")):
+                if request.path != setup_path:
                     return redirect(setup_path)
             else:
                 self.ready = True

@@ -8,10 +8,12 @@ Setting REDIS_URL switches to separate web / worker / beat processes talking ove
 import ipaddress
 import logging
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -73,6 +75,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
+    "csp",
     "addons",
     "prefetch",
     "schedules",
@@ -85,10 +89,17 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",  # every page needs a user unless marked public
+    "prefetch.accounts.LoginRequiredMiddleware",  # every page needs a user unless marked public
     "prefetch.accounts.FirstRunMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout page
+]
+# Axes first: it refuses a locked-out username + address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 # Optional sign-in by a reverse proxy's header (Authelia / Authentik), off unless the proxies are named.
@@ -104,10 +115,8 @@ if REMOTE_USER_TRUSTED_PROXIES:
         MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
         "prefetch.accounts.TrustedProxyRemoteUserMiddleware",
     )
-    AUTHENTICATION_BACKENDS = [
-        "django.contrib.auth.backends.RemoteUserBackend",  # creates the user on first sight
-        "django.contrib.auth.backends.ModelBackend",
-    ]
+    # Creates the user on first sight.
+    AUTHENTICATION_BACKENDS.insert(1, "django.contrib.auth.backends.RemoteUserBackend")
 
 ROOT_URLCONF = "prefetcher_site.urls"
 TEMPLATES = [
@@ -186,6 +195,39 @@ SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)  # e.g. 31536000 once HTTPS works
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+
+# --- Sign-in throttling (django-axes): the app's sign-in page and the admin's ---------------------
+# AXES_FAILURE_LIMIT wrong passwords for one username from one address lock that pair out for
+# AXES_COOLOFF_MINUTES; other users and addresses keep signing in. `manage.py axes_reset` unlocks.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15.0))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client address is REMOTE_ADDR only: the ASGI server already replaced it with X-Forwarded-For's
+# client when, and only when, the request came from FORWARDED_ALLOW_IPS. Reading the header here
+# would let anyone pick the address they are counted under.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# The failure log line names the username and address (what fail2ban or an admin needs); axes
+# never logs the password.
+AXES_SENSITIVE_PARAMETERS = []
+
+# --- Content-Security-Policy (django-csp) ----------------------------------------------------------
+# No inline script or style anywhere: page data travels in json_script blocks and data-* attributes.
+# Addon logos are remote https images; 'self' in connect-src covers the same-origin WebSocket.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "https:"],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "object-src": [NONE],
+    },
+}
 
 # --- Operations: metrics token, run notifications ---------------------------------------------------
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")  # bearer token for /metrics; empty = sign-in only

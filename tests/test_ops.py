@@ -86,6 +86,25 @@ def test_health_is_public_with_an_account_and_not_cached(client, account):
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
 
 
+@pytest.mark.parametrize("first_request", [True, False])
+def test_health_answers_json_503_when_the_database_is_down_even_for_a_signed_in_browser(
+        user_client, monkeypatch, first_request):
+    from django.db import OperationalError
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    if not first_request:
+        user_client.get("/api/health")  # the first-run check has found the account already
+
+    def database_down(*args, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(BaseDatabaseWrapper, "_cursor", database_down)
+    response = user_client.get("/api/health")  # the session cookie must not send it to the database
+    assert response.status_code == 503 and response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["status"] == "error" and body["checks"]["database"] == {"ok": False, "error": "OperationalError"}
+
+
 def test_health_reports_an_unreachable_broker_without_revealing_it(client, account, settings, celery_app):
     port = free_port()  # nothing listens there
     settings.SECRET_KEY = "health-test-secret"
