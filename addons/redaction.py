@@ -13,6 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 MASK = "***"
 RESOURCES = {"manifest.json", "catalog", "meta", "stream", "subtitles", "addon_catalog", "configure"}
 _URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>()]+")
+# Credentials in a query string, also in a bare path (an access log line: `GET /api/x?token=...`).
+_SECRET_PARAMETER = re.compile(r"([?&](?:token|key|apikey|api_key|password|secret|auth)=)[^&\s\"']+", re.IGNORECASE)
 
 
 def redact_url(url: str) -> str:
@@ -38,7 +40,8 @@ def redact_url(url: str) -> str:
 
 
 def redact_text(text: str) -> str:
-    return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+    text = _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+    return _SECRET_PARAMETER.sub(lambda match: match.group(1) + MASK, text)
 
 
 class RedactingFilter(logging.Filter):
@@ -46,7 +49,7 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "://" in message:
+        if "://" in message or "=" in message:
             record.msg = redact_text(message)
             record.args = None
         return True

@@ -333,5 +333,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "aiohttp": {"level": "WARNING"},
+        # gunicorn's uvicorn worker swaps this logger's handlers for its own: filter on the logger.
+        "uvicorn.access": {"filters": ["redact"]},
     },
 }

@@ -79,6 +79,20 @@ def test_redaction_masks_the_whole_configuration_and_keeps_the_routes(url, shown
     assert redact_url(url) == shown
 
 
+def test_tokens_in_access_log_lines_are_redacted_even_with_gunicorns_handlers():
+    import io
+
+    access = logging.getLogger("uvicorn.access")
+    saved = access.handlers, access.propagate
+    stream = io.StringIO()
+    access.handlers, access.propagate = [logging.StreamHandler(stream)], False  # what uvicorn_worker does
+    try:
+        access.info('%s - "%s %s HTTP/%s" %d', "10.0.0.2:5123", "GET", "/api/job/status?token=abcd1234ef&x=1", "1.1", 401)
+    finally:
+        access.handlers, access.propagate = saved
+    assert "abcd1234ef" not in stream.getvalue() and "/api/job/status?token=***&x=1" in stream.getvalue()
+
+
 def test_logging_filter_redacts_urls_in_messages():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "fetching %s", ("https://h/SECRETTOKEN123456/manifest.json",), None)
     RedactingFilter().filter(record)
