@@ -27,6 +27,7 @@ STOP_COMPLETED = "completed"
 STOP_CANCELLED = "cancelled"
 STOP_TIME_LIMIT = "time limit reached"
 STOP_GLOBAL_LIMITS = "global limits reached"
+STOP_DATABASE_UNAVAILABLE = "database unavailable"
 
 
 def encode_component(value: str) -> str:
@@ -55,6 +56,10 @@ def percentile(sorted_values: list[float], fraction: float) -> float | None:
 
 def is_transient(result: FetchResult) -> bool:
     return not result.ok and (result.status is None or result.status == 429 or result.status >= 500)
+
+
+class DatabaseUnavailable(Exception):
+    """The record store stayed unreachable longer than the engine waits for it."""
 
 
 class AddonGivenUp(Exception):
@@ -197,6 +202,7 @@ class PrefetchEngine:
         control_interval_s: float = 0.2,
         resume_since: datetime | None = None,
         on_db_error: Callable[[], None] | None = None,
+        database_outage_limit_s: float = 300.0,
     ):
         self.plan = plan
         self.settings = plan.settings
@@ -213,6 +219,10 @@ class PrefetchEngine:
         # Called on the database thread after a collaborator failed, so that the next call can
         # reconnect (Django keeps a connection broken by a database restart until told).
         self.on_db_error = on_db_error or (lambda: None)
+        # How long items wait for the record store to come back before the run fails.
+        self.database_outage_limit_s = database_outage_limit_s
+        self.database_down_since: float | None = None
+        self.database_error: Exception | None = None
 
         self.stats = {
             "catalogs_total": len(plan.catalogs), "catalogs_processed": 0, "catalogs_skipped": 0,
@@ -313,18 +323,50 @@ class PrefetchEngine:
             try:
                 if await self._watch_once(crawl, time.monotonic() >= next_progress):
                     return
-            except Exception:  # a database or broker hiccup must not stop cancel checks or the time limit
-                self.log.exception("Progress or control update failed; retrying")
+            except Exception as error:  # a database or broker outage must not stop cancel checks or the time limit
+                self._database_failed(error)
             else:
+                self._database_answered()
                 if time.monotonic() >= next_progress:
                     next_progress = time.monotonic() + self.progress_interval_s
             await asyncio.sleep(self.control_interval_s)
+
+    def _database_failed(self, error: Exception) -> None:
+        """Logged once per outage, not at every tick; answers not saved yet stay in memory."""
+        if self.database_down_since is None:
+            self.database_down_since = time.monotonic()
+            self.log.error("Progress or control update failed (%s: %s); answers are kept until it works again",
+                           error.__class__.__name__, error)
+        self.database_error = error
+
+    def _database_answered(self) -> None:
+        if self.database_down_since is not None:
+            self.log.warning("Database reachable again after %.1f s", time.monotonic() - self.database_down_since)
+            self.database_down_since = None
+
+    async def _lookup(self, fn, *args):
+        """A record lookup an item cannot go on without: during an outage it waits (the watcher keeps
+        polling) until the database answers, or fails the run after database_outage_limit_s."""
+        delay = self.control_interval_s
+        while True:
+            try:
+                return await self._db(fn, *args)
+            except Exception as error:
+                self._database_failed(error)
+                if time.monotonic() - self.database_down_since > self.database_outage_limit_s:
+                    raise DatabaseUnavailable(f"{error.__class__.__name__}: {error}") from error
+            await asyncio.sleep(delay)
+            delay = min(5.0, delay * 2)
 
     async def _watch_once(self, crawl: asyncio.Task, progress_due: bool) -> bool:
         """One watcher tick; True once the crawl has been stopped."""
         limit = self.settings.max_execution_time_s
         if limit >= 0 and self._elapsed() >= limit:
             return self._stop(crawl, STOP_TIME_LIMIT)
+        if self.database_down_since is not None and (
+            time.monotonic() - self.database_down_since > self.database_outage_limit_s
+        ):
+            return self._stop(crawl, STOP_DATABASE_UNAVAILABLE)
         cancel, pause = await self._db(self.poll_control)
         if cancel:
             return self._stop(crawl, STOP_CANCELLED)
@@ -504,6 +546,8 @@ class PrefetchEngine:
         outcome = "cancelled"
         try:
             outcome = await self._warm_item(catalog, result, item)
+        except DatabaseUnavailable:
+            outcome = "cancelled"  # the watcher stops the run; this item is not the item's fault
         except Exception:  # a bug or a hostile answer must cost one item, not the run
             self.log.exception("%s %s: unexpected error", item.type, item.name)
             outcome = "failed"
@@ -554,7 +598,7 @@ class PrefetchEngine:
         warmed_earlier = {video_id for (_, video_id), ok in earlier.items() if ok}
         if earlier:
             self.stats["items_done_before_resume"] += 1
-        valid = await self._db(
+        valid = await self._lookup(
             self.store.valid_keys,
             sorted({addon.key for addon, _ in targets}),
             item.type,
@@ -582,7 +626,7 @@ class PrefetchEngine:
         """(addon key, video id) -> succeeded, for the targets this run attempted before it was resumed."""
         if self.resume_since is None:
             return {}
-        return await self._db(
+        return await self._lookup(
             self.store.attempted_since,
             sorted({addon.key for addon, _ in targets}),
             item.type,

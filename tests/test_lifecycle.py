@@ -2,6 +2,7 @@
 
 import threading
 from collections import Counter
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -229,6 +230,52 @@ def test_a_run_survives_its_database_connections_being_cut(make_peer):
     assert final.status == RunStatus.COMPLETED, final.error
     assert PrefetchRecord.objects.filter(last_success__isnull=False).count() == 80  # no answer lost
     assert len(slow.requests("stream")) == 80
+
+
+@contextmanager
+def database_outage():
+    """The test database refuses new connections and loses its open ones (but the test's own),
+    as during a PostgreSQL restart; from a maintenance connection, since a database cannot lock
+    itself out."""
+    import psycopg
+
+    db = connection.settings_dict
+    database = db["NAME"]
+    with psycopg.connect(dbname="postgres", user=db["USER"], host=db["HOST"] or "127.0.0.1",
+                         port=db["PORT"] or 5432, password=db["PASSWORD"] or None, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+        try:
+            with connection.cursor() as cursor:
+                own = cursor.connection.info.backend_pid
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
+                          [database, own])
+            yield
+        finally:
+            admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+
+
+def test_a_database_outage_mid_run_loses_no_answer_and_the_run_completes(make_peer, caplog):
+    """New connections refused and existing ones cut, until the engine has noticed: then back."""
+    if connection.vendor != "postgresql":
+        pytest.skip("refusing connections to one database needs PostgreSQL")
+    slow = make_peer(PEER_STREAM_LATENCY_MS=30, PEER_DUAL=100)  # one page
+    configure(slow.url, [("movie", "peer-dual")], concurrency=2, movies_per_catalog=-1)
+    run = create_run(RunTrigger.MANUAL)
+    thread = execute_in_thread(run.pk)
+    wait_until(lambda: PrefetchRecord.objects.count() >= 20, message="the first records")
+    with database_outage():
+        wait_until(lambda: "answers are kept until it works again" in caplog.text, timeout=15,
+                   message="the engine to notice the outage")
+        requested_in_outage = len(slow.requests("stream"))
+    thread.join(timeout=60)
+    final = Run.objects.get(pk=run.pk)
+    assert final.status == RunStatus.COMPLETED, final.error
+    assert requested_in_outage < 100, "the outage must land mid-run"
+    requests = Counter(entry["id"] for entry in slow.requests("stream"))
+    assert len(requests) == 100 and set(requests.values()) == {1}  # nothing lost, nothing asked twice
+    assert PrefetchRecord.objects.filter(last_success__isnull=False).count() == 100
+    assert "Database reachable again" in caplog.text
+    assert caplog.text.count("Progress or control update failed") == 1  # once per outage, not per tick
 
 
 def test_daily_housekeeping_prunes_old_runs_without_waiting_for_a_run(settings):
