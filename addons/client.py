@@ -3,7 +3,9 @@
 Async (aiohttp) so that one run can keep several requests in flight per addon; a small sync
 helper serves the web pages and the CLI, which only need a manifest now and then. Transient
 failures (connect errors, timeouts, 429, 5xx) are retried with exponential backoff that honours
-`Retry-After`; everything else fails at once.
+`Retry-After`; everything else fails at once. Every connection obeys the network policy
+(network_policy.py); whatever is not an HTTP answer reads the same, "not a Stremio addon answer",
+so the texts do not tell a closed port from an open non-HTTP service.
 """
 
 import asyncio
@@ -21,12 +23,14 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 from yarl import URL
 
 from .manifest import Manifest, ManifestError
+from .network_policy import AddressNotAllowed, PolicyConnector, proxied_target_checks
 
 T = TypeVar("T")
 USER_AGENT = "StreamsPrefetcher/1.0 (+self-hosted cache warmer)"
 MAX_RETRY_AFTER_S = 60.0
 MB = 1024 * 1024
 READ_CHUNK = 64 * 1024
+NOT_AN_ANSWER = "not a Stremio addon answer"
 
 
 @dataclass
@@ -89,9 +93,10 @@ class AddonClient:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self):
-        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+        connector = PolicyConnector(limit=0, ttl_dns_cache=300)
         self._session = aiohttp.ClientSession(
             connector=connector,
+            trace_configs=[proxied_target_checks()] if self.proxy else None,
             timeout=self.timeout,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         )
@@ -119,8 +124,10 @@ class AddonClient:
                 if status != 200:
                     raise PermanentError(f"HTTP {status}", status)
                 body = await _read_capped(response, max_bytes)
+        except AddressNotAllowed as error:
+            raise PermanentError(str(error)) from None
         except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as error:
-            raise TransientError(_describe(error)) from error
+            raise TransientError(NOT_AN_ANSWER) from error
         try:
             return status, json.loads(body)
         except ValueError:
@@ -150,8 +157,10 @@ class AddonClient:
         try:
             async with self._session.get(_as_sent(url), proxy=self.proxy, allow_redirects=True) as response:
                 status = response.status
-        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as error:
-            return FetchResult(None, None, _describe(error), _ms_since(started))
+        except AddressNotAllowed as error:
+            return FetchResult(None, None, str(error), _ms_since(started))
+        except (asyncio.TimeoutError, aiohttp.ClientError, OSError):
+            return FetchResult(None, None, NOT_AN_ANSWER, _ms_since(started))
         error = None if status < 400 else f"HTTP {status}"
         return FetchResult(status, None, error, _ms_since(started))
 
@@ -179,14 +188,6 @@ def _as_sent(url: str) -> URL:
     """Send our percent-encoding exactly: yarl would otherwise decode `%26` back to `&` in a path.
     Characters a user pasted unencoded are encoded; existing escapes stay as they are."""
     return URL(quote(url, safe=":/?#[]@!$&'()*+,;=%~"), encoded=True)
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, asyncio.TimeoutError):
-        return "timed out"
-    if isinstance(error, aiohttp.ClientConnectorError):
-        return "could not connect"
-    return error.__class__.__name__
 
 
 def _ms_since(started: float) -> float:

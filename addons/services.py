@@ -15,6 +15,7 @@ from django.utils import timezone
 from .client import fetch_manifest_sync
 from .manifest import AddonUrlError, Manifest, ManifestError, normalize_addon_url
 from .models import Addon, AddonRole, Catalog
+from .network_policy import INPUT_REFUSAL, AddressNotAllowed, check_url
 from .redaction import redact_text
 
 logger = logging.getLogger("addons.services")
@@ -53,10 +54,15 @@ def fetch_manifest(url: str) -> Manifest:
 
 
 def normalise(raw_url: str) -> str:
+    """The addon's transport URL, refused here already when the network policy forbids its address."""
     try:
-        return normalize_addon_url(raw_url)
+        url = normalize_addon_url(raw_url)
+        check_url(url)
     except AddonUrlError as error:
         raise AddonError(str(error)) from None
+    except AddressNotAllowed:
+        raise AddonError(INPUT_REFUSAL) from None
+    return url
 
 
 def _check_duplicate(url: str, exclude_pk: int | None = None) -> None:

@@ -7,6 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from addons.manifest import AddonUrlError, normalize_addon_url
+from addons.network_policy import INPUT_REFUSAL, AddressNotAllowed, check_url
 from addons.redaction import redact_url
 
 from .models import SECRET_URL_SETTINGS, UNLIMITED, PrefetchSettings
@@ -189,9 +190,13 @@ def clean_fallback_meta_url(value: str) -> str:
     if not value:
         return value
     try:
-        return normalize_addon_url(value)
+        url = normalize_addon_url(value)
+        check_url(url)
     except AddonUrlError as error:
         raise ValidationError(str(error)) from None
+    except AddressNotAllowed:
+        raise ValidationError(INPUT_REFUSAL) from None
+    return url
 
 
 def clean_cache_request_hosts(value: str) -> str:

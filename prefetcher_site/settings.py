@@ -243,6 +243,13 @@ ADDON_MAX_MANIFEST_MB = env.float("ADDON_MAX_MANIFEST_MB", default=5.0)
 ADDON_MAX_ANSWER_MB = env.float("ADDON_MAX_ANSWER_MB", default=20.0)
 # Catalogs taken from one addon's manifest; real addons declare a few to a few hundred.
 ADDON_MAX_CATALOGS = env.int("ADDON_MAX_CATALOGS", default=1000)
+# Network policy for addon URLs (addons/network_policy.py): empty lists = any address but link-local
+# and metadata ones; set either to allow only what is listed (networks may also lift those refusals).
+ADDON_ALLOWED_HOSTS = [host.strip().lower() for host in env.list("ADDON_ALLOWED_HOSTS", default=[]) if host.strip()]
+try:
+    ADDON_ALLOWED_NETWORKS = [ipaddress.ip_network(n.strip(), strict=False) for n in env.list("ADDON_ALLOWED_NETWORKS", default=[]) if n.strip()]
+except ValueError as _error:
+    raise ImproperlyConfigured(f"ADDON_ALLOWED_NETWORKS: {_error}")
 
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
