@@ -1,12 +1,19 @@
 """URLs of the configuration pages and API (Settings, /api/config*) and the API schema + docs."""
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
 from . import config_api, config_views
 from .api_common import api_view
+
+
+def docs_page(view):
+    return csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]})(login_required(view))
+
 
 urlpatterns = [
     path("settings/", config_views.settings_page, name="settings"),
@@ -16,7 +23,13 @@ urlpatterns = [
     path("api/config/reset", api_view(config_api.ConfigResetView), name="api-config-reset"),
     path("api/schema", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
     # The docs pages are pages (DRF views skip LoginRequiredMiddleware): sign in first, then they
-    # fetch the schema with the session.
-    path("api/docs", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
-    path("api/redoc", login_required(SpectacularRedocView.as_view(url_name="api-schema")), name="api-redoc"),
+    # fetch the schema with the session. Swagger UI's start script is a file of its own (split view);
+    # both UIs style their elements inline, and Redoc searches in a worker made from a blob, so
+    # these two pages alone allow inline style and blob workers.
+    path("api/docs", docs_page(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
+    path(
+        "api/redoc",
+        docs_page(SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html")),
+        name="api-redoc",
+    ),
 ]

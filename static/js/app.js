@@ -9,6 +9,8 @@
       localStorage.setItem("theme", next);
     });
   }
+  const navToggle = document.getElementById("nav-toggle");
+  if (navToggle) navToggle.addEventListener("click", () => document.body.classList.toggle("nav-open"));
 
   function csrfToken() {
     const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);

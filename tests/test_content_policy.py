@@ -1,0 +1,45 @@
+"""The Content-Security-Policy header: strict on every page, exceptions only where they are needed."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from prefetch.content_policy import CELERY_BEAT_FORM_SCRIPT
+
+pytestmark = pytest.mark.django_db
+
+
+def directives(response) -> dict[str, list[str]]:
+    policy = response["Content-Security-Policy"]
+    parts = (part.split() for part in policy.split(";") if part.strip())
+    return {name: sources for name, *sources in parts}
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(get_user_model().objects.create_superuser("admin", password="x"))
+    return client
+
+
+def test_pages_get_the_strict_policy(staff_client):
+    for path in ("/login/", "/", "/settings/"):
+        policy = directives(staff_client.get(path))
+        assert policy["default-src"] == ["'self'"], path
+        assert policy["script-src"] == ["'self'"], path
+        assert policy["style-src"] == ["'self'"], path
+        assert policy["connect-src"] == ["'self'"], path
+        assert policy["img-src"] == ["'self'", "data:", "https:"], path
+        assert policy["frame-ancestors"] == ["'none'"], path
+        assert policy["object-src"] == ["'none'"], path
+        assert "worker-src" not in policy, path
+
+
+def test_admin_pages_allow_only_the_known_inline_script(staff_client):
+    assert directives(staff_client.get("/admin/"))["script-src"] == ["'self'", CELERY_BEAT_FORM_SCRIPT]
+
+
+def test_api_docs_pages_allow_inline_style_but_no_inline_script(staff_client):
+    for path in ("/api/docs", "/api/redoc"):
+        policy = directives(staff_client.get(path))
+        assert policy["style-src"] == ["'self'", "'unsafe-inline'"], path
+        assert policy["worker-src"] == ["blob:"], path
+        assert policy["script-src"] == ["'self'"], path
