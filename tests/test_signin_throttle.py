@@ -31,8 +31,7 @@ def sign_in(username, password, path="/login/", address="127.0.0.1", **headers):
 
 def fail_until_locked(username, path="/login/", address="127.0.0.1", **headers):
     for _ in range(settings.AXES_FAILURE_LIMIT):
-        response, signed_in = sign_in(username, WRONG, path, address, **headers)
-        assert not signed_in
+        assert not sign_in(username, WRONG, path, address, **headers)[1]
 
 
 def test_right_password_refused_after_the_failure_limit(alice):
