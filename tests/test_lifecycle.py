@@ -207,7 +207,9 @@ def test_a_run_taken_over_stops_on_the_old_worker_and_resumes_without_repeating_
     assert set(requests) == set(PrefetchRecord.objects.values_list("video_id", flat=True))  # all 60, every one
     repeated = {video for video, count in requests.items() if count > 1}
     assert not repeated & done_before  # what the first attempt recorded was never requested again
-    assert len(repeated) <= sum(first_attempt.values()) - len(done_before)  # only what it had not recorded
+    # Only what it had not recorded; the peer logs a request when it answers, so the two in flight
+    # when the first attempt stopped (concurrency 2) may be missing from its log then.
+    assert len(repeated) <= sum(first_attempt.values()) - len(done_before) + 2
     assert resumed.statistics["movies_prefetched"] == len(requests) == 60  # the whole run, both attempts
     assert resumed.statistics["items_done_before_resume"] == len(done_before)
 
