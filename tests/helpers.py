@@ -71,6 +71,17 @@ def send_json(handler, data) -> None:
 
 
 @contextmanager
+def local_server(handler: type[BaseHTTPRequestHandler]):
+    """Serve `handler` on 127.0.0.1 (a free port) in a thread; yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+@contextmanager
 def json_addon(answer):
     """A tiny local addon: `answer(path)` gives the JSON for each GET. Yields its manifest URL."""
 
@@ -81,9 +92,5 @@ def json_addon(answer):
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/manifest.json"
-    finally:
-        server.shutdown()
+    with local_server(Handler) as base:
+        yield f"{base}/manifest.json"

@@ -6,7 +6,7 @@ import socket
 import socketserver
 import threading
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from ipaddress import ip_address, ip_network
 
 import aiohttp.connector
@@ -18,7 +18,7 @@ from addons.client import NOT_AN_ANSWER, AddonClient
 from addons.models import Addon
 from addons.network_policy import INPUT_REFUSAL, REFUSED_TEXT
 from prefetch.models import PrefetchSettings
-from tests.helpers import json_addon
+from tests.helpers import json_addon, local_server
 from tests.test_config_pages import settings_post_data
 
 MANIFEST = {"id": "local", "name": "Local", "version": "1.0.0", "types": ["movie"], "resources": ["stream"], "catalogs": []}
@@ -131,12 +131,8 @@ def redirecting_server(location: str, seen: list[str] | None = None):
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/start"
-    finally:
-        server.shutdown()
+    with local_server(Handler) as base:
+        yield f"{base}/start"
 
 
 def test_redirects_within_the_policy_are_followed(connections):
