@@ -38,6 +38,7 @@ from .runs import (
     request_run,
     validate_plan,
 )
+from .status_cache import SharedAnswer
 
 SSE_KEEPALIVE_S = 10.0
 OUTPUT_MAX_LINES = 1000
@@ -81,6 +82,10 @@ def job_status() -> dict:
     return body
 
 
+# What pollers get: at most half a second old (the run's snapshot changes once a second).
+STATUS = SharedAnswer(job_status, max_age_s=0.5)
+
+
 Status = inline_serializer("JobStatus", {"success": serializers.BooleanField(), "status": serializers.DictField()})
 Message = inline_serializer(
     "JobMessage", {"success": serializers.BooleanField(), "message": serializers.CharField(), "status": serializers.DictField()}
@@ -103,7 +108,7 @@ LogDeleted = inline_serializer("LogDeleted", {"success": serializers.BooleanFiel
 class JobStatusView(APIView):
     @extend_schema(responses=Status, summary="Current (or last) run, its live snapshot and the next scheduled run")
     def get(self, request):
-        return Response(_ok(status=job_status()))
+        return Response(_ok(status=STATUS.get()))
 
 
 class JobRunView(APIView):
@@ -116,7 +121,7 @@ class JobRunView(APIView):
         except RunRefused as refusal:
             return _refused(str(refusal))
         transaction.on_commit(lambda: progress.publish_run(run.pk, "queued"))
-        return Response(_ok(message="Job started successfully", status=job_status()))
+        return Response(_ok(message="Job started successfully", status=STATUS.refresh()))
 
 
 class _ControlView(APIView):
@@ -135,7 +140,7 @@ class _ControlView(APIView):
             return _refused(self.refusal)
         run.refresh_from_db()
         progress.publish_run(run.pk, self.event if run.is_active else "finished")  # a queued run ends at once
-        return Response(_ok(message=self.done, status=job_status()))
+        return Response(_ok(message=self.done, status=STATUS.refresh()))
 
 
 class JobCancelView(_ControlView):

@@ -5,6 +5,14 @@ from tests.peer_server import Peer
 pytest_plugins = ["tests.browser", "tests.conftest_worker"]
 
 
+@pytest.fixture(autouse=True)
+def fresh_status_answer():
+    """The shared status answer lives for the process: never carry one over from another test."""
+    from prefetch.api import STATUS
+
+    STATUS.forget()
+
+
 @pytest.fixture(scope="session")
 def peer():
     """A default peer shared by tests that only read from it (reset it if you count requests)."""

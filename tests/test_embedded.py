@@ -1,10 +1,6 @@
 """`make run`'s single process: web server, Celery worker and beat in one process, no Redis."""
 
-import os
 import signal
-import subprocess
-import sys
-import urllib.request
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -12,62 +8,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.deployment import CONFIGURE, api
+from tests.deployment import EmbeddedApp
 from tests.helpers import cron_weekday, next_whole_minute, wait_until
-from tests.worker_process import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = "Europe/Berlin"  # not UTC: a schedule's HH:MM is in the server's zone
 
 
-class EmbeddedApp:
-    """`manage.py serve` with no REDIS_URL, on a data folder of its own, configured for the peer."""
-
-    def __init__(self, peer, data_dir: Path):
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")}
-        env.update(DATA_DIR=str(data_dir), ADMIN_USERNAME="admin", ADMIN_PASSWORD="a-long-test-password", TZ=TZ)
-        manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
-        self.token = subprocess.run(
-            [*manage, "shell", "-c", CONFIGURE], cwd=ROOT, env={**env, "PEER_URL": peer.url}, check=True,
-            capture_output=True, text=True, timeout=60,
-        ).stdout.strip().splitlines()[-1]
-        self.env = env
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = data_dir / "serve.log"
-        self.start()
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            self.server = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(self.port)], cwd=ROOT,
-                                           env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        wait_until(self._up, timeout=30, message="the server to answer")
-
-    def _up(self) -> bool:
-        try:
-            return urllib.request.urlopen(f"{self.base}/login/", timeout=2).status == 200
-        except OSError:
-            return False
-
-    def call(self, path: str, method: str = "GET", body=None) -> dict:
-        return api(self.base, self.token, path, method, body)
-
-    def kill(self) -> None:
-        """SIGKILL: the host lost power, the OOM killer struck."""
-        self.server.send_signal(signal.SIGKILL)
-        self.server.wait(timeout=15)
-
-    def stop(self) -> int:
-        if self.server.poll() is None:
-            self.server.send_signal(signal.SIGTERM)
-            self.server.wait(timeout=15)
-        return self.server.returncode
-
-
 @pytest.fixture
 def embedded_app(peer, tmp_path):
-    app = EmbeddedApp(peer, tmp_path)
+    app = EmbeddedApp(peer, tmp_path, TZ)
     yield app
     app.stop()
 
@@ -108,7 +58,7 @@ def test_a_schedule_for_the_next_minute_fires_in_the_one_process(embedded_app):
 
 def test_a_run_cut_off_by_a_crash_resumes_when_the_process_is_back(make_peer, tmp_path):
     peer = make_peer(PEER_STREAM_LATENCY_MS=200)  # 50 movies, two at a time: about 5 s of stream requests
-    app = EmbeddedApp(peer, tmp_path)
+    app = EmbeddedApp(peer, tmp_path, TZ)
     try:
         peer.reset()
         run_id = app.call("/api/job/run", method="POST")["status"]["id"]

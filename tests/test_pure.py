@@ -161,3 +161,18 @@ def test_episode_policy():
     assert [v.id for v in capped] == ["a:2:2", "a:2:1"]  # newest first
     assert videos[1].label == "S01E01"
     assert select_episodes([Video("x")], include_specials=False, include_unreleased=False, cap=0, now=NOW) == []
+
+
+def test_one_status_answer_is_shared_for_its_max_age_and_refreshed_on_demand():
+    from prefetch.status_cache import SharedAnswer
+
+    now, computed = [0.0], []
+    answer = SharedAnswer(lambda: computed.append(now[0]) or {"n": len(computed)}, max_age_s=0.5, clock=lambda: now[0])
+    assert answer.get() == answer.get() == {"n": 1}
+    now[0] = 0.49
+    assert answer.get() == {"n": 1}
+    now[0] = 0.5
+    assert answer.get() == {"n": 2}
+    assert answer.refresh() == {"n": 3}  # a change made here is seen at once
+    answer.forget()
+    assert answer.get() == {"n": 4} and computed == [0.0, 0.5, 0.5, 0.5]
