@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from prefetch.api_common import StrictSerializer
+from prefetch.api_common import IdField, StrictSerializer
 
 from .models import Addon, AddonRole, Catalog
 
@@ -40,7 +40,7 @@ class AddonUpdateSerializer(StrictSerializer):
 
 class AddonReorderSerializer(StrictSerializer):
     groups = serializers.DictField(
-        child=serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=1000),
+        child=serializers.ListField(child=IdField(), max_length=1000),
         help_text='{"both": [ids…], "catalog": [ids…], "stream": [ids…]}',
     )
 
@@ -91,7 +91,7 @@ class CatalogSerializer(serializers.ModelSerializer):
 
 
 class CatalogEntrySerializer(StrictSerializer):
-    id = serializers.IntegerField(min_value=1)
+    id = IdField()
     enabled = serializers.BooleanField(required=False)
     extra_values = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=300), required=False)
 

@@ -26,7 +26,7 @@ from schedules.liveness import not_running_warning, scheduler_status
 from schedules.services import next_run_time
 
 from . import progress, run_logs
-from .api_common import StrictSerializer
+from .api_common import MAX_INT, IdField, StrictSerializer, query_params
 from .models import PrefetchRecord, Run, RunStatus, RunTrigger
 from .runs import (
     RunRefused,
@@ -174,29 +174,27 @@ def run_output_lines(run: Run) -> list[str]:
     return list((run.progress or {}).get("log_tail") or [])
 
 
+class JobOutputQuery(serializers.Serializer):
+    run = IdField(required=False)
+    from_line = serializers.IntegerField(min_value=0, max_value=MAX_INT, default=0)
+
+
 class JobOutputView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("from_line", int), OpenApiParameter("run", int)],
+        parameters=[JobOutputQuery],
         responses=inline_serializer("JobOutput", {"success": serializers.BooleanField(), "output": serializers.DictField()}),
         summary="The current (or given) run's log lines, redacted",
     )
     def get(self, request):
-        run_id = request.query_params.get("run")
-        if run_id:
-            run = get_object_or_404(Run, pk=_int(run_id, 0))
+        params = query_params(JobOutputQuery, request)
+        if "run" in params:
+            run = get_object_or_404(Run, pk=params["run"])
         else:
             run = active_run() or Run.objects.exclude(status=RunStatus.SKIPPED).first()
         lines = run_output_lines(run) if run else []
-        start = max(0, _int(request.query_params.get("from_line"), 0))
+        start = params["from_line"]
         return Response(_ok(run_id=run.pk if run else None,
                             output={"lines": lines[start:], "total_lines": len(lines), "from_line": start}))
-
-
-def _int(value, default: int) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
 
 
 # --- runs ---------------------------------------------------------------------------------------------
@@ -209,12 +207,15 @@ def filtered_runs(params):
     return runs
 
 
+class RunListQuery(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
+
+
 class RunListView(APIView):
-    @extend_schema(parameters=[OpenApiParameter("status", str), OpenApiParameter("trigger", str),
-                               OpenApiParameter("limit", int)], summary="Run history, newest first",
-                   responses=RunsAnswer, operation_id="runs_list")
+    @extend_schema(parameters=[OpenApiParameter("status", str), OpenApiParameter("trigger", str), RunListQuery],
+                   summary="Run history, newest first", responses=RunsAnswer, operation_id="runs_list")
     def get(self, request):
-        limit = min(500, max(1, _int(request.query_params.get("limit"), 50)))
+        limit = query_params(RunListQuery, request)["limit"]
         runs = filtered_runs(request.query_params)[:limit]
         return Response(_ok(runs=[progress.run_payload(run) | {"statistics": run.statistics} for run in runs]))
 
@@ -256,14 +257,23 @@ def record_row(record: PrefetchRecord) -> dict:
     }
 
 
-class RecordFilterSerializer(StrictSerializer):
+class RecordFilterFields(serializers.Serializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=300)
     status = serializers.ChoiceField(choices=[("", "any"), *[(s, s) for s in RECORD_STATUSES]], required=False,
                                      allow_blank=True)
 
 
+class RecordFilterSerializer(StrictSerializer, RecordFilterFields):
+    pass
+
+
+class RecordListQuery(RecordFilterFields):
+    limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_INT, default=0)
+
+
 class InvalidateSerializer(StrictSerializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=10000)
+    ids = serializers.ListField(child=IdField(), required=False, max_length=10000)
     filter = RecordFilterSerializer(required=False)
     all = serializers.BooleanField(required=False, default=False)
 
@@ -275,13 +285,12 @@ class InvalidateSerializer(StrictSerializer):
 
 
 class RecordListView(APIView):
-    @extend_schema(parameters=[OpenApiParameter("q", str), OpenApiParameter("status", str),
-                               OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
-                   summary="Prefetch records (the cache memory), newest attempt first", responses=RecordsAnswer)
+    @extend_schema(parameters=[RecordListQuery], summary="Prefetch records (the cache memory), newest attempt first",
+                   responses=RecordsAnswer)
     def get(self, request):
-        records = filtered_records(request.query_params.get("q", ""), request.query_params.get("status", ""))
-        limit = min(500, max(1, _int(request.query_params.get("limit"), 100)))
-        offset = max(0, _int(request.query_params.get("offset"), 0))
+        params = query_params(RecordListQuery, request)
+        records = filtered_records(params.get("q", ""), params.get("status", ""))
+        limit, offset = params["limit"], params["offset"]
         return Response(_ok(total=records.count(), records=[record_row(r) for r in records[offset : offset + limit]]))
 
 
@@ -303,6 +312,15 @@ class RecordInvalidateView(APIView):
 
 
 # --- log files ------------------------------------------------------------------------------------------
+LOG_PAGE_MAX_LINES = 5000
+
+
+class LogPageQuery(serializers.Serializer):
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_INT, default=0)
+    limit = serializers.IntegerField(min_value=1, max_value=LOG_PAGE_MAX_LINES, default=500)
+    tail = serializers.IntegerField(min_value=0, max_value=LOG_PAGE_MAX_LINES, default=0)
+
+
 class LogListView(APIView):
     @extend_schema(summary="Per-run log files, newest first", responses=LogsAnswer, operation_id="logs_list")
     def get(self, request):
@@ -315,12 +333,12 @@ class LogListView(APIView):
 
 class LogFileView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("offset", int), OpenApiParameter("limit", int), OpenApiParameter("tail", int),
-                    OpenApiParameter("q", str), OpenApiParameter("download", bool)],
+        parameters=[LogPageQuery, OpenApiParameter("q", str), OpenApiParameter("download", bool)],
         summary="One log file: a page of lines (offset/limit), the last lines (tail) or the lines matching q",
         responses=LogAnswer, operation_id="logs_read",
     )
     def get(self, request, name: str):
+        params = query_params(LogPageQuery, request)
         path = run_logs.safe_path(name)
         if path is None:
             return _refused("Invalid filename")
@@ -335,10 +353,9 @@ class LogFileView(APIView):
         if q:
             numbered = [(n, text) for n, text in numbered if q.lower() in text.lower()]
         total = len(numbered)
-        limit = min(5000, max(1, _int(request.query_params.get("limit"), 500)))
-        tail = _int(request.query_params.get("tail"), 0)
-        offset = max(0, total - min(tail, 5000)) if tail > 0 else max(0, _int(request.query_params.get("offset"), 0))
-        page = numbered[offset : offset + (min(tail, 5000) if tail > 0 else limit)]
+        tail = params["tail"]
+        offset = max(0, total - tail) if tail else params["offset"]
+        page = numbered[offset : offset + (tail or params["limit"])]
         return Response(_ok(
             filename=path.name, size=path.stat().st_size, total_lines=total, offset=offset, query=q,
             lines=[{"n": n, "text": text} for n, text in page], content="\n".join(text for _, text in page),

@@ -9,11 +9,30 @@ from django.core.exceptions import ValidationError as ModelValidationError
 from rest_framework import serializers
 from rest_framework.views import exception_handler as drf_exception_handler
 
+# The largest id or offset taken from a client: PostgreSQL's `integer` (SQLite overflows at 2^63),
+# so that no bound is the database's, which answers a bigger one with a 500 instead of a 400.
+MAX_INT = 2**31 - 1
+
 
 def api_view(view_class):
     """URLconf entry for a DRF view: DRF answers 401/403 itself (session or token), so the login
     redirect of LoginRequiredMiddleware, meant for pages, is switched off."""
     return login_not_required(view_class.as_view())
+
+
+class IdField(serializers.IntegerField):
+    """A database id given by the client: 1 … MAX_INT."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=MAX_INT, **kwargs)
+
+
+def query_params(serializer_class, request) -> dict:
+    """The query string, validated by `serializer_class` (unknown parameters ignored, as usual for a
+    query string): a wrong value is a 400 naming the parameter."""
+    given = serializer_class(data=request.query_params)
+    given.is_valid(raise_exception=True)
+    return given.validated_data
 
 
 class StrictSerializer(serializers.Serializer):

@@ -7,6 +7,7 @@ from datetime import timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
@@ -17,6 +18,8 @@ from prefetch.tasks import scheduled_run
 from .models import Schedule, SchedulingSettings
 
 SCHEDULED_RUN_TASK = "prefetch.tasks.scheduled_run"
+# Far more than anyone schedules; past it the schedules page and the beat tables grow without use.
+MAX_SCHEDULES = 100
 
 
 @transaction.atomic
@@ -117,7 +120,10 @@ def next_run_time(now: datetime | None = None) -> datetime | None:
 
 
 def create_schedule(*, time, days, enabled: bool = True) -> Schedule:
+    """Every new schedule comes here (API, page, config import), so the cap is checked here."""
     with transaction.atomic():
+        if Schedule.objects.count() >= MAX_SCHEDULES:
+            raise ValidationError({"schedules": [f"At most {MAX_SCHEDULES} schedules: delete one before adding another."]})
         schedule = Schedule(time=time, days=list(days), enabled=enabled)
         schedule.full_clean(exclude=["periodic_task"])  # also sorts the days
         schedule.save()

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -43,13 +44,16 @@ def schedule_edit(request, pk: int | None = None):
     form = ScheduleForm(request.POST or None, instance=schedule, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if schedule is None:
-            services.create_schedule(time=data["time"], days=data["days"], enabled=data["enabled"])
-            messages.success(request, "Schedule added.")
-        else:
-            services.update_schedule(schedule, time=data["time"], days=data["days"], enabled=data["enabled"])
-            messages.success(request, "Schedule saved.")
-        return redirect("schedules")
+        try:
+            if schedule is None:
+                services.create_schedule(time=data["time"], days=data["days"], enabled=data["enabled"])
+                messages.success(request, "Schedule added.")
+            else:
+                services.update_schedule(schedule, time=data["time"], days=data["days"], enabled=data["enabled"])
+                messages.success(request, "Schedule saved.")
+            return redirect("schedules")
+        except ValidationError as refused:  # the service's own limits (the form checked the fields)
+            form.add_error(None, refused.messages)
     return render(request, "schedules/edit.html", {"form": form, "schedule": schedule, "server_tz": settings.TIME_ZONE})
 
 

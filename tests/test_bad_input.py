@@ -1,0 +1,193 @@
+"""Hostile input is a 400 naming the field, never a 500: JSON nested past Python's recursion limit on
+every JSON write endpoint, integers past any database column in ids, offsets and limits (on SQLite
+and on PostgreSQL, whose `integer` overflows first), and a cap on the number of schedules."""
+
+import json
+from datetime import time
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from addons.models import Addon
+from prefetch.api_common import MAX_INT
+from prefetch.json_parser import MAX_JSON_DEPTH, too_deep_field
+from prefetch.models import PrefetchRecord
+from schedules import services as schedule_services
+from schedules.models import Schedule
+
+pytestmark = pytest.mark.django_db
+
+HUGE = 10**30
+TOO_DEEP = f"JSON nested deeper than {MAX_JSON_DEPTH} levels."
+
+
+@pytest.fixture
+def owner(db):
+    return get_user_model().objects.create_superuser("owner", password="x-very-long-password")
+
+
+@pytest.fixture
+def api(owner):
+    client = APIClient()
+    client.force_authenticate(owner)
+    return client
+
+
+@pytest.fixture
+def addon(db):
+    return Addon.objects.create(url="https://addon.example.com/manifest.json", name="Addon")
+
+
+def nested(depth: int, inner: str = "1") -> str:
+    return "[" * depth + inner + "]" * depth
+
+
+def refused(response, field: str) -> list:
+    """The API's 400 answer: the `success` envelope, with `errors` naming `field`."""
+    assert response.status_code == 400, (response.status_code, response.content[:300])
+    body = response.json()
+    assert body["success"] is False and body["error"].startswith(f"{field}: ")
+    assert field in body["errors"], body
+    return body["errors"][field]
+
+
+# --- JSON bodies: nesting -------------------------------------------------------------------------------
+JSON_WRITES = [
+    ("post", "/api/records/invalidate", "filter"),
+    ("post", "/api/schedule", "schedules"),
+    ("post", "/api/config", "delay_s"),
+    ("patch", "/api/config", "delay_s"),
+    ("post", "/api/addons", "url"),
+    ("patch", "/api/addons/{addon}", "url"),
+    ("post", "/api/addons/reorder", "groups"),
+    ("post", "/api/addon/manifest", "url"),
+    ("post", "/api/catalogs/selection", "catalogs"),
+]
+
+
+@pytest.mark.parametrize("method, url, field", JSON_WRITES)
+def test_json_nested_past_the_recursion_limit_is_a_400_naming_the_field(api, addon, method, url, field):
+    body = '{"%s": %s}' % (field, nested(2000))
+    response = getattr(api, method)(url.format(addon=addon.pk), body, content_type="application/json")
+    assert refused(response, field) == [TOO_DEEP]
+
+
+@pytest.mark.parametrize("method, url, field", JSON_WRITES)
+def test_nesting_up_to_the_limit_reaches_the_endpoints_own_validation(api, addon, method, url, field):
+    body = '{"%s": %s}' % (field, nested(MAX_JSON_DEPTH - 1))
+    response = getattr(api, method)(url.format(addon=addon.pk), body, content_type="application/json")
+    assert refused(response, field) != [TOO_DEEP]
+
+
+def test_the_depth_scan_counts_brackets_outside_strings_only():
+    assert too_deep_field(nested(MAX_JSON_DEPTH).encode()) is None
+    assert too_deep_field(nested(MAX_JSON_DEPTH + 1).encode()) == "non_field_errors"
+    brackets_in_strings = json.dumps({"q": "[{" * 100, "say \"[": ["]]]", "[[["]})
+    assert too_deep_field(brackets_in_strings.encode()) is None
+    second_key = '{"a": [1], "b": {"c": %s}}' % nested(MAX_JSON_DEPTH)
+    assert too_deep_field(second_key.encode()) == "b"
+
+
+def test_a_body_that_is_not_json_is_a_415(api):
+    response = api.post("/api/addon/manifest", {"url": "https://x.example.com"}, format="multipart")
+    assert response.status_code == 415 and response.json()["success"] is False
+
+
+# --- integers: ids, offsets, limits ---------------------------------------------------------------------
+@pytest.mark.parametrize("url, field", [
+    ("/api/records?offset={n}", "offset"), ("/api/records?limit={n}", "limit"),
+    ("/api/runs?limit={n}", "limit"),
+    ("/api/job/output?run={n}", "run"), ("/api/job/output?from_line={n}", "from_line"),
+    ("/api/logs/run-1.log?offset={n}", "offset"), ("/api/logs/run-1.log?limit={n}", "limit"),
+    ("/api/logs/run-1.log?tail={n}", "tail"),
+])
+@pytest.mark.parametrize("value", [HUGE, -HUGE, "12abc"])
+def test_query_integers_out_of_range_or_malformed_are_a_400_naming_the_parameter(api, url, field, value):
+    refused(api.get(url.format(n=value)), field)
+
+
+def test_records_offset_and_limit_page_through_the_records(api):
+    for n in range(3):
+        PrefetchRecord.objects.create(addon_key="k", video_id=f"tt{n}", content_type="movie", last_attempt=timezone.now())
+    page = api.get("/api/records?offset=1&limit=1").json()
+    assert page["total"] == 3 and len(page["records"]) == 1
+    assert api.get(f"/api/records?offset={MAX_INT}").json()["records"] == []  # the bound itself is a query
+
+
+@pytest.mark.parametrize("url, body, field", [
+    ("/api/records/invalidate", {"ids": [HUGE]}, "ids"),
+    ("/api/addons/reorder", {"groups": {"both": [HUGE]}}, "groups"),
+    ("/api/catalogs/selection", {"catalogs": [{"id": HUGE}]}, "catalogs"),
+])
+@pytest.mark.parametrize("too_big", [HUGE, MAX_INT + 1])
+def test_ids_past_the_database_integer_are_a_400_naming_the_field(api, url, body, field, too_big):
+    body = json.loads(json.dumps(body).replace(str(HUGE), str(too_big)))
+    refused(api.post(url, body, format="json"), field)
+
+
+def test_ids_at_the_bound_reach_the_database_and_are_unknown(api):
+    """MAX_INT fits PostgreSQL's `integer`: the query runs and answers 'no such id'."""
+    assert api.post("/api/records/invalidate", {"ids": [MAX_INT]}, format="json").json()["invalidated"] == 0
+    assert "Unknown addon" in refused(api.post("/api/addons/reorder", {"groups": {"both": [MAX_INT]}}, format="json"),
+                                      "groups")[0]
+    assert "Unknown catalog" in refused(api.post("/api/catalogs/selection", {"catalogs": [{"id": MAX_INT}]},
+                                                 format="json"), "catalogs")[0]
+
+
+@pytest.mark.parametrize("url", ["/api/runs/{n}", "/api/addons/{n}"])
+def test_huge_ids_in_api_paths_are_a_404(api, url):
+    response = api.get(url.format(n=HUGE))
+    assert response.status_code == 404 and response.json()["success"] is False
+
+
+@pytest.mark.parametrize("url, status", [
+    ("/runs/{n}/", 404), ("/schedules/{n}/edit/", 404), ("/runs/?page={n}", 200), ("/records/?page={n}", 200),
+])
+def test_pages_take_huge_ids_and_page_numbers_without_an_error(client, owner, url, status):
+    client.force_login(owner)
+    assert client.get(url.format(n=HUGE)).status_code == status
+
+
+# --- schedules: a cap on their number --------------------------------------------------------------------
+@pytest.fixture
+def cap(monkeypatch):
+    monkeypatch.setattr(schedule_services, "MAX_SCHEDULES", 3)
+    return 3
+
+
+def entries(count: int) -> list[dict]:
+    return [{"time": f"{hour:02d}:00", "days": [1]} for hour in range(count)]
+
+
+def test_schedule_api_takes_up_to_the_cap_and_refuses_more_changing_nothing(api, cap):
+    assert api.post("/api/schedule", {"schedules": entries(cap)}, format="json").status_code == 200
+    response = api.post("/api/schedule", {"schedules": entries(cap + 1)}, format="json")
+    assert refused(response, "schedules") == [f"At most {cap} schedules: delete one before adding another."]
+    assert Schedule.objects.count() == cap
+
+
+def test_schedule_page_refuses_one_past_the_cap_with_the_message(client, owner, cap):
+    for entry in entries(cap):
+        schedule_services.create_schedule(time=time.fromisoformat(entry["time"]), days=entry["days"])
+    client.force_login(owner)
+    page = client.post("/schedules/new/", {"time": "23:00", "days": ["1"], "enabled": "on"})
+    assert page.status_code == 200
+    assert page.context["form"].non_field_errors() == [f"At most {cap} schedules: delete one before adding another."]
+    assert Schedule.objects.count() == cap
+
+
+def test_config_import_past_the_cap_is_refused_and_changes_nothing(tmp_path, cap):
+    out = StringIO()
+    call_command("export_config", stdout=out)
+    data = json.loads(out.getvalue())
+    data["scheduling"]["schedules"] = [{**entry, "enabled": True} for entry in entries(cap + 1)]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(CommandError, match=f"At most {cap} schedules"):
+        call_command("import_config", str(path), stdout=StringIO(), stderr=StringIO())
+    assert not Schedule.objects.exists()
