@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from . import services
 from .models import Schedule, SchedulerHeartbeat, SchedulingSettings
 from .services import delete_schedule, next_occurrence, sync_all, sync_schedule
 
@@ -13,6 +14,10 @@ class ScheduleAdmin(admin.ModelAdmin):
     @admin.display(description="next run (server zone)")
     def next_run(self, obj):
         return next_occurrence(obj) if obj.pk and obj.enabled else "–"
+
+    def has_add_permission(self, request):
+        # The same cap as every other writer (services.create_schedule).
+        return super().has_add_permission(request) and Schedule.objects.count() < services.MAX_SCHEDULES
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

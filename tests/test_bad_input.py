@@ -191,3 +191,11 @@ def test_config_import_past_the_cap_is_refused_and_changes_nothing(tmp_path, cap
     with pytest.raises(CommandError, match=f"At most {cap} schedules"):
         call_command("import_config", str(path), stdout=StringIO(), stderr=StringIO())
     assert not Schedule.objects.exists()
+
+
+def test_the_admin_cannot_add_past_the_cap_either(client, owner, cap):
+    client.force_login(owner)
+    assert client.get("/admin/schedules/schedule/add/").status_code == 200
+    for entry in entries(cap):
+        schedule_services.create_schedule(time=time.fromisoformat(entry["time"]), days=entry["days"])
+    assert client.get("/admin/schedules/schedule/add/").status_code == 403
