@@ -2,7 +2,7 @@
 
     make bench                      # or: .venv/bin/python tests/benchmark_status.py [--pollers N]
 
-A run of `--items` stream requests is made `--repeat` times twice: once alone (the baseline, in the same process,
+A run of `--items` stream requests (answered in `--latency-ms`, four at a time) is made `--repeat` times twice: once alone (the baseline, in the same process,
 on the same machine), once while `--pollers` clients poll `/api/job/status` every `--interval`
 seconds, as that many open dashboards do when their WebSocket is down (static/js/live.js: 1 s). Printed: the status
 latency percentiles under load and when idle, and the loaded run's request rate as a fraction of
@@ -80,12 +80,14 @@ def timed_run(app: EmbeddedApp, pollers: int, interval_s: float) -> tuple[float,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=2000, help="stream requests per run")
+    parser.add_argument("--latency-ms", type=int, default=20,
+                        help="the addon's stream answer time (a cached self-hosted addon: tens of ms)")
     parser.add_argument("--pollers", type=int, default=20)
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between one poller's requests")
     parser.add_argument("--repeat", type=int, default=3, help="pairs of runs (alone, loaded); medians are shown")
     args = parser.parse_args()
 
-    peer = Peer(PEER_MOVIES=args.items, PEER_NEW_MOVIES=0)
+    peer = Peer(PEER_MOVIES=args.items, PEER_NEW_MOVIES=0, PEER_STREAM_LATENCY_MS=args.latency_ms)
     app = EmbeddedApp(peer, Path(tempfile.mkdtemp(prefix="bench-status-")))
     try:
         settings = {"movies_per_catalog": -1, "cache_validity_s": 0, "concurrency": 4, "delay_s": 0,
