@@ -30,3 +30,4 @@ test: install-test
 
 bench: install-test
 	$(PY) tests/benchmark.py
+	$(PY) tests/benchmark_status.py
