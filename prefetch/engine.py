@@ -223,6 +223,7 @@ class PrefetchEngine:
         self.database_outage_limit_s = database_outage_limit_s
         self.database_down_since: float | None = None
         self.database_error: Exception | None = None
+        self.database_given_up = False
 
         self.stats = {
             "catalogs_total": len(plan.catalogs), "catalogs_processed": 0, "catalogs_skipped": 0,
@@ -348,12 +349,15 @@ class PrefetchEngine:
         """A record lookup an item cannot go on without: during an outage it waits (the watcher keeps
         polling) until the database answers, or fails the run after database_outage_limit_s."""
         delay = self.control_interval_s
+        failing_since = None
         while True:
             try:
                 return await self._db(fn, *args)
             except Exception as error:
                 self._database_failed(error)
-                if time.monotonic() - self.database_down_since > self.database_outage_limit_s:
+                failing_since = failing_since or time.monotonic()
+                if time.monotonic() - failing_since > self.database_outage_limit_s:
+                    self.database_given_up = True  # the watcher stops the run
                     raise DatabaseUnavailable(f"{error.__class__.__name__}: {error}") from error
             await asyncio.sleep(delay)
             delay = min(5.0, delay * 2)
@@ -363,9 +367,9 @@ class PrefetchEngine:
         limit = self.settings.max_execution_time_s
         if limit >= 0 and self._elapsed() >= limit:
             return self._stop(crawl, STOP_TIME_LIMIT)
-        if self.database_down_since is not None and (
+        if self.database_given_up or (self.database_down_since is not None and (
             time.monotonic() - self.database_down_since > self.database_outage_limit_s
-        ):
+        )):
             return self._stop(crawl, STOP_DATABASE_UNAVAILABLE)
         cancel, pause = await self._db(self.poll_control)
         if cancel:

@@ -280,6 +280,25 @@ def test_a_database_outage_mid_run_loses_no_answer_and_the_run_completes(make_pe
     assert caplog.text.count("Progress or control update failed") == 1  # once per outage, not per tick
 
 
+def test_a_run_fails_with_the_real_error_when_the_database_stays_away(peer, monkeypatch):
+    """Here only the record lookups fail (the run's own row still answers): the run must not hang."""
+    from django.db import OperationalError
+
+    from prefetch.records import RecordStore
+
+    configure(peer.url, [("movie", "peer-dual")])
+
+    def unreachable(*args):
+        raise OperationalError("could not connect to server: Connection refused")
+
+    monkeypatch.setattr(RecordStore, "valid_keys", unreachable)
+    run = execute_run(create_run(RunTrigger.MANUAL).pk, engine_options={"database_outage_limit_s": 0.5})
+    assert run.status == RunStatus.FAILED and run.stop_reason == "database unavailable"
+    assert run.error == ("The database was unreachable for more than 0.5 s "
+                         "(OperationalError: could not connect to server: Connection refused)")
+    assert run.statistics["items_failed"] == 0  # the items waited for the database; none was failed
+
+
 def test_daily_housekeeping_prunes_old_runs_without_waiting_for_a_run(settings):
     from datetime import timedelta
 
