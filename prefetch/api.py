@@ -27,7 +27,7 @@ from schedules.services import next_run_time
 
 from . import progress, run_logs
 from .api_common import MAX_INT, IdField, StrictSerializer, query_params
-from .models import PrefetchRecord, Run, RunStatus, RunTrigger
+from .models import ACTIVE_STATUSES, PrefetchRecord, Run, RunStatus, RunTrigger
 from .runs import (
     RunRefused,
     active_run,
@@ -82,8 +82,13 @@ def job_status() -> dict:
     return body
 
 
-# What pollers get: at most half a second old (the run's snapshot changes once a second).
+# During a run, pollers share an answer at most half a second old (the run's snapshot changes
+# once a second); otherwise a change (a schedule saved, a run ended) shows at once.
 STATUS = SharedAnswer(job_status, max_age_s=0.5)
+
+
+def polled_status() -> dict:
+    return STATUS.get() if Run.objects.filter(status__in=ACTIVE_STATUSES).exists() else job_status()
 
 
 Status = inline_serializer("JobStatus", {"success": serializers.BooleanField(), "status": serializers.DictField()})
@@ -108,7 +113,7 @@ LogDeleted = inline_serializer("LogDeleted", {"success": serializers.BooleanFiel
 class JobStatusView(APIView):
     @extend_schema(responses=Status, summary="Current (or last) run, its live snapshot and the next scheduled run")
     def get(self, request):
-        return Response(_ok(status=STATUS.get()))
+        return Response(_ok(status=polled_status()))
 
 
 class JobRunView(APIView):

@@ -1,4 +1,4 @@
-"""One status answer shared by every poller for a fraction of a second.
+"""One status answer shared by every poller for a fraction of a second, while a run goes.
 
 Each open dashboard whose WebSocket is down polls `/api/job/status` every second. Computing the
 answer takes several queries, and every query hands the interpreter lock to the run's engine
