@@ -27,6 +27,8 @@ def drag(page, source, target, below=True):
 
 def test_add_addon_load_and_reorder_catalogs_settings_and_schedule(signed_in_page, peer, make_peer):
     page = signed_in_page
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     # Addons: a refused addon shows its reason next to the input; the peer is added.
     needs_config = make_peer(PEER_CONFIG_REQUIRED="1")
     page.goto("/addons/")
@@ -56,6 +58,7 @@ def test_add_addon_load_and_reorder_catalogs_settings_and_schedule(signed_in_pag
     assert after != before and sorted(after) == sorted(before)
     assert after[0] == before[1] and before[0] in after[1:3]
     expect(rows.nth(0)).not_to_contain_text(first_name.split("\n")[0])
+    assert errors == []  # a drag used to throw in the change handler
     # Keyboard alternative: ↓ on the focused handle moves the first catalog one down.
     keyboard_before = list(Catalog.objects.order_by("position").values_list("pk", flat=True))
     rows.nth(0).locator(".drag-handle").focus()
@@ -71,6 +74,7 @@ def test_add_addon_load_and_reorder_catalogs_settings_and_schedule(signed_in_pag
 
     # Settings: an invalid value gets its message next to the field and nothing is saved.
     page.click("a[href='/settings/']")
+    heading_y = page.locator("main h1").bounding_box()["y"]
     page.fill("input[name=movies_per_catalog_value]", "-5")
     page.fill("input[name=series_per_catalog_value]", "9")
     page.click("#save-settings")
@@ -81,6 +85,10 @@ def test_add_addon_load_and_reorder_catalogs_settings_and_schedule(signed_in_pag
     page.fill("input[name=movies_per_catalog_value]", "25")
     page.click("#save-settings")
     expect(page.locator(".toast-success")).to_contain_text("Settings saved")
+    assert page.locator("main h1").bounding_box()["y"] == heading_y  # the toast floats: nothing moves
+    # `hidden` beats the display of any class (an empty type pill used to show).
+    assert page.evaluate("""() => { const pill = document.createElement("span"); pill.className = "badge movie";
+        pill.hidden = true; document.body.append(pill); return getComputedStyle(pill).display; }""") == "none"
     assert (PrefetchSettings.load().movies_per_catalog, PrefetchSettings.load().series_per_catalog) == (25, 9)
 
     # Schedules: add one for weekdays at 14:30 -> one beat task with that crontab.

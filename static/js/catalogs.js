@@ -94,6 +94,7 @@
 
   list.addEventListener("change", (event) => {
     const item = event.target.closest(".catalog-row");
+    if (!item) return;  // SortableJS fires a change event of its own on the list after a drag
     const catalog = item._catalog;
     if (event.target.classList.contains("catalog-enabled")) catalog.enabled = event.target.checked;
     else if (event.target.dataset.extra) {
