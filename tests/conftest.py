@@ -37,6 +37,22 @@ def make_peer():
 
 
 @pytest.fixture
+def owner(db, django_user_model):
+    """The installation's administrator (a superuser)."""
+    return django_user_model.objects.create_superuser("owner", password="x-very-long-password")
+
+
+@pytest.fixture
+def api(owner):
+    """A DRF client authenticated as the owner."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(owner)
+    return client
+
+
+@pytest.fixture
 def user_client(django_user_model):
     """A Django test client signed in as an ordinary (non-staff) user."""
     from django.test import Client

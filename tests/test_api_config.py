@@ -5,7 +5,6 @@ import re
 import urllib.parse
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from rest_framework.authtoken.models import Token
@@ -19,16 +18,6 @@ from schedules.models import Schedule, SchedulingSettings
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def user(db):
-    return get_user_model().objects.create_superuser("owner", password="x-very-long-password")
-
-
-@pytest.fixture
-def api(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def post(client, url, body=None, method="post"):
@@ -56,7 +45,7 @@ def _concrete_paths(patterns=None, prefix=""):
 PUBLIC = {"/api/health", "/login/", "/logout/", "/setup/"}
 
 
-def test_anonymous_is_refused_everywhere_but_health(user):
+def test_anonymous_is_refused_everywhere_but_health(owner):
     client = APIClient()
     paths = sorted(set(_concrete_paths()) - PUBLIC)
     assert "/api/config" in paths and "/api/schedule" in paths and "/addons/" in paths
@@ -72,8 +61,8 @@ def test_anonymous_is_refused_everywhere_but_health(user):
     assert client.get("/api/health").status_code != 401
 
 
-def test_token_authentication_works(user):
-    token = Token.objects.create(user=user)
+def test_token_authentication_works(owner):
+    token = Token.objects.create(user=owner)
     client = APIClient()
     assert client.get("/api/config").status_code in (401, 403)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
@@ -83,9 +72,9 @@ def test_token_authentication_works(user):
     assert client.get("/api/config").status_code in (401, 403)
 
 
-def test_session_writes_need_csrf(user):
+def test_session_writes_need_csrf(owner):
     client = APIClient(enforce_csrf_checks=True)
-    client.force_login(user)
+    client.force_login(owner)
     response = client.post("/api/config", {"delay_s": 1}, format="json")
     assert response.status_code == 403 and "CSRF" in response.json()["error"]
     assert PrefetchSettings.load().delay_s == 2.0
@@ -341,8 +330,8 @@ def test_openapi_schema_lists_the_configuration_api(api):
     assert {"get", "post", "delete"} <= set(schema["paths"]["/api/schedule"])
 
 
-def test_docs_page_is_served_without_a_cdn(user, client):
-    client.force_login(user)
+def test_docs_page_is_served_without_a_cdn(owner, client):
+    client.force_login(owner)
     page = client.get("/api/docs")
     assert page.status_code == 200
     html = page.content.decode()

@@ -7,11 +7,9 @@ from datetime import time
 from io import StringIO
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from addons.models import Addon
 from prefetch.api_common import MAX_INT
@@ -24,18 +22,6 @@ pytestmark = pytest.mark.django_db
 
 HUGE = 10**30
 TOO_DEEP = f"JSON nested deeper than {MAX_JSON_DEPTH} levels."
-
-
-@pytest.fixture
-def owner(db):
-    return get_user_model().objects.create_superuser("owner", password="x-very-long-password")
-
-
-@pytest.fixture
-def api(owner):
-    client = APIClient()
-    client.force_authenticate(owner)
-    return client
 
 
 @pytest.fixture

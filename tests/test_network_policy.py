@@ -11,8 +11,6 @@ from ipaddress import ip_address, ip_network
 
 import aiohttp.connector
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework.test import APIClient
 
 from addons.client import NOT_AN_ANSWER, AddonClient
 from addons.models import Addon
@@ -201,13 +199,6 @@ def test_connection_failures_are_still_retried():
 
 
 # --- input validation --------------------------------------------------------------------------------
-@pytest.fixture
-def api(db):
-    client = APIClient()
-    client.force_authenticate(get_user_model().objects.create_superuser("owner", password="x-very-long-password"))
-    return client
-
-
 @pytest.mark.parametrize("path", ["/api/addons", "/api/addon/manifest"])
 def test_adding_an_addon_at_a_refused_address_is_a_field_error(api, path, connections):
     response = api.post(path, {"url": "http://169.254.169.254/manifest.json"}, format="json")
@@ -231,8 +222,8 @@ def test_a_refused_fallback_meta_url_is_a_field_error_in_the_api(api):
     assert PrefetchSettings.load().fallback_meta_url == "http://0x7f.1/manifest.json"
 
 
-def test_a_refused_fallback_meta_url_is_a_form_error_on_the_settings_page(client, db):
-    client.force_login(get_user_model().objects.create_superuser("owner", password="x-very-long-password"))
+def test_a_refused_fallback_meta_url_is_a_form_error_on_the_settings_page(client, owner):
+    client.force_login(owner)
     before = PrefetchSettings.load().fallback_meta_url
     response = client.post("/settings/", settings_post_data(fallback_meta_url="http://[::ffff:169.254.169.254]/"))
     assert response.status_code == 400 and INPUT_REFUSAL in response.content.decode()

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from celery.schedules import crontab
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
@@ -114,11 +113,6 @@ def test_editing_a_schedule_never_makes_beat_fire_a_time_already_past(celery_app
 
 
 # --- identical schedules --------------------------------------------------------------------------------
-@pytest.fixture
-def owner():
-    return get_user_model().objects.create_superuser("owner", password="x-very-long-password")
-
-
 def test_identical_schedules_are_refused_everywhere_with_a_field_error(client, owner):
     services.create_schedule(time=time(2, 30), days=[1, 3])
     with pytest.raises(ValidationError) as refused:
