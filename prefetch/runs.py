@@ -125,11 +125,16 @@ def recover_orphaned_runs(starting_worker: str | None = None, now: datetime | No
     return recovered
 
 
+def held(run_id: int, claim_token: str):
+    """The run, while it executes under this claim: every end or hand-over writes through this."""
+    return Run.objects.filter(pk=run_id, claim_token=claim_token, status__in=EXECUTING_STATUSES)
+
+
 def _queue_again(run: Run, reason: str, now: datetime) -> bool:
     """Give the run back to the queue for the next worker to resume, if `run` still holds it."""
     entry = {"at": now.isoformat(), "from_worker": run.worker, "reason": reason}
     with transaction.atomic():
-        queued = Run.objects.filter(pk=run.pk, claim_token=run.claim_token, status__in=EXECUTING_STATUSES).update(
+        queued = held(run.pk, run.claim_token).update(
             status=RunStatus.QUEUED, worker="", claim_token="", heartbeat_at=None, handover_requested=False,
             resumes=[*run.resumes, entry],
         )
@@ -155,7 +160,7 @@ def _orphan_reason(run: Run, starting_worker: str | None, now: datetime) -> str:
 
 
 def _recover(run: Run, reason: str, now: datetime) -> bool:
-    owned = Run.objects.filter(pk=run.pk, claim_token=run.claim_token, status__in=EXECUTING_STATUSES)
+    owned = held(run.pk, run.claim_token)
     ending = {"finished_at": now, "pause_requested": False, "claim_token": ""}
     if run.cancel_requested:
         changed = owned.update(status=RunStatus.CANCELLED, stop_reason="cancelled", error=reason, **ending)
@@ -388,7 +393,7 @@ def _finish(run_id: int, token: str, status: str, *, report: dict | None = None,
         )
     else:
         fields["stop_reason"] = "failed"
-    ended = Run.objects.filter(pk=run_id, claim_token=token, status__in=EXECUTING_STATUSES).update(**fields)
+    ended = held(run_id, token).update(**fields)
     run = Run.objects.get(pk=run_id)
     if not ended:
         logger.warning("Run %s is no longer held by this worker (%s); its end is not recorded here", run_id, run.status)
