@@ -18,12 +18,11 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
-from django.conf import settings
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 from yarl import URL
 
 from .manifest import Manifest, ManifestError
-from .network_policy import AddressNotAllowed, PolicyConnector, proxied_target_checks
+from .network_policy import AddressNotAllowed, NetworkPolicy, PolicyConnector, proxied_target_checks
 
 T = TypeVar("T")
 USER_AGENT = "StreamsPrefetcher/1.0 (+self-hosted cache warmer)"
@@ -68,6 +67,16 @@ def _retry_after_seconds(value: str | None) -> float | None:
         return None  # an HTTP date: rare from addons; the exponential backoff covers it
 
 
+@dataclass(frozen=True)
+class ClientLimits:
+    """What the deployment lets the client do (built from the settings by addons.services.client_limits).
+    Sizes are decoded sizes: a small gzip may expand to gigabytes."""
+
+    max_manifest_bytes: int = 5 * MB
+    max_answer_bytes: int = 20 * MB
+    policy: NetworkPolicy = NetworkPolicy()
+
+
 class AddonClient:
     """One aiohttp session for one run (or one web request). Use as an async context manager."""
 
@@ -79,24 +88,21 @@ class AddonClient:
         proxy: str | None = None,
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 30.0,
-        max_manifest_bytes: int | None = None,
-        max_answer_bytes: int | None = None,
+        limits: ClientLimits = ClientLimits(),
     ):
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self.retries = max(0, retries)
         self.proxy = proxy or None
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
-        # Decoded sizes: a small gzip may expand to gigabytes.
-        self.max_manifest_bytes = max_manifest_bytes or int(settings.ADDON_MAX_MANIFEST_MB * MB)
-        self.max_answer_bytes = max_answer_bytes or int(settings.ADDON_MAX_ANSWER_MB * MB)
+        self.limits = limits
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self):
-        connector = PolicyConnector(limit=0, ttl_dns_cache=300)
+        connector = PolicyConnector(self.limits.policy, limit=0, ttl_dns_cache=300)
         self._session = aiohttp.ClientSession(
             connector=connector,
-            trace_configs=[proxied_target_checks()] if self.proxy else None,
+            trace_configs=[proxied_target_checks(self.limits.policy)] if self.proxy else None,
             timeout=self.timeout,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         )
@@ -146,7 +152,7 @@ class AddonClient:
                 with attempt:
                     attempts += 1
                     started = time.perf_counter()
-                    status, data = await self._get_json_once(url, max_bytes or self.max_answer_bytes)
+                    status, data = await self._get_json_once(url, max_bytes or self.limits.max_answer_bytes)
         except (TransientError, PermanentError) as error:
             return FetchResult(error.status, None, str(error), _ms_since(started), attempts)
         return FetchResult(status, data, None, _ms_since(started), attempts)
@@ -165,7 +171,7 @@ class AddonClient:
         return FetchResult(status, None, error, _ms_since(started))
 
     async def fetch_manifest(self, url: str) -> Manifest:
-        result = await self.get_json(url, self.max_manifest_bytes)
+        result = await self.get_json(url, self.limits.max_manifest_bytes)
         if not result.ok:
             raise ManifestError(f"Could not fetch the manifest: {result.error}.")
         return Manifest(result.data)
@@ -205,11 +211,13 @@ def run_sync(make_coroutine: Callable[[], Awaitable[T]]) -> T:
         return pool.submit(lambda: asyncio.run(make_coroutine())).result()
 
 
-def fetch_manifest_sync(url: str, *, timeout_s: float = 15.0, proxy: str | None = None, retries: int = 1) -> Manifest:
+def fetch_manifest_sync(
+    url: str, *, timeout_s: float = 15.0, proxy: str | None = None, retries: int = 1, limits: ClientLimits = ClientLimits()
+) -> Manifest:
     """For views and commands: fetch and validate one manifest. Raises ManifestError."""
 
     async def fetch():
-        async with AddonClient(timeout_s=timeout_s, retries=retries, proxy=proxy) as client:
+        async with AddonClient(timeout_s=timeout_s, retries=retries, proxy=proxy, limits=limits) as client:
             return await client.fetch_manifest(url)
 
     return run_sync(fetch)

@@ -1,5 +1,6 @@
 """Pure functions over addon URLs and manifests (see protocol.md §1-§3). No I/O here."""
 
+import hashlib
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -9,6 +10,11 @@ BROWSE_BLOCKED_TYPES = {"tv", "channel"}  # live types: only with a stream addon
 # Ids and types are data of any length an addon likes, stored as text. Beyond this the item is
 # refused (reported, never stored): PostgreSQL cannot index arbitrarily long text.
 MAX_ID_CHARS = 1000
+
+
+def addon_key(url: str) -> str:
+    """Stable, non-secret key of an addon URL. Prefetch records use it so they outlive the Addon row."""
+    return hashlib.sha256(url.encode()).hexdigest()[:40]
 
 
 def id_too_long(*values: str) -> bool:

@@ -1,8 +1,6 @@
-import hashlib
-
 from django.db import models
 
-from .manifest import Manifest
+from .manifest import Manifest, addon_key
 from .redaction import redact_url
 
 
@@ -10,11 +8,6 @@ class AddonRole(models.TextChoices):
     BOTH = "both", "Both (catalog + stream)"
     CATALOG = "catalog", "Catalog only"
     STREAM = "stream", "Stream only"
-
-
-def addon_key(url: str) -> str:
-    """Stable, non-secret key of an addon URL. Prefetch records use it so they outlive the Addon row."""
-    return hashlib.sha256(url.encode()).hexdigest()[:40]
 
 
 class Addon(models.Model):

@@ -1,9 +1,9 @@
 """Which addresses the addon client may connect to (the SSRF policy).
 
 Addons are self-hosted, so private and loopback addresses are allowed by default. Link-local
-addresses (cloud metadata services live there) and "this host" addresses are refused unless a
-network in ADDON_ALLOWED_NETWORKS covers them. When ADDON_ALLOWED_NETWORKS or ADDON_ALLOWED_HOSTS
-is set, only the listed networks and host names may be reached.
+addresses (cloud metadata services live there) and "this host" addresses are refused unless an
+allowed network covers them. When allowed networks or hosts are given (ADDON_ALLOWED_NETWORKS,
+ADDON_ALLOWED_HOSTS in the settings), only the listed networks and host names may be reached.
 
 The check runs on the resolved addresses, at connect time, for every connection the client opens
 (so also for every redirect hop): the OS parses the host (`0x7f.1`, `2130706433`, a DNS name that
@@ -12,14 +12,14 @@ points at 169.254.169.254 …) and the policy judges the address it would really
 
 import asyncio
 import socket
-from ipaddress import IPv6Address, ip_address, ip_network
+from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from urllib.parse import urlsplit
 
 from aiohttp import TCPConnector, TraceConfig
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.helpers import is_ip_address
 from aiohttp.resolver import ThreadedResolver
-from django.conf import settings
 from yarl import URL
 
 REFUSED_TEXT = "address not allowed by the network policy"
@@ -48,60 +48,63 @@ class AddressNotAllowed(Exception):
         super().__init__(REFUSED_TEXT)
 
 
-def _host_listed(host: str) -> bool:
-    """`addon.lan` matches itself; `.example.com` matches example.com and its subdomains."""
-    host = host.rstrip(".").lower()
-    for entry in settings.ADDON_ALLOWED_HOSTS:
-        if host == entry.lstrip(".") or (entry.startswith(".") and host.endswith(entry)):
-            return True
-    return False
+@dataclass(frozen=True)
+class NetworkPolicy:
+    allowed_networks: tuple[IPv4Network | IPv6Network, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
 
-
-def address_allowed(address: str, host: str) -> bool:
-    """May we connect to `address` (a resolved IP), reached by the name `host` from the URL?"""
-    ip = ip_address(address)
-    if isinstance(ip, IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped  # ::ffff:169.254.169.254 is 169.254.169.254 on the wire
-    if any(ip in network for network in settings.ADDON_ALLOWED_NETWORKS):
-        return True
-    if any(ip in network for network in ALWAYS_REFUSED):
+    def _host_listed(self, host: str) -> bool:
+        """`addon.lan` matches itself; `.example.com` matches example.com and its subdomains."""
+        host = host.rstrip(".").lower()
+        for entry in self.allowed_hosts:
+            if host == entry.lstrip(".") or (entry.startswith(".") and host.endswith(entry)):
+                return True
         return False
-    if not settings.ADDON_ALLOWED_NETWORKS and not settings.ADDON_ALLOWED_HOSTS:
-        return True
-    return _host_listed(host)
 
+    def address_allowed(self, address: str, host: str) -> bool:
+        """May we connect to `address` (a resolved IP), reached by the name `host` from the URL?"""
+        ip = ip_address(address)
+        if isinstance(ip, IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped  # ::ffff:169.254.169.254 is 169.254.169.254 on the wire
+        if any(ip in network for network in self.allowed_networks):
+            return True
+        if any(ip in network for network in ALWAYS_REFUSED):
+            return False
+        if not self.allowed_networks and not self.allowed_hosts:
+            return True
+        return self._host_listed(host)
 
-def check_host(host: str, port: int) -> None:
-    """Raise AddressNotAllowed when no address `host` resolves to may be reached. A name that does
-    not resolve here passes: the fetch reports it (or a proxy resolves it)."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        return
-    if not any(address_allowed(info[4][0], host) for info in infos):
-        raise AddressNotAllowed
+    def check_host(self, host: str, port: int) -> None:
+        """Raise AddressNotAllowed when no address `host` resolves to may be reached. A name that
+        does not resolve here passes: the fetch reports it (or a proxy resolves it)."""
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError):
+            return
+        if not any(self.address_allowed(info[4][0], host) for info in infos):
+            raise AddressNotAllowed
 
-
-def check_url(url: str) -> None:
-    """The input-time check for an addon URL (the same rules the client applies when it connects)."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        return  # a malformed port: the fetch reports it
-    if parts.hostname:
-        check_host(parts.hostname, port)
+    def check_url(self, url: str) -> None:
+        """The input-time check for an addon URL (the same rules the client applies when it connects)."""
+        parts = urlsplit(url)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return  # a malformed port: the fetch reports it
+        if parts.hostname:
+            self.check_host(parts.hostname, port)
 
 
 class PolicyResolver(AbstractResolver):
     """Resolves with the OS (getaddrinfo, as a connection would) and keeps only allowed addresses."""
 
-    def __init__(self):
+    def __init__(self, policy: NetworkPolicy):
+        self.policy = policy
         self._resolver = ThreadedResolver()
 
     async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
         results = await self._resolver.resolve(host, port, family)
-        allowed = [result for result in results if address_allowed(result["host"], host)]
+        allowed = [result for result in results if self.policy.address_allowed(result["host"], host)]
         if not allowed:
             raise AddressNotAllowed
         return allowed
@@ -114,8 +117,8 @@ class PolicyConnector(TCPConnector):
     """A TCPConnector whose every host goes through the PolicyResolver: aiohttp would otherwise
     connect to an IP literal without asking its resolver."""
 
-    def __init__(self, **kwargs):
-        super().__init__(resolver=PolicyResolver(), **kwargs)
+    def __init__(self, policy: NetworkPolicy, **kwargs):
+        super().__init__(resolver=PolicyResolver(policy), **kwargs)
 
     async def _resolve_host(self, host: str, port: int, traces=None) -> list[ResolveResult]:
         if is_ip_address(host):
@@ -123,13 +126,13 @@ class PolicyConnector(TCPConnector):
         return await super()._resolve_host(host, port, traces=traces)
 
 
-def proxied_target_checks() -> TraceConfig:
+def proxied_target_checks(policy: NetworkPolicy) -> TraceConfig:
     """Through a proxy we only connect to the proxy; check each target (first URL and every
     redirect hop) as resolved here instead. The proxy's own DNS is beyond our reach."""
 
     async def check(url: URL) -> None:
         if url.raw_host:
-            await asyncio.to_thread(check_host, url.raw_host, url.port or 80)
+            await asyncio.to_thread(policy.check_host, url.raw_host, url.port or 80)
 
     async def on_request_start(session, context, params):
         await check(params.url)

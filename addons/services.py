@@ -6,16 +6,17 @@ declare into the saved selection without losing the user's choices.
 """
 
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from .client import fetch_manifest_sync
+from .client import MB, ClientLimits, fetch_manifest_sync
 from .manifest import AddonUrlError, Manifest, ManifestError, normalize_addon_url
 from .models import Addon, AddonRole, Catalog
-from .network_policy import INPUT_REFUSAL, AddressNotAllowed, check_url
+from .network_policy import INPUT_REFUSAL, AddressNotAllowed, NetworkPolicy
 from .redaction import redact_text
 
 logger = logging.getLogger("addons.services")
@@ -31,16 +32,30 @@ class AddonError(ValueError):
         self.field = field
 
 
-def _proxy() -> str | None:
-    from prefetch.models import PrefetchSettings
+def client_limits() -> ClientLimits:
+    """The addon client's limits and network policy, as this deployment's settings set them."""
+    return ClientLimits(
+        max_manifest_bytes=int(settings.ADDON_MAX_MANIFEST_MB * MB),
+        max_answer_bytes=int(settings.ADDON_MAX_ANSWER_MB * MB),
+        policy=NetworkPolicy(tuple(settings.ADDON_ALLOWED_NETWORKS), tuple(settings.ADDON_ALLOWED_HOSTS)),
+    )
 
-    return PrefetchSettings.load().proxy_url or None
+
+# The proxy is a setting of the runs (prefetch.models.PrefetchSettings); the prefetch app says where
+# to read it when it starts, so that this app imports nothing from the apps built on it.
+def no_proxy() -> str | None:
+    return None
+
+
+proxy_source: Callable[[], str | None] = no_proxy
 
 
 def fetch_manifest(url: str) -> Manifest:
     """Fetch and validate the manifest at a normalised URL; errors never carry the URL itself."""
     try:
-        manifest = fetch_manifest_sync(url, timeout_s=MANIFEST_TIMEOUT_S, proxy=_proxy(), retries=1)
+        manifest = fetch_manifest_sync(
+            url, timeout_s=MANIFEST_TIMEOUT_S, proxy=proxy_source(), retries=1, limits=client_limits()
+        )
     except ManifestError as error:
         raise AddonError(redact_text(str(error))) from None
     except Exception as error:  # a malformed URL the HTTP client refuses, and the like
@@ -57,7 +72,7 @@ def normalise(raw_url: str) -> str:
     """The addon's transport URL, refused here already when the network policy forbids its address."""
     try:
         url = normalize_addon_url(raw_url)
-        check_url(url)
+        client_limits().policy.check_url(url)
     except AddonUrlError as error:
         raise AddonError(str(error)) from None
     except AddressNotAllowed:

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 
 
 class PrefetchConfig(AppConfig):
@@ -7,6 +6,8 @@ class PrefetchConfig(AppConfig):
     verbose_name = "Prefetch"
 
     def ready(self):
-        from .accounts import ensure_admin_from_env
+        from addons import services as addon_services
 
-        post_migrate.connect(ensure_admin_from_env, sender=self)
+        from .models import PrefetchSettings
+
+        addon_services.proxy_source = lambda: PrefetchSettings.load().proxy_url or None

@@ -26,6 +26,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
 from django.utils import timezone
 
+from .models import Run
+
 logger = logging.getLogger("prefetch.progress")
 
 GROUP = "prefetch-progress"
@@ -131,8 +133,6 @@ def run_payload(run) -> dict:
 
 def publish_run(run_id: int, event: str) -> None:
     """Read the row and publish it (state changes from the web process or at the end of a run)."""
-    from .models import Run
-
     run = Run.objects.filter(pk=run_id).first()
     if run is not None:
         publish(event, run_payload(run))

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, close_old_connections, transaction
+from django.db import IntegrityError, OperationalError, close_old_connections, connections, transaction
 from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -21,11 +21,13 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_expo
 
 from addons.manifest import CatalogExtra, Manifest, ManifestError
 from addons.models import Addon, Catalog
+from addons.services import client_limits
 
 from .engine import STOP_CANCELLED, STOP_DATABASE_UNAVAILABLE, PrefetchEngine
+from .engine.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
 from .models import ACTIVE_STATUSES, EXECUTING_STATUSES, PrefetchSettings, Run, RunStatus, RunTrigger
 from .notifications import notify_run_finished
-from .plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
+from .record_store import DatabaseRecordStore
 from .run_logs import observe_run
 
 logger = logging.getLogger("prefetch.runs")
@@ -211,7 +213,7 @@ def plan_from_database(overrides: dict | None = None) -> RunPlan:
         for catalog in Catalog.objects.filter(enabled=True, missing=False)
         if catalog.addon_id in specs and specs[catalog.addon_id].serves_catalogs
     ]
-    return RunPlan(addons=list(specs.values()), catalogs=catalogs, settings=settings)
+    return RunPlan(addons=list(specs.values()), catalogs=catalogs, settings=settings, limits=client_limits())
 
 
 def plan_from_addons(addons: list[AddonSpec], overrides: dict | None = None) -> RunPlan:
@@ -223,7 +225,7 @@ def plan_from_addons(addons: list[AddonSpec], overrides: dict | None = None) -> 
         if addon.serves_catalogs
         for decl in addon.manifest.catalogs()
     ]
-    return RunPlan(addons=addons, catalogs=catalogs, settings=settings)
+    return RunPlan(addons=addons, catalogs=catalogs, settings=settings, limits=client_limits())
 
 
 def validate_plan(plan: RunPlan) -> None:
@@ -333,6 +335,15 @@ def execute_run(
         return _execute_claimed(run_id, token, plan, local_cancel, listeners, engine_options, observer)
 
 
+def database_engine(plan: RunPlan, **options) -> PrefetchEngine:
+    """The engine wired to the database: records kept in PrefetchRecord, a connection broken by a
+    database restart dropped so the next call reconnects, the engine thread's connection closed."""
+    return PrefetchEngine(
+        plan, store=DatabaseRecordStore(), on_db_error=close_old_connections, on_db_thread_exit=connections.close_all,
+        **options,
+    )
+
+
 def _execute_claimed(run_id, token, plan, local_cancel, listeners, engine_options, observer) -> Run:
     run = Run.objects.get(pk=run_id)
     control = RunControl(run_id, token, local_cancel)
@@ -342,13 +353,12 @@ def _execute_claimed(run_id, token, plan, local_cancel, listeners, engine_option
     try:
         plan = plan or plan_from_database(run.options.get("settings"))
         validate_plan(plan)
-        engine = PrefetchEngine(
+        engine = database_engine(
             plan,
             poll_control=control.poll,
             on_progress=observer.wrap(ProgressRecorder(run_id, token, listeners)),
             log=logger,
             resume_since=run.started_at if run.resumes else None,
-            on_db_error=close_old_connections,
             **(engine_options or {}),
         )
         report = engine.run()
@@ -401,3 +411,16 @@ def _finish(run_id: int, token: str, status: str, *, report: dict | None = None,
     logger.info("Run %s ended: %s %s", run_id, status, error)
     notify_run_finished(run)
     return run
+
+
+class ConfigLocked(Exception):
+    """Configuration cannot change now (a run is active); the message says why."""
+
+
+def refuse_while_running(action: str = "Settings cannot change") -> None:
+    run = active_run()
+    if run is not None:
+        raise ConfigLocked(
+            f"{action} while run #{run.pk} is {run.get_status_display().lower()}. "
+            "Wait for it to finish or cancel it on the Dashboard."
+        )

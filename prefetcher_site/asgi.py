@@ -8,7 +8,7 @@ django_asgi_app = get_asgi_application()  # must run before importing consumers 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from prefetch.routing import websocket_urlpatterns  # noqa: E402
+from prefetch.web.routing import websocket_urlpatterns  # noqa: E402
 from prefetcher_site.websocket_origin import SameOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(

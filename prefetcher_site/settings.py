@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "addons",
     "prefetch",
     "schedules",
+    "prefetcher_site",
 ]
 
 MIDDLEWARE = [
@@ -89,12 +90,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "prefetch.accounts.LoginRequiredMiddleware",  # every page needs a user unless marked public
-    "prefetch.accounts.FirstRunMiddleware",
+    "prefetcher_site.accounts.LoginRequiredMiddleware",  # every page needs a user unless marked public
+    "prefetcher_site.accounts.FirstRunMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "prefetch.content_policy.AdminScriptHashMiddleware",
+    "prefetcher_site.content_policy.AdminScriptHashMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout page
 ]
 # Axes first: it refuses a locked-out username + address before any password is checked.
@@ -114,7 +115,7 @@ for _network in REMOTE_USER_TRUSTED_PROXIES:
 if REMOTE_USER_TRUSTED_PROXIES:
     MIDDLEWARE.insert(
         MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-        "prefetch.accounts.TrustedProxyRemoteUserMiddleware",
+        "prefetcher_site.accounts.TrustedProxyRemoteUserMiddleware",
     )
     # Creates the user on first sight.
     AUTHENTICATION_BACKENDS.insert(1, "django.contrib.auth.backends.RemoteUserBackend")
@@ -306,10 +307,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON bodies only (what the pages send), absurd nesting refused with a 400; other types are a 415.
-    "DEFAULT_PARSER_CLASSES": ["prefetch.json_parser.BoundedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["prefetch.web.json_parser.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "prefetch.api_common.exception_handler",
+    "EXCEPTION_HANDLER": "prefetch.web.api_conventions.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Streams Prefetcher API",

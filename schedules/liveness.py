@@ -6,6 +6,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from . import services
 from .models import SchedulerHeartbeat
 
 HEARTBEAT_ROW = 1
@@ -51,3 +52,15 @@ def not_running_warning(status: dict) -> str | None:
     else:
         hint = "Check the beat service: docker compose ps beat; docker compose logs beat."
     return f"Schedules will not fire: the scheduler (celery beat) {seen}. {hint}"
+
+
+def schedule_summary() -> dict:
+    """What the dashboard's status says of scheduling: the next run and whether beat is alive."""
+    upcoming = services.next_run_time()
+    status = scheduler_status()
+    return {
+        "next_run_time": upcoming.isoformat() if upcoming else None,
+        "is_scheduled": upcoming is not None,
+        # The warning only while something is scheduled: without schedules a stopped beat loses nothing.
+        "scheduler": {**status, "warning": not_running_warning(status) if upcoming else None},
+    }

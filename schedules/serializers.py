@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from prefetch.api_common import StrictSerializer
+from prefetch.web.api_conventions import StrictSerializer
 
 from .services import next_occurrence
 

@@ -35,8 +35,8 @@ def setup_django(data_dir: str) -> None:
 
 
 def engine_rate(peer_url: str, concurrency: int) -> tuple[float, int, float]:
-    from prefetch.engine import PrefetchEngine
     from prefetch.models import PrefetchRecord
+    from prefetch.runs import database_engine
     from tests.helpers import addon, plan
 
     PrefetchRecord.objects.all().delete()
@@ -45,7 +45,7 @@ def engine_rate(peer_url: str, concurrency: int) -> tuple[float, int, float]:
         movies_per_catalog=-1,
     )
     started = time.perf_counter()
-    report = PrefetchEngine(run_plan).run()
+    report = database_engine(run_plan).run()
     elapsed = time.perf_counter() - started
     requests_made = report["statistics"]["stream_requests"]
     return requests_made / elapsed, requests_made, elapsed
@@ -69,7 +69,7 @@ def record_lookup(rows: int) -> tuple[float, float]:
     from django.db import connection
 
     from prefetch.models import PrefetchRecord
-    from prefetch.records import RecordStore
+    from prefetch.record_store import DatabaseRecordStore
 
     PrefetchRecord.objects.all().delete()
     table = PrefetchRecord._meta.db_table
@@ -84,7 +84,7 @@ def record_lookup(rows: int) -> tuple[float, float]:
                  for n in range(start, min(rows, start + batch))],
             )
     fill_s = time.perf_counter() - started
-    store = RecordStore()
+    store = DatabaseRecordStore()
     ids = [f"tt{n:09d}:1:1" for n in range(rows // 2, rows // 2 + 20)]
     lookups = 200
     started = time.perf_counter()

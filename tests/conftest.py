@@ -8,7 +8,7 @@ pytest_plugins = ["tests.browser", "tests.conftest_worker"]
 @pytest.fixture(autouse=True)
 def fresh_status_answer():
     """The shared status answer lives for the process: never carry one over from another test."""
-    from prefetch.api import STATUS
+    from prefetch.web.api import STATUS
 
     STATUS.forget()
 

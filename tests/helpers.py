@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, tzinfo
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from addons.client import fetch_manifest_sync
-from prefetch.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
+from prefetch.engine.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
 
 # Fast, unlimited, never-cached: what most engine tests want unless they say otherwise.
 OPEN_SETTINGS = dict(

@@ -17,7 +17,7 @@ from schemathesis.config import SchemathesisConfig
 
 from addons import services as addon_services
 from addons.manifest import ManifestError
-from prefetch.json_parser import MAX_JSON_DEPTH
+from prefetch.web.json_parser import MAX_JSON_DEPTH
 
 # Streaming endpoints never end: not for a request/response fuzzer.
 SKIP = r"^/api/(events|job/events)"

@@ -12,9 +12,9 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from addons.models import Addon
-from prefetch.api_common import MAX_INT
-from prefetch.json_parser import MAX_JSON_DEPTH, too_deep_field
 from prefetch.models import PrefetchRecord
+from prefetch.web.api_conventions import MAX_INT
+from prefetch.web.json_parser import MAX_JSON_DEPTH, too_deep_field
 from schedules import services as schedule_services
 from schedules.models import Schedule
 

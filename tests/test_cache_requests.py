@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from prefetch.engine import PrefetchEngine
+from prefetch.runs import database_engine
 from tests.helpers import addon, plan, send_json
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -75,7 +75,7 @@ def playback():
 
 
 def run(peer, playback, **settings):
-    return PrefetchEngine(
+    return database_engine(
         plan([addon(peer.url, "catalog"), addon(playback.url, "stream")], [("movie", "peer-dual")],
              movies_per_catalog=3, cache_requests_enabled=True, cached_stream_regex="⚡",
              skip_stream_regex="Ratings", **settings)

@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django_celery_beat.models import PeriodicTask
 
-from prefetch.forms import SettingsForm
 from prefetch.models import PrefetchSettings, Run, RunStatus, RunTrigger
 from prefetch.tasks import scheduled_run
+from prefetch.web.forms import SettingsForm
 from schedules import services
 from schedules.models import Schedule
 

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from prefetch.content_policy import CELERY_BEAT_FORM_SCRIPT
+from prefetcher_site.content_policy import CELERY_BEAT_FORM_SCRIPT
 
 pytestmark = pytest.mark.django_db
 

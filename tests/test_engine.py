@@ -6,8 +6,9 @@ from collections import Counter
 
 import pytest
 
-from prefetch.engine import BreakerPolicy, PrefetchEngine
+from prefetch.engine import BreakerPolicy
 from prefetch.models import PrefetchRecord
+from prefetch.runs import database_engine
 from tests.helpers import addon, plan, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,7 +20,7 @@ def stream_keys(peer):
 
 def test_unlimited_run_requests_every_expected_stream_exactly_once(peer):
     peer.reset()
-    report = PrefetchEngine(plan([addon(peer.url)])).run()
+    report = database_engine(plan([addon(peer.url)])).run()
 
     expected = Counter((r["type"], r["id"]) for r in peer.expected()["streamRequests"])
     requested = Counter(stream_keys(peer))
@@ -40,12 +41,12 @@ def test_unlimited_run_requests_every_expected_stream_exactly_once(peer):
 def test_second_run_within_validity_makes_no_stream_request_and_failures_come_back(make_peer):
     flaky = make_peer(PEER_FAIL_IDS="tt9100003,tt9100007")
     plan_args = dict(catalogs=[("movie", "peer-popular")], cache_validity_s=7 * 86400)
-    first = PrefetchEngine(plan([addon(flaky.url)], **plan_args)).run()
+    first = database_engine(plan([addon(flaky.url)], **plan_args)).run()
     assert first["statistics"]["stream_requests_failed"] == 2
     assert first["statistics"]["movies_prefetched"] == 248
     flaky.reset()
 
-    second = PrefetchEngine(plan([addon(flaky.url)], **plan_args)).run()
+    second = database_engine(plan([addon(flaky.url)], **plan_args)).run()
     assert sorted(id for _, id in stream_keys(flaky)) == ["tt9100003", "tt9100007"]
     assert second["statistics"]["already_prefetched"] == 248
     assert second["statistics"]["stream_requests"] == 2
@@ -54,10 +55,10 @@ def test_second_run_within_validity_makes_no_stream_request_and_failures_come_ba
 def test_unlimited_validity_never_expires(peer):
     peer.reset()
     args = dict(catalogs=[("movie", "peer-new")], cache_validity_s=-1)
-    PrefetchEngine(plan([addon(peer.url)], **args)).run()
+    database_engine(plan([addon(peer.url)], **args)).run()
     PrefetchRecord.objects.update(last_success="2001-01-01T00:00:00Z")
     peer.reset()
-    report = PrefetchEngine(plan([addon(peer.url)], **args)).run()
+    report = database_engine(plan([addon(peer.url)], **args)).run()
     assert stream_keys(peer) == []
     assert report["statistics"]["already_prefetched"] == 150
 
@@ -65,7 +66,7 @@ def test_unlimited_validity_never_expires(peer):
 def test_required_extra_value_is_sent_percent_encoded(peer):
     peer.reset()
     values = {("movie", "peer-by-genre"): {"genre": "Sci-Fi & Fantasy"}}
-    report = PrefetchEngine(plan([addon(peer.url)], [("movie", "peer-by-genre")], extra_values=values)).run()
+    report = database_engine(plan([addon(peer.url)], [("movie", "peer-by-genre")], extra_values=values)).run()
     pages = peer.requests("catalog")
     assert pages[0]["url"] == "/catalog/movie/peer-by-genre/genre=Sci-Fi%20%26%20Fantasy.json"
     assert pages[0]["sdk_args"]["extra"]["genre"] == "Sci-Fi & Fantasy"
@@ -74,7 +75,7 @@ def test_required_extra_value_is_sent_percent_encoded(peer):
 
 def test_paging_follows_returned_page_sizes(make_peer):
     small_pages = make_peer(PEER_PAGE_SIZE=40, PEER_MOVIES=100)
-    report = PrefetchEngine(plan([addon(small_pages.url)], [("movie", "peer-popular")])).run()
+    report = database_engine(plan([addon(small_pages.url)], [("movie", "peer-popular")])).run()
     skips = [e["extra"].get("skip") if e["extra"] else None for e in small_pages.requests("catalog")]
     assert skips == [None, "40", "80", "100"]
     assert report["statistics"]["movies_prefetched"] == 100
@@ -82,7 +83,7 @@ def test_paging_follows_returned_page_sizes(make_peer):
 
 def test_limits_count_new_items_and_a_series_counts_once(peer):
     peer.reset()
-    report = PrefetchEngine(
+    report = database_engine(
         plan([addon(peer.url)], [("movie", "peer-popular"), ("series", "peer-series")],
              movies_per_catalog=5, series_per_catalog=2)
     ).run()
@@ -93,7 +94,7 @@ def test_limits_count_new_items_and_a_series_counts_once(peer):
     assert len(peer.requests("catalog")) == 2  # limits met on the first page of each
 
     peer.reset()
-    again = PrefetchEngine(
+    again = database_engine(
         plan([addon(peer.url)], [("movie", "peer-popular")], movies_per_catalog=5, cache_validity_s=86400)
     ).run()
     assert again["statistics"]["already_prefetched"] == 5  # cache hits do not use up the limit
@@ -103,7 +104,7 @@ def test_limits_count_new_items_and_a_series_counts_once(peer):
 
 def test_global_limit_stops_the_run(peer):
     peer.reset()
-    report = PrefetchEngine(
+    report = database_engine(
         plan([addon(peer.url)], [("movie", "peer-popular"), ("movie", "peer-new")], movies_global_limit=7,
              series_global_limit=0)
     ).run()
@@ -113,7 +114,7 @@ def test_global_limit_stops_the_run(peer):
 
 def test_episode_policy_skips_specials_and_unreleased_and_caps_newest_first(peer):
     peer.reset()
-    report = PrefetchEngine(
+    report = database_engine(
         plan([addon(peer.url)], [("series", "peer-series")], series_per_catalog=6, include_specials=False,
              include_unreleased=False, episodes_per_series=2)
     ).run()
@@ -128,7 +129,7 @@ def test_episode_policy_skips_specials_and_unreleased_and_caps_newest_first(peer
 def test_every_stream_addon_is_warmed(peer, make_peer):
     other = make_peer()
     peer.reset()
-    report = PrefetchEngine(
+    report = database_engine(
         plan([addon(peer.url, "both"), addon(other.url, "stream")], [("movie", "peer-dual")])
     ).run()
     assert len(peer.requests("stream")) == 50
@@ -139,7 +140,7 @@ def test_every_stream_addon_is_warmed(peer, make_peer):
 def test_transient_errors_are_retried_honouring_retry_after(make_peer):
     flaky = make_peer(PEER_FLAKY_IDS="tt9100001", PEER_FAIL_IDS="tt9100002", PEER_FAIL_STATUS=429, PEER_DUAL=5)
     started = time.monotonic()
-    report = PrefetchEngine(plan([addon(flaky.url)], [("movie", "peer-dual")], retries=2)).run()
+    report = database_engine(plan([addon(flaky.url)], [("movie", "peer-dual")], retries=2)).run()
     attempts = Counter(e["id"] for e in flaky.requests("stream"))
     assert attempts["tt9100001"] == 2  # failed once, then succeeded
     assert attempts["tt9100002"] == 3  # 429 every time: 1 + 2 retries
@@ -150,14 +151,14 @@ def test_transient_errors_are_retried_honouring_retry_after(make_peer):
 
 def test_hanging_request_times_out_and_the_run_goes_on(make_peer):
     hanging = make_peer(PEER_HANG_IDS="tt9100000", PEER_DUAL=3)
-    report = PrefetchEngine(plan([addon(hanging.url)], [("movie", "peer-dual")], request_timeout_s=0.5)).run()
+    report = database_engine(plan([addon(hanging.url)], [("movie", "peer-dual")], request_timeout_s=0.5)).run()
     assert report["statistics"]["stream_requests_failed"] == 1
     assert report["statistics"]["movies_prefetched"] == 2
 
 
 def test_an_addon_that_keeps_failing_is_given_up(make_peer):
     broken = make_peer(PEER_FAIL_RE=".*", PEER_DUAL=40)
-    report = PrefetchEngine(
+    report = database_engine(
         plan([addon(broken.url)], [("movie", "peer-dual")], concurrency=1),
         breaker=BreakerPolicy(failures=4, pause_s=0.2),
     ).run()
@@ -170,11 +171,11 @@ def test_an_addon_that_keeps_failing_is_given_up(make_peer):
 
 def test_concurrency_and_delay_per_addon(make_peer):
     slow = make_peer(PEER_STREAM_LATENCY_MS=100, PEER_DUAL=12)
-    PrefetchEngine(plan([addon(slow.url)], [("movie", "peer-dual")], concurrency=3)).run()
+    database_engine(plan([addon(slow.url)], [("movie", "peer-dual")], concurrency=3)).run()
     assert max(e["inflight_at_start"] for e in slow.requests("stream")) == 3
 
     spaced = make_peer(PEER_DUAL=4)
-    PrefetchEngine(plan([addon(spaced.url)], [("movie", "peer-dual")], concurrency=4, delay_s=0.2)).run()
+    database_engine(plan([addon(spaced.url)], [("movie", "peer-dual")], concurrency=4, delay_s=0.2)).run()
     starts = sorted(e["ts"] for e in spaced.requests() if e["resource"] in ("catalog", "stream"))
     from datetime import datetime
 
@@ -192,7 +193,7 @@ def _run_in_thread(engine):
 def test_cancel_takes_effect_within_two_seconds_even_with_hanging_requests(make_peer):
     hanging = make_peer(PEER_HANG_RE=".*", PEER_DUAL=10)
     flags = {"cancel": False}
-    engine = PrefetchEngine(
+    engine = database_engine(
         plan([addon(hanging.url)], [("movie", "peer-dual")], request_timeout_s=60),
         poll_control=lambda: (flags["cancel"], False),
     )
@@ -209,7 +210,7 @@ def test_cancel_takes_effect_within_two_seconds_even_with_hanging_requests(make_
 def test_pause_stops_new_requests_and_cancel_works_while_paused(make_peer):
     slow = make_peer(PEER_STREAM_LATENCY_MS=50, PEER_DUAL=50)
     flags = {"cancel": False, "pause": False}
-    engine = PrefetchEngine(
+    engine = database_engine(
         plan([addon(slow.url)], [("movie", "peer-dual")], concurrency=1),
         poll_control=lambda: (flags["cancel"], flags["pause"]),
     )
@@ -231,7 +232,7 @@ def test_pause_stops_new_requests_and_cancel_works_while_paused(make_peer):
 def test_time_limit_stops_gracefully(make_peer):
     slow = make_peer(PEER_STREAM_LATENCY_MS=200, PEER_DUAL=50)
     started = time.monotonic()
-    report = PrefetchEngine(
+    report = database_engine(
         plan([addon(slow.url)], [("movie", "peer-dual")], concurrency=1, max_execution_time_s=1)
     ).run()
     assert report["stop_reason"] == "time limit reached"
@@ -243,7 +244,7 @@ def test_time_limit_stops_gracefully(make_peer):
 
 def test_stream_source_cache_requests_stay_on_the_addon_host(peer):
     peer.reset()
-    report = PrefetchEngine(
+    report = database_engine(
         plan([addon(peer.url)], [("movie", "peer-dual")], cache_requests_enabled=True, cached_stream_regex="⚡",
              cache_requests_global=10)
     ).run()
@@ -252,7 +253,7 @@ def test_stream_source_cache_requests_stay_on_the_addon_host(peer):
 
 
 def test_invalid_regex_never_crashes_a_run(peer):
-    report = PrefetchEngine(
+    report = database_engine(
         plan([addon(peer.url)], [("movie", "peer-dual")], cache_requests_enabled=True, cached_stream_regex="(")
     ).run()
     assert report["stop_reason"] == "completed"
@@ -273,7 +274,7 @@ def test_series_episodes_come_from_another_addon_or_the_fallback_meta_addon(peer
     meta_peer = make_peer()
     catalog_only = _without_meta(addon(peer.url, "catalog"))
     stream_with_meta = addon(meta_peer.url, "stream")
-    report = PrefetchEngine(
+    report = database_engine(
         plan([catalog_only, stream_with_meta], [("series", "peer-series")], series_per_catalog=2)
     ).run()
     assert report["statistics"]["series_prefetched"] == 2
@@ -281,14 +282,14 @@ def test_series_episodes_come_from_another_addon_or_the_fallback_meta_addon(peer
 
     fallback_peer = make_peer()
     stream_only = _without_meta(addon(meta_peer.url, "stream"))
-    report = PrefetchEngine(
+    report = database_engine(
         plan([_without_meta(addon(peer.url, "catalog")), stream_only], [("series", "peer-series")],
              series_per_catalog=2, fallback_meta_url=fallback_peer.url)
     ).run()
     assert report["statistics"]["series_prefetched"] == 2
     assert len(fallback_peer.requests("meta")) == 2
 
-    report = PrefetchEngine(
+    report = database_engine(
         plan([_without_meta(addon(peer.url, "catalog")), stream_only], [("series", "peer-series")],
              series_per_catalog=2, fallback_meta_url="")
     ).run()
@@ -299,7 +300,7 @@ def test_series_episodes_come_from_another_addon_or_the_fallback_meta_addon(peer
 def test_progress_is_reported_at_a_bounded_rate(make_peer):
     slow = make_peer(PEER_STREAM_LATENCY_MS=30, PEER_DUAL=40)
     events = []
-    engine = PrefetchEngine(
+    engine = database_engine(
         plan([addon(slow.url)], [("movie", "peer-dual")], concurrency=1),
         on_progress=lambda snapshot, event: events.append((time.monotonic(), snapshot["seq"], event)),
         progress_interval_s=0.5,
@@ -317,7 +318,7 @@ def test_progress_is_reported_at_a_bounded_rate(make_peer):
 
 def test_live_types_need_a_stream_addon_that_serves_them(peer):
     from addons.manifest import CatalogExtra
-    from prefetch.plan import CatalogSpec
+    from prefetch.engine.plan import CatalogSpec
 
     spec = addon(peer.url)
     tv = CatalogSpec(spec, "tv", "live", "Live", (CatalogExtra("skip", False, ()),))
@@ -332,7 +333,7 @@ def test_a_failing_progress_listener_does_not_stop_the_run_or_its_controls(make_
     def broken_listener(snapshot, event):
         raise ConnectionError("broker down")
 
-    engine = PrefetchEngine(
+    engine = database_engine(
         plan([addon(slow.url)], [("movie", "peer-dual")], concurrency=1),
         on_progress=broken_listener, poll_control=lambda: (flags["cancel"], False), progress_interval_s=0.1,
     )

@@ -9,6 +9,7 @@ import pytest
 
 from addons.client import AddonClient
 from addons.manifest import ManifestError
+from addons.services import client_limits
 from tests.helpers import json_addon
 
 MB = 1024 * 1024
@@ -81,7 +82,7 @@ async def test_a_compressed_answer_is_capped_on_its_decoded_size(oversized):
 
 async def test_the_caps_are_settings(oversized, settings):
     settings.ADDON_MAX_ANSWER_MB = 0.5
-    async with AddonClient(timeout_s=10, retries=0) as client:
+    async with AddonClient(timeout_s=10, retries=0, limits=client_limits()) as client:
         result = await client.get_json(f"{oversized.base}/big/manifest.json")
     assert result.error == "answer larger than 0.5 MB"
 

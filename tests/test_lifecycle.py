@@ -284,14 +284,14 @@ def test_a_run_fails_with_the_real_error_when_the_database_stays_away(peer, monk
     """Here only the record lookups fail (the run's own row still answers): the run must not hang."""
     from django.db import OperationalError
 
-    from prefetch.records import RecordStore
+    from prefetch.record_store import DatabaseRecordStore
 
     configure(peer.url, [("movie", "peer-dual")])
 
     def unreachable(*args):
         raise OperationalError("could not connect to server: Connection refused")
 
-    monkeypatch.setattr(RecordStore, "valid_keys", unreachable)
+    monkeypatch.setattr(DatabaseRecordStore, "valid_keys", unreachable)
     run = execute_run(create_run(RunTrigger.MANUAL).pk, engine_options={"database_outage_limit_s": 0.5})
     assert run.status == RunStatus.FAILED and run.stop_reason == "database unavailable"
     assert run.error == ("The database was unreachable for more than 0.5 s "

@@ -24,8 +24,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def embedded_worker(transactional_db):
     from celery.app.trace import reset_worker_optimizations
 
-    from prefetch.management.commands.serve import embedded_worker as make_embedded_worker
     from prefetcher_site.celery import app
+    from prefetcher_site.management.commands.serve import embedded_worker as make_embedded_worker
 
     assert app.conf.broker_url.startswith("memory://"), app.conf.broker_url
     worker = make_embedded_worker(app, f"embedded-test-{time.monotonic_ns()}@localhost", concurrency=2)

@@ -15,6 +15,7 @@ import pytest
 from addons.client import NOT_AN_ANSWER, AddonClient
 from addons.models import Addon
 from addons.network_policy import INPUT_REFUSAL, REFUSED_TEXT
+from addons.services import client_limits
 from prefetch.models import PrefetchSettings
 from tests.helpers import json_addon, local_server
 from tests.test_config_pages import settings_post_data
@@ -59,7 +60,9 @@ def connections(monkeypatch):
 
 def fetch(url: str, *, follow: bool = False, retries: int = 0, proxy: str | None = None):
     async def run():
-        async with AddonClient(timeout_s=5, retries=retries, backoff_base_s=0, proxy=proxy) as client:
+        async with AddonClient(
+            timeout_s=5, retries=retries, backoff_base_s=0, proxy=proxy, limits=client_limits()
+        ) as client:
             return await (client.touch(url) if follow else client.get_json(url))
 
     return asyncio.run(run())

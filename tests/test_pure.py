@@ -7,10 +7,10 @@ import pytest
 
 from addons.manifest import AddonUrlError, CatalogExtra, Manifest, ManifestError, normalize_addon_url, resource_url
 from addons.redaction import RedactingFilter, redact_url
-from prefetch.durations import parse_duration
 from prefetch.engine import catalog_extra, encode_component
-from prefetch.episodes import Video, select_episodes, videos_from_meta
-from prefetch.plan import CatalogSpec
+from prefetch.engine.durations import parse_duration
+from prefetch.engine.episodes import Video, select_episodes, videos_from_meta
+from prefetch.engine.plan import CatalogSpec
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,10 @@ from addons.client import fetch_manifest_sync
 from addons.manifest import AddonUrlError, ManifestError, normalize_addon_url
 from addons.models import AddonRole
 from addons.redaction import redact_url
-from prefetch.durations import parse_duration
+from addons.services import client_limits
+from prefetch.engine.durations import parse_duration
+from prefetch.engine.plan import AddonSpec
 from prefetch.models import RunStatus, RunTrigger
-from prefetch.plan import AddonSpec
 from prefetch.runs import RunRefused, create_run, execute_run, plan_from_addons, plan_from_database, validate_plan
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -123,7 +124,7 @@ class Command(BaseCommand):
             raise UsageError(f"--addon {value.split('=')[0]!r}: expected ROLE=URL with ROLE one of both, catalog, stream")
         try:
             url = normalize_addon_url(raw_url)
-            manifest = fetch_manifest_sync(url)
+            manifest = fetch_manifest_sync(url, limits=client_limits())
         except (AddonUrlError, ManifestError) as error:
             raise UsageError(f"--addon {role}={redact_url(raw_url)}: {error}") from None
         if manifest.configuration_required:

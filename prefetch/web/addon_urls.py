@@ -1,8 +1,8 @@
 from django.urls import path
 
-from prefetch.api_common import api_view
-
-from . import api, views
+from prefetch.web import addon_api as api
+from prefetch.web import addon_pages as views
+from prefetch.web.api_conventions import api_view
 
 urlpatterns = [
     path("addons/", views.addons_page, name="addons"),

@@ -7,8 +7,8 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
-from . import config_api, config_views
-from .api_common import api_view
+from prefetch.web import config_api, settings_pages
+from prefetch.web.api_conventions import api_view
 
 
 def docs_page(view):
@@ -16,11 +16,9 @@ def docs_page(view):
 
 
 urlpatterns = [
-    path("settings/", config_views.settings_page, name="settings"),
-    path("settings/reset/", config_views.reset_view, name="settings-reset"),
-    path("settings/token/", config_views.regenerate_token, name="settings-token"),
+    path("settings/", settings_pages.settings_page, name="settings"),
+    path("settings/token/", settings_pages.regenerate_token, name="settings-token"),
     path("api/config", api_view(config_api.ConfigView), name="api-config"),
-    path("api/config/reset", api_view(config_api.ConfigResetView), name="api-config-reset"),
     path("api/schema", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
     # The docs pages are pages (DRF views skip LoginRequiredMiddleware): sign in first, then they
     # fetch the schema with the session. Swagger UI's start script is a file of its own (split view);

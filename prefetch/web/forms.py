@@ -7,10 +7,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from addons.manifest import AddonUrlError, normalize_addon_url
-from addons.network_policy import INPUT_REFUSAL, AddressNotAllowed, check_url
+from addons.network_policy import INPUT_REFUSAL, AddressNotAllowed
 from addons.redaction import redact_url
-
-from .models import SECRET_URL_SETTINGS, UNLIMITED, PrefetchSettings
+from addons.services import client_limits
+from prefetch.models import SECRET_URL_SETTINGS, UNLIMITED, PrefetchSettings
 
 UNIT_SECONDS = {"ms": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 UNIT_LABELS = {"ms": "milliseconds", "s": "seconds", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -191,7 +191,7 @@ def clean_fallback_meta_url(value: str) -> str:
         return value
     try:
         url = normalize_addon_url(value)
-        check_url(url)
+        client_limits().policy.check_url(url)
     except AddonUrlError as error:
         raise ValidationError(str(error)) from None
     except AddressNotAllowed:

@@ -1,4 +1,4 @@
-"""JSON API for the engine configuration: /api/config and /api/config/reset."""
+"""JSON API for the engine configuration: /api/config."""
 
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -7,12 +7,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from addons.models import Addon
-from addons.serializers import AddonSerializer
-
-from . import forms
-from .api_common import StrictModelSerializer
-from .config_views import ConfigLocked, refuse_while_running, reset_configuration
-from .models import SECRET_URL_SETTINGS, PrefetchSettings
+from prefetch.models import SECRET_URL_SETTINGS, PrefetchSettings
+from prefetch.runs import ConfigLocked, refuse_while_running
+from prefetch.web import forms
+from prefetch.web.addon_serializers import AddonSerializer
+from prefetch.web.api_conventions import StrictModelSerializer
 
 # The original tool's key names, accepted on writes so that its scripts keep working.
 ALIASES = {
@@ -108,14 +107,4 @@ class ConfigView(APIView):
         given = ConfigSerializer(PrefetchSettings.load(), data=data, partial=True)
         given.is_valid(raise_exception=True)
         given.save()
-        return Response(config_body())
-
-
-class ConfigResetView(APIView):
-    @extend_schema(request=None, responses=ConfigResponse, summary="Reset to defaults (keeps prefetch records)")
-    def post(self, request):
-        try:
-            reset_configuration()
-        except ConfigLocked as locked:
-            raise Conflict(str(locked)) from None
         return Response(config_body())

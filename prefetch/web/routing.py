@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .consumers import ProgressConsumer
+from prefetch.web.consumers import ProgressConsumer
 
 websocket_urlpatterns = [
     path("ws/progress/", ProgressConsumer.as_asgi()),

@@ -6,10 +6,10 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import services
-from .models import Addon
-from .redaction import redact_url
-from .serializers import (
+from addons import services
+from addons.models import Addon
+from addons.redaction import redact_url
+from prefetch.web.addon_serializers import (
     AddonCreateSerializer,
     AddonReorderSerializer,
     AddonSerializer,

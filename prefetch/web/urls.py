@@ -1,7 +1,8 @@
 from django.urls import path
 
-from . import api, views
-from .api_common import api_view
+from prefetch.web import api
+from prefetch.web import pages as views
+from prefetch.web.api_conventions import api_view
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),

@@ -11,10 +11,8 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
-from django.db.models import Q
 from django.http import FileResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import TokenAuthentication
@@ -22,13 +20,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from schedules.liveness import not_running_warning, scheduler_status
-from schedules.services import next_run_time
-
-from . import progress, run_logs
-from .api_common import MAX_INT, IdField, StrictSerializer, query_params
-from .models import ACTIVE_STATUSES, PrefetchRecord, Run, RunStatus, RunTrigger
-from .runs import (
+from prefetch import progress, run_logs
+from prefetch.models import PrefetchRecord, Run, RunStatus, RunTrigger
+from prefetch.runs import (
     RunRefused,
     active_run,
     plan_from_database,
@@ -38,7 +32,16 @@ from .runs import (
     request_run,
     validate_plan,
 )
-from .status_cache import SharedAnswer
+from prefetch.web.api_conventions import MAX_INT, IdField, StrictSerializer, query_params
+from prefetch.web.selectors import (
+    RECORD_STATUSES,
+    STATUS,
+    filtered_records,
+    filtered_runs,
+    job_status,
+    polled_status,
+    run_detail,
+)
 
 SSE_KEEPALIVE_S = 10.0
 OUTPUT_MAX_LINES = 1000
@@ -50,45 +53,6 @@ def _ok(**body):
 
 def _refused(message: str, code=status.HTTP_400_BAD_REQUEST):
     return Response({"success": False, "error": message}, status=code)
-
-
-def run_detail(run: Run) -> dict:
-    body = progress.run_payload(run)
-    body["options"] = run.options
-    body["statistics"] = run.statistics
-    body["catalogs"] = run.catalogs
-    body["addons"] = run.addons
-    return body
-
-
-def job_status() -> dict:
-    run = active_run() or Run.objects.exclude(status=RunStatus.SKIPPED).first()
-    upcoming = next_run_time()
-    if run is None:
-        body = {"id": None, "status": "idle", "active": False, "seq": 0, "progress": {}, "error": "",
-                "start_time": None, "end_time": None}
-    elif run.is_active:
-        body = progress.run_payload(run)
-    else:
-        body = run_detail(run)
-        if run.status in (RunStatus.COMPLETED, RunStatus.CANCELLED):
-            body["summary"] = run.statistics
-    body["next_run_time"] = upcoming.isoformat() if upcoming else None
-    body["is_scheduled"] = upcoming is not None
-    scheduler = scheduler_status()
-    # The warning only while something is scheduled: without schedules a stopped beat loses nothing.
-    body["scheduler"] = {**scheduler, "warning": not_running_warning(scheduler) if upcoming else None}
-    body["server_time"] = timezone.now().isoformat()
-    return body
-
-
-# During a run, pollers share an answer at most half a second old (the run's snapshot changes
-# once a second); otherwise a change (a schedule saved, a run ended) shows at once.
-STATUS = SharedAnswer(job_status, max_age_s=0.5)
-
-
-def polled_status() -> dict:
-    return STATUS.get() if Run.objects.filter(status__in=ACTIVE_STATUSES).exists() else job_status()
 
 
 Status = inline_serializer("JobStatus", {"success": serializers.BooleanField(), "status": serializers.DictField()})
@@ -203,15 +167,6 @@ class JobOutputView(APIView):
 
 
 # --- runs ---------------------------------------------------------------------------------------------
-def filtered_runs(params):
-    runs = Run.objects.all()
-    if params.get("status") in RunStatus.values:
-        runs = runs.filter(status=params["status"])
-    if params.get("trigger") in RunTrigger.values:
-        runs = runs.filter(trigger=params["trigger"])
-    return runs
-
-
 class RunListQuery(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
 
@@ -233,25 +188,6 @@ class RunDetailView(APIView):
 
 
 # --- prefetch records -----------------------------------------------------------------------------------
-RECORD_STATUSES = ("ok", "empty", "failed", "never")
-
-
-def filtered_records(q: str = "", state: str = ""):
-    records = PrefetchRecord.objects.all()
-    q = (q or "").strip()
-    if q:
-        records = records.filter(Q(title__icontains=q) | Q(video_id__icontains=q))
-    if state == "ok":
-        records = records.filter(last_success__isnull=False, stream_count__gt=0)
-    elif state == "empty":
-        records = records.filter(last_success__isnull=False, stream_count=0)
-    elif state == "failed":
-        records = records.exclude(last_error="")
-    elif state == "never":
-        records = records.filter(last_success__isnull=True)
-    return records.order_by("-last_attempt", "-id")
-
-
 def record_row(record: PrefetchRecord) -> dict:
     return {
         "id": record.pk, "title": record.title, "type": record.content_type, "video_id": record.video_id,

@@ -5,7 +5,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from prefetch.config_transfer import ConfigError, import_config
+from prefetcher_site.configuration import ConfigError, import_config
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ import re
 from dataclasses import dataclass, field, fields
 from urllib.parse import urlsplit
 
-from addons.manifest import CatalogExtra, Manifest
-from addons.models import addon_key
+from addons.client import ClientLimits
+from addons.manifest import CatalogExtra, Manifest, addon_key
 from addons.redaction import redact_url
 
 
@@ -128,6 +128,7 @@ class RunPlan:
     addons: list[AddonSpec]
     catalogs: list[CatalogSpec]
     settings: EngineSettings
+    limits: ClientLimits = field(default_factory=ClientLimits)  # the deployment's, not the user's
 
     @property
     def stream_addons(self) -> list[AddonSpec]:

@@ -13,7 +13,7 @@ import urllib.request
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from prefetch.ops_views import health_report
+from prefetcher_site.ops import health_report
 
 
 def _probe_host() -> str:

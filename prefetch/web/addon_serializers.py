@@ -2,9 +2,8 @@
 
 from rest_framework import serializers
 
-from prefetch.api_common import IdField, StrictSerializer
-
-from .models import Addon, AddonRole, Catalog
+from addons.models import Addon, AddonRole, Catalog
+from prefetch.web.api_conventions import IdField, StrictSerializer
 
 ROLE_CHOICES = AddonRole.values
 

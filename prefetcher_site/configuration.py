@@ -7,8 +7,10 @@ redacted unless the export is asked to include secrets. On import, an addon whos
 is matched to an existing addon with the same redacted URL, or skipped with a warning.
 """
 
+import logging
 from datetime import time as dt_time
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -16,14 +18,16 @@ from django.utils import timezone
 from addons.manifest import AddonUrlError, normalize_addon_url
 from addons.models import Addon, AddonRole, Catalog
 from addons.redaction import MASK, redact_url
+from prefetch.models import SECRET_URL_SETTINGS, PrefetchSettings
+from prefetch.runs import refuse_while_running
 from schedules import services as schedule_services
 from schedules.models import Schedule, SchedulingSettings
-
-from .models import SECRET_URL_SETTINGS, PrefetchSettings
 
 FORMAT = "streams-prefetcher-config"
 VERSION = 1
 CATALOG_FIELDS = ("name", "extras", "extra_values", "enabled", "position", "missing")
+
+logger = logging.getLogger("prefetcher_site.configuration")
 
 
 class ConfigError(Exception):
@@ -174,3 +178,26 @@ def import_config(data: dict) -> dict:
         schedule_services.set_global_enabled(bool(scheduling.get("enabled", True)))
         report["schedules"] = len(entries)
     return report
+
+
+def reset_configuration() -> dict:
+    """Back to defaults: settings, addons (and their catalogs), schedules, log files.
+
+    The prefetch records (the cache memory) and the run history are kept."""
+    refuse_while_running("Reset is refused")
+    with transaction.atomic():
+        PrefetchSettings.objects.all().delete()
+        PrefetchSettings.load()
+        addons, _ = Addon.objects.all().delete()
+        schedules = schedule_services.clear_all()
+        SchedulingSettings.objects.all().delete()
+        SchedulingSettings.load()
+    logs = 0
+    log_dir = settings.LOG_DIR
+    if log_dir.is_dir():
+        for path in log_dir.iterdir():
+            if path.is_file():
+                path.unlink(missing_ok=True)
+                logs += 1
+    logger.info("Configuration reset to defaults (%d log files deleted)", logs)
+    return {"schedules": schedules, "log_files": logs}

@@ -14,7 +14,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-logger = logging.getLogger("prefetch.accounts")
+logger = logging.getLogger("prefetcher_site.accounts")
 
 
 def ensure_admin_from_env(**_) -> None:

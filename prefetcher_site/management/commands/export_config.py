@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from prefetch.config_transfer import export_config
+from prefetcher_site.configuration import export_config
 
 
 class Command(BaseCommand):

@@ -16,9 +16,8 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from prefetch.models import ACTIVE_STATUSES, PrefetchRecord, Run, RunStatus
 from schedules.liveness import scheduler_status
-
-from .models import ACTIVE_STATUSES, PrefetchRecord, Run, RunStatus
 
 WORKER_PING_TIMEOUT_S = 1.0
 # Seconds; stream answers of self-hosted addons range from a few ms (cached) to tens of seconds.

@@ -2,7 +2,7 @@
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from . import progress
+from prefetch import progress
 
 
 class ProgressConsumer(AsyncJsonWebsocketConsumer):

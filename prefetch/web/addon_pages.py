@@ -2,9 +2,9 @@
 
 from django.shortcuts import render
 
-from .models import Addon, AddonRole
-from .serializers import AddonSerializer, CatalogSerializer
-from .services import catalog_addons, selection_queryset
+from addons.models import Addon, AddonRole
+from addons.services import catalog_addons, selection_queryset
+from prefetch.web.addon_serializers import AddonSerializer, CatalogSerializer
 
 
 def addons_page(request):

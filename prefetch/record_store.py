@@ -1,34 +1,19 @@
-"""Reads and writes the prefetch records (the cache memory) in batches."""
+"""The engine's record store on the database: reads and writes the prefetch records in batches."""
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import PrefetchRecord
+from prefetch.engine.records import StreamOutcome
+from prefetch.models import PrefetchRecord
 
 LOOKUP_CHUNK = 400  # keeps IN (...) lists well under SQLite's variable limit
 
 
-@dataclass
-class StreamOutcome:
-    addon_key: str
-    addon_name: str
-    content_type: str
-    video_id: str
-    title: str
-    at: datetime
-    ok: bool
-    status: int | None
-    error: str
-    stream_count: int | None
-    latency_ms: float
 
-
-class RecordStore:
+class DatabaseRecordStore:
     def valid_keys(self, addon_keys: list[str], content_type: str, video_ids: list[str], validity_s: int) -> set:
-        """(addon_key, video_id) pairs that succeeded within the validity window (-1: ever; 0: never)."""
         if validity_s == 0 or not addon_keys or not video_ids:
             return set()
         found = set()
@@ -43,7 +28,6 @@ class RecordStore:
     def attempted_since(
         self, addon_keys: list[str], content_type: str, video_ids: list[str], since: datetime
     ) -> dict[tuple[str, str], bool]:
-        """(addon_key, video_id) -> whether it succeeded, for pairs last attempted at or after `since`."""
         found = {}
         base = Q(addon_key__in=addon_keys, content_type=content_type, last_attempt__gte=since)
         for start in range(0, len(video_ids), LOOKUP_CHUNK):
@@ -54,7 +38,6 @@ class RecordStore:
         return found
 
     def save(self, outcomes: list[StreamOutcome]) -> None:
-        """Upsert: a success refreshes everything, a failure never erases the last success."""
         successes = [o for o in outcomes if o.ok]
         failures = [o for o in outcomes if not o.ok]
         if successes:

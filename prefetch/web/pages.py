@@ -3,8 +3,8 @@
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
-from .api import RECORD_STATUSES, filtered_records, filtered_runs, job_status, run_detail
-from .models import PrefetchSettings, Run, RunStatus, RunTrigger
+from prefetch.models import PrefetchSettings, Run, RunStatus, RunTrigger
+from prefetch.web.selectors import RECORD_STATUSES, filtered_records, filtered_runs, job_status, run_detail
 
 
 def dashboard(request):

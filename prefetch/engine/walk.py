@@ -18,10 +18,9 @@ from urllib.parse import quote, urlsplit
 
 from addons.client import AddonClient, FetchResult, run_sync
 from addons.manifest import MAX_ID_CHARS, ManifestError, id_too_long, resource_url
-
-from .episodes import Video, select_episodes, videos_from_meta
-from .plan import AddonSpec, CatalogSpec, RunPlan
-from .records import RecordStore, StreamOutcome
+from prefetch.engine.episodes import Video, select_episodes, videos_from_meta
+from prefetch.engine.plan import AddonSpec, CatalogSpec, RunPlan
+from prefetch.engine.records import RecordStore, StreamOutcome
 
 STOP_COMPLETED = "completed"
 STOP_CANCELLED = "cancelled"
@@ -193,7 +192,7 @@ class PrefetchEngine:
         self,
         plan: RunPlan,
         *,
-        store: RecordStore | None = None,
+        store: RecordStore,
         poll_control: Callable[[], tuple[bool, bool]] | None = None,
         on_progress: Callable[[dict, str], None] | None = None,
         log: logging.Logger | logging.LoggerAdapter | None = None,
@@ -202,11 +201,12 @@ class PrefetchEngine:
         control_interval_s: float = 0.2,
         resume_since: datetime | None = None,
         on_db_error: Callable[[], None] | None = None,
+        on_db_thread_exit: Callable[[], None] | None = None,
         database_outage_limit_s: float = 300.0,
     ):
         self.plan = plan
         self.settings = plan.settings
-        self.store = store or RecordStore()
+        self.store = store
         self.poll_control = poll_control or (lambda: (False, False))
         self.on_progress = on_progress or (lambda snapshot, event: None)
         self.log = log or logging.getLogger("prefetch.engine")
@@ -219,6 +219,8 @@ class PrefetchEngine:
         # Called on the database thread after a collaborator failed, so that the next call can
         # reconnect (Django keeps a connection broken by a database restart until told).
         self.on_db_error = on_db_error or (lambda: None)
+        # Called on the database thread before it ends (Django's connections belong to their thread).
+        self.on_db_thread_exit = on_db_thread_exit or (lambda: None)
         # How long items wait for the record store to come back before the run fails.
         self.database_outage_limit_s = database_outage_limit_s
         self.database_down_since: float | None = None
@@ -259,7 +261,7 @@ class PrefetchEngine:
         try:
             return run_sync(self._run)
         finally:
-            self._db_executor.submit(_close_db_connection).result()
+            self._db_executor.submit(self.on_db_thread_exit).result()
             self._db_executor.shutdown()
 
     async def _db(self, fn, *args):
@@ -286,7 +288,8 @@ class PrefetchEngine:
             "Run started: %d catalogs, %d stream addons", len(self.plan.catalogs), len(self.plan.stream_addons)
         )
         async with AddonClient(
-            timeout_s=self.settings.request_timeout_s, retries=self.settings.retries, proxy=self.settings.proxy_url
+            timeout_s=self.settings.request_timeout_s, retries=self.settings.retries, proxy=self.settings.proxy_url,
+            limits=self.plan.limits,
         ) as client:
             self.client = client
             crawl = asyncio.create_task(self._crawl())
@@ -837,10 +840,4 @@ class PrefetchEngine:
 
 def _iso_now() -> str:
     return datetime.now(timezone.utc).isoformat()
-
-
-def _close_db_connection() -> None:
-    from django.db import connections
-
-    connections.close_all()
 

@@ -1,0 +1,35 @@
+"""What the engine remembers between runs: one outcome per (addon, video) stream request, kept by a
+record store. The store is a protocol so the engine stays plain Python; the database implementation
+is `prefetch.record_store.DatabaseRecordStore`."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass
+class StreamOutcome:
+    addon_key: str
+    addon_name: str
+    content_type: str
+    video_id: str
+    title: str
+    at: datetime
+    ok: bool
+    status: int | None
+    error: str
+    stream_count: int | None
+    latency_ms: float
+
+
+class RecordStore(Protocol):
+    def valid_keys(self, addon_keys: list[str], content_type: str, video_ids: list[str], validity_s: int) -> set:
+        """(addon_key, video_id) pairs that succeeded within the validity window (-1: ever; 0: never)."""
+
+    def attempted_since(
+        self, addon_keys: list[str], content_type: str, video_ids: list[str], since: datetime
+    ) -> dict[tuple[str, str], bool]:
+        """(addon_key, video_id) -> whether it succeeded, for pairs last attempted at or after `since`."""
+
+    def save(self, outcomes: list[StreamOutcome]) -> None:
+        """Upsert: a success refreshes everything, a failure never erases the last success."""

@@ -1,0 +1,84 @@
+"""Queries the pages and the API share: the status of the current (or last) run, run history and
+prefetch records, each with its filters."""
+
+from collections.abc import Callable
+
+from django.db.models import Q
+from django.utils import timezone
+
+from prefetch import progress
+from prefetch.models import ACTIVE_STATUSES, PrefetchRecord, Run, RunStatus, RunTrigger
+from prefetch.runs import active_run
+from prefetch.status_cache import SharedAnswer
+
+
+def no_schedules() -> dict:
+    return {"next_run_time": None, "is_scheduled": False, "scheduler": None}
+
+
+# The status shows the next scheduled run and whether the scheduler is alive; the schedules app is
+# built on this one, so it provides that summary when it starts (schedules.apps) instead of being
+# imported from here.
+schedule_summary: Callable[[], dict] = no_schedules
+
+
+def run_detail(run: Run) -> dict:
+    body = progress.run_payload(run)
+    body["options"] = run.options
+    body["statistics"] = run.statistics
+    body["catalogs"] = run.catalogs
+    body["addons"] = run.addons
+    return body
+
+
+def job_status() -> dict:
+    run = active_run() or Run.objects.exclude(status=RunStatus.SKIPPED).first()
+    if run is None:
+        body = {"id": None, "status": "idle", "active": False, "seq": 0, "progress": {}, "error": "",
+                "start_time": None, "end_time": None}
+    elif run.is_active:
+        body = progress.run_payload(run)
+    else:
+        body = run_detail(run)
+        if run.status in (RunStatus.COMPLETED, RunStatus.CANCELLED):
+            body["summary"] = run.statistics
+    body.update(schedule_summary())
+    body["server_time"] = timezone.now().isoformat()
+    return body
+
+
+# During a run, pollers share an answer at most half a second old (the run's snapshot changes
+# once a second); otherwise a change (a schedule saved, a run ended) shows at once.
+STATUS = SharedAnswer(job_status, max_age_s=0.5)
+
+
+def polled_status() -> dict:
+    return STATUS.get() if Run.objects.filter(status__in=ACTIVE_STATUSES).exists() else job_status()
+
+
+def filtered_runs(params):
+    runs = Run.objects.all()
+    if params.get("status") in RunStatus.values:
+        runs = runs.filter(status=params["status"])
+    if params.get("trigger") in RunTrigger.values:
+        runs = runs.filter(trigger=params["trigger"])
+    return runs
+
+
+RECORD_STATUSES = ("ok", "empty", "failed", "never")
+
+
+def filtered_records(q: str = "", state: str = ""):
+    records = PrefetchRecord.objects.all()
+    q = (q or "").strip()
+    if q:
+        records = records.filter(Q(title__icontains=q) | Q(video_id__icontains=q))
+    if state == "ok":
+        records = records.filter(last_success__isnull=False, stream_count__gt=0)
+    elif state == "empty":
+        records = records.filter(last_success__isnull=False, stream_count=0)
+    elif state == "failed":
+        records = records.exclude(last_error="")
+    elif state == "never":
+        records = records.filter(last_success__isnull=True)
+    return records.order_by("-last_attempt", "-id")

@@ -1,0 +1,47 @@
+"""Settings page: the engine parameters and the user's API token."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from rest_framework.authtoken.models import Token
+
+from prefetch.models import PrefetchSettings
+from prefetch.runs import active_run
+from prefetch.web.forms import SettingsForm
+
+
+def _token(user) -> Token:
+    token, _ = Token.objects.get_or_create(user=user)
+    return token
+
+
+def settings_page(request):
+    row = PrefetchSettings.load()
+    form = SettingsForm(request.POST or None, instance=row)
+    run = active_run()
+    if request.method == "POST":
+        if run is not None:
+            form.is_valid()
+            form.add_error(None, f"Settings cannot change while run #{run.pk} is {run.status}. "
+                                 "Wait for it to finish or cancel it on the Dashboard; nothing was saved.")
+        elif form.is_valid():
+            form.save()
+            messages.success(request, "Settings saved.")
+            return redirect("settings")
+        else:
+            messages.error(request, "Nothing was saved: fix the fields marked below.")
+    return render(
+        request,
+        "settings/settings.html",
+        {"form": form, "active": run, "token": _token(request.user), "log_dir": settings.LOG_DIR},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+def regenerate_token(request):
+    Token.objects.filter(user=request.user).delete()
+    _token(request.user)
+    messages.success(request, "A new API token was created; the old one no longer works.")
+    return redirect("/settings/#api-token")
