@@ -169,18 +169,11 @@ def test_an_addon_that_keeps_failing_is_given_up(make_peer):
     assert len(broken.requests("stream")) == 8
 
 
-def test_concurrency_and_delay_per_addon(make_peer):
+def test_concurrency_per_addon(make_peer):
+    # The delay between request starts is checked with an injected clock in test_engine_rules.py.
     slow = make_peer(PEER_STREAM_LATENCY_MS=100, PEER_DUAL=12)
     database_engine(plan([addon(slow.url)], [("movie", "peer-dual")], concurrency=3)).run()
     assert max(e["inflight_at_start"] for e in slow.requests("stream")) == 3
-
-    spaced = make_peer(PEER_DUAL=4)
-    database_engine(plan([addon(spaced.url)], [("movie", "peer-dual")], concurrency=4, delay_s=0.2)).run()
-    starts = sorted(e["ts"] for e in spaced.requests() if e["resource"] in ("catalog", "stream"))
-    from datetime import datetime
-
-    times = [datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() for ts in starts]
-    assert all(b - a >= 0.18 for a, b in zip(times, times[1:]))
 
 
 def _run_in_thread(engine):

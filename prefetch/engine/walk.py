@@ -9,9 +9,9 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import quote, urlsplit
@@ -135,11 +135,11 @@ class AddonGate:
         await engine.resume_event.wait()
         async with self.semaphore:
             await engine.resume_event.wait()
-            now = time.monotonic()
+            now = engine.clock()
             start = max(now, self.next_start, self.paused_until)
             self.next_start = start + self.delay_s
             if start > now:
-                await asyncio.sleep(start - now)
+                await engine.sleep(start - now)
             if self.given_up:  # decided while this request waited for its turn
                 raise AddonGivenUp(self.message)
             engine.inflight += 1
@@ -159,7 +159,7 @@ class AddonGate:
         self.consecutive_failures = 0
         if not self.paused_once:
             self.paused_once = True
-            self.paused_until = time.monotonic() + policy.pause_s
+            self.paused_until = self.engine.clock() + policy.pause_s
             self.engine.log.warning(
                 "%s failed %d requests in a row (last: %s); pausing it for %.0f s",
                 self.addon.label, policy.failures, result.error, policy.pause_s,
@@ -203,10 +203,18 @@ class PrefetchEngine:
         on_db_error: Callable[[], None] | None = None,
         on_db_thread_exit: Callable[[], None] | None = None,
         database_outage_limit_s: float = 300.0,
+        client_factory: Callable[[], AbstractAsyncContextManager] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ):
         self.plan = plan
         self.settings = plan.settings
         self.store = store
+        # The HTTP client (an AddonClient unless a test brings its own) and the clock and sleep the
+        # per-addon gates space and pause requests by.
+        self.client_factory = client_factory or self._addon_client
+        self.clock = clock
+        self.sleep = sleep
         self.poll_control = poll_control or (lambda: (False, False))
         self.on_progress = on_progress or (lambda snapshot, event: None)
         self.log = log or logging.getLogger("prefetch.engine")
@@ -287,10 +295,7 @@ class PrefetchEngine:
         self.log.info(
             "Run started: %d catalogs, %d stream addons", len(self.plan.catalogs), len(self.plan.stream_addons)
         )
-        async with AddonClient(
-            timeout_s=self.settings.request_timeout_s, retries=self.settings.retries, proxy=self.settings.proxy_url,
-            limits=self.plan.limits,
-        ) as client:
+        async with self.client_factory() as client:
             self.client = client
             crawl = asyncio.create_task(self._crawl())
             watcher = asyncio.create_task(self._watch(crawl))
@@ -316,6 +321,12 @@ class PrefetchEngine:
         except Exception:
             self.log.exception("Could not publish the final progress")
         return report
+
+    def _addon_client(self) -> AddonClient:
+        return AddonClient(
+            timeout_s=self.settings.request_timeout_s, retries=self.settings.retries, proxy=self.settings.proxy_url,
+            limits=self.plan.limits,
+        )
 
     def _elapsed(self) -> float:
         return time.monotonic() - self.started_monotonic
