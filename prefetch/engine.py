@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import quote, urlsplit
 
+from django.db import InterfaceError, OperationalError
+
 from addons.client import AddonClient, FetchResult, run_sync
 from addons.manifest import MAX_ID_CHARS, ManifestError, id_too_long, resource_url
 
@@ -28,6 +30,12 @@ STOP_CANCELLED = "cancelled"
 STOP_TIME_LIMIT = "time limit reached"
 STOP_GLOBAL_LIMITS = "global limits reached"
 STOP_DATABASE_UNAVAILABLE = "database unavailable"
+STOP_CONTROL_FAILING = "cancel and pause checks failing"
+# The errors of a database outage: the run waits for the database (database_outage_limit_s).
+DATABASE_OUTAGE_ERRORS = (OperationalError, InterfaceError)
+# The cancel / pause check failing this many ticks in a row for another reason (a bug, a broken
+# collaborator) stops the run, which could not be cancelled or paused any more (~5 s at 0.2 s a tick).
+MAX_CONTROL_FAILURES = 25
 
 
 def encode_component(value: str) -> str:
@@ -224,6 +232,8 @@ class PrefetchEngine:
         self.database_down_since: float | None = None
         self.database_error: Exception | None = None
         self.database_given_up = False
+        self.control_failures = 0  # in a row
+        self.control_error: Exception | None = None
 
         self.stats = {
             "catalogs_total": len(plan.catalogs), "catalogs_processed": 0, "catalogs_skipped": 0,
@@ -371,7 +381,9 @@ class PrefetchEngine:
             time.monotonic() - self.database_down_since > self.database_outage_limit_s
         )):
             return self._stop(crawl, STOP_DATABASE_UNAVAILABLE)
-        cancel, pause = await self._db(self.poll_control)
+        cancel, pause = await self._control_flags()
+        if self.control_failures >= MAX_CONTROL_FAILURES:
+            return self._stop(crawl, STOP_CONTROL_FAILING)
         if cancel:
             return self._stop(crawl, STOP_CANCELLED)
         if pause != self.paused:
@@ -388,6 +400,34 @@ class PrefetchEngine:
         if progress_due:
             await self._db(self.on_progress, self.snapshot(), "progress")
         return False
+
+    async def _control_flags(self) -> tuple[bool, bool]:
+        """(cancel, pause). While the check fails for a reason other than a database outage, the flags
+        stay as they were and the failures in a row are counted (the caller stops the run at the limit)."""
+        try:
+            flags = await self._db(self.poll_control)
+        except DATABASE_OUTAGE_ERRORS:
+            raise  # the watcher's outage handling: logged once, the run fails after database_outage_limit_s
+        except Exception as error:
+            self.control_failures += 1
+            self.control_error = error
+            if self.control_failures == 1:
+                self.log.exception("Checking for cancel / pause failed; retrying every %.1f s", self.control_interval_s)
+            return False, self.paused
+        if self.control_failures:
+            self.log.warning("Checking for cancel / pause works again after %d failures", self.control_failures)
+            self.control_failures = 0
+        return flags
+
+    def failure(self) -> str | None:
+        """Why the run failed, for the stop reasons that are failures (None for the others)."""
+        if self.stop_reason == STOP_DATABASE_UNAVAILABLE:
+            return (f"The database was unreachable for more than {self.database_outage_limit_s:g} s "
+                    f"({self.database_error.__class__.__name__}: {self.database_error})")
+        if self.stop_reason == STOP_CONTROL_FAILING:
+            return (f"Checking for cancel / pause failed {MAX_CONTROL_FAILURES} times in a row "
+                    f"({self.control_error.__class__.__name__}: {self.control_error})")
+        return None
 
     def _stop(self, crawl: asyncio.Task, reason: str) -> bool:
         self.stop_reason = reason

@@ -22,7 +22,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_expo
 from addons.manifest import CatalogExtra, Manifest, ManifestError
 from addons.models import Addon, Catalog
 
-from .engine import STOP_CANCELLED, STOP_DATABASE_UNAVAILABLE, PrefetchEngine
+from .engine import STOP_CANCELLED, PrefetchEngine
 from .models import ACTIVE_STATUSES, EXECUTING_STATUSES, PrefetchSettings, Run, RunStatus, RunTrigger
 from .notifications import notify_run_finished
 from .plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
@@ -364,10 +364,9 @@ def _execute_claimed(run_id, token, plan, local_cancel, listeners, engine_option
         run = Run.objects.get(pk=run_id)
         _queue_again(run, f"worker {run.worker} shut down while running it", timezone.now())
         return Run.objects.get(pk=run_id)
-    if report["stop_reason"] == STOP_DATABASE_UNAVAILABLE:
-        error = (f"The database was unreachable for more than {engine.database_outage_limit_s:g} s "
-                 f"({engine.database_error.__class__.__name__}: {engine.database_error})")
-        return _finish(run_id, token, RunStatus.FAILED, report=report, error=error)
+    failure = engine.failure()
+    if failure:
+        return _finish(run_id, token, RunStatus.FAILED, report=report, error=failure)
     status = RunStatus.CANCELLED if report["stop_reason"] == STOP_CANCELLED else RunStatus.COMPLETED
     return _finish(run_id, token, status, report=report)
 
