@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .metrics import add_stream_outcomes
 from .models import PrefetchRecord
 
 LOOKUP_CHUNK = 400  # keeps IN (...) lists well under SQLite's variable limit
@@ -53,10 +55,12 @@ class RecordStore:
                 found[(key, video_id)] = success == attempt
         return found
 
+    @transaction.atomic  # records and metric totals together: a save that is retried never counts twice
     def save(self, outcomes: list[StreamOutcome]) -> None:
         """Upsert: a success refreshes everything, a failure never erases the last success."""
         successes = [o for o in outcomes if o.ok]
         failures = [o for o in outcomes if not o.ok]
+        add_stream_outcomes(outcomes)
         if successes:
             PrefetchRecord.objects.bulk_create(
                 [self._row(o) for o in successes],
