@@ -87,6 +87,8 @@ class Item:
     type: str
     id: str
     name: str
+    # (addon key, video id) pairs still valid, looked up with the item's catalog page; None: not yet.
+    valid: set | None = None
 
 
 @dataclass
@@ -546,18 +548,39 @@ class PrefetchEngine:
                 return "page repeated (addon ignores skip)"
             if self.settings.randomize_items:
                 random.shuffle(fresh)
-            for meta in fresh:
-                reason = await self._dispatch(catalog, result, meta, tasks)
+            items = [self._item(catalog, meta) for meta in fresh]
+            await self._look_up_movies(items)
+            for item in items:
+                reason = await self._dispatch(catalog, result, item, tasks)
                 if reason:
                     return reason
             if not catalog.declares_skip:
                 return "single page (no skip declared)"
             skip += len(metas)
 
-    async def _dispatch(self, catalog: CatalogSpec, result: CatalogResult, meta: dict, tasks: set) -> str | None:
-        """Start one item, once there is room under the limits. Returns a stop reason or None."""
+    @staticmethod
+    def _item(catalog: CatalogSpec, meta: dict) -> Item:
         item_type = meta.get("type") if isinstance(meta.get("type"), str) and meta.get("type") else catalog.type
-        item = Item(item_type, meta["id"], str(meta.get("name") or meta["id"]))
+        return Item(item_type, meta["id"], str(meta.get("name") or meta["id"]))
+
+    async def _look_up_movies(self, items: list[Item]) -> None:
+        """Which of a page's movies are still valid, in one look-up for the page: a movie's only video
+        is itself, so it needs no meta first. One round trip to the database thread per item cost
+        more than the stream request itself on a fast addon (a thread wake-up each way)."""
+        movies = [item for item in items if item.type == "movie" and not id_too_long(item.type, item.id)]
+        addon_keys = sorted({addon.key for addon in self.plan.stream_addons})
+        if not movies or not addon_keys:
+            return
+        try:
+            valid = await self._lookup(self.store.valid_keys, addon_keys, "movie", [item.id for item in movies],
+                                       self.settings.cache_validity_s)
+        except DatabaseUnavailable:
+            return  # each item looks up for itself, and waits for the database as items do
+        for item in movies:
+            item.valid = valid
+
+    async def _dispatch(self, catalog: CatalogSpec, result: CatalogResult, item: Item, tasks: set) -> str | None:
+        """Start one item, once there is room under the limits. Returns a stop reason or None."""
         if id_too_long(item.type, item.id):
             self.log.warning("%s: an item's id or type is longer than %d characters; skipped", catalog.name, MAX_ID_CHARS)
             result.failed += 1
@@ -642,7 +665,7 @@ class PrefetchEngine:
         warmed_earlier = {video_id for (_, video_id), ok in earlier.items() if ok}
         if earlier:
             self.stats["items_done_before_resume"] += 1
-        valid = await self._lookup(
+        valid = item.valid if item.valid is not None else await self._lookup(
             self.store.valid_keys,
             sorted({addon.key for addon, _ in targets}),
             item.type,
