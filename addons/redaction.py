@@ -45,11 +45,14 @@ def redact_text(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Logging filter: every URL in a record's message is redacted before any handler sees it."""
+    """Logging filter: every URL in a record's message and traceback is redacted before any handler sees it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if "://" in message or "=" in message:
             record.msg = redact_text(message)
             record.args = None
+        if record.exc_info and not record.exc_text:
+            # Formatters print exc_text when it is set: exception messages may quote the URL.
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
         return True

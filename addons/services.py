@@ -5,9 +5,11 @@ manifest; the manifest summary is cached on the row. Catalog loading merges what
 declare into the saved selection without losing the user's choices.
 """
 
+import asyncio
 import logging
 from collections.abc import Callable
 
+import aiohttp
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
@@ -17,11 +19,15 @@ from .client import MB, ClientLimits, fetch_manifest_sync
 from .manifest import AddonUrlError, Manifest, ManifestError, normalize_addon_url
 from .models import Addon, AddonRole, Catalog
 from .network_policy import INPUT_REFUSAL, AddressNotAllowed, NetworkPolicy
-from .redaction import redact_text
+from .redaction import redact_text, redact_url
 
 logger = logging.getLogger("addons.services")
 
 MANIFEST_TIMEOUT_S = 15.0
+# What a manifest fetch may raise besides ManifestError (the client turns answers, timeouts and
+# refused connections into that): a URL the HTTP stack refuses to build or send (ValueError from
+# yarl / aiohttp.InvalidURL) and network errors raised outside a request (proxy set-up, DNS).
+EXPECTED_FETCH_ERRORS = (ValueError, aiohttp.ClientError, OSError, asyncio.TimeoutError)
 
 
 class AddonError(ValueError):
@@ -58,8 +64,11 @@ def fetch_manifest(url: str) -> Manifest:
         )
     except ManifestError as error:
         raise AddonError(redact_text(str(error))) from None
-    except Exception as error:  # a malformed URL the HTTP client refuses, and the like
+    except EXPECTED_FETCH_ERRORS as error:
         raise AddonError(f"Could not fetch the manifest: {error.__class__.__name__}.") from None
+    except Exception:  # a bug: the traceback goes to the log, the user gets an answer instead of a 500
+        logger.exception("Fetching the manifest of %s failed unexpectedly", redact_url(url))
+        raise AddonError("Could not fetch the manifest: an internal error (details are in the server log).") from None
     if manifest.configuration_required:
         raise AddonError(
             f"“{manifest.name}” needs to be configured first: open its configure page, then paste the "

@@ -193,3 +193,24 @@ class Run(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class MetricTotal(models.Model):
+    """A monotonic total behind /metrics: stream requests by outcome and their latency histogram,
+    per stream addon. Added to in the same transaction that saves the engine's answers (so a flush
+    that is retried never counts twice) and never lowered: pruning the run history or invalidating
+    records leaves it as it is, as a Prometheus counter must be. The web process reads it, since the
+    engine runs in a worker process. See prefetch/metrics.py."""
+
+    metric = models.CharField(max_length=40)
+    addon_name = models.CharField(max_length=200)
+    label = models.CharField(max_length=40, blank=True, help_text="The outcome, or a latency bucket's upper bound.")
+    value = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["metric", "addon_name", "label"], name="unique_metric_total")
+        ]
+
+    def __str__(self):
+        return f"{self.metric}{{{self.addon_name},{self.label}}} = {self.value:g}"

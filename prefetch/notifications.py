@@ -5,12 +5,10 @@ apprise package is installed), NOTIFY_ON = failure (failed and aborted runs) or 
 A notification never changes a run's outcome: every failure is logged, never raised.
 """
 
-import json
 import logging
-import urllib.error
-import urllib.request
 from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
 
 from addons.redaction import redact_text
@@ -80,14 +78,18 @@ def payload(run: Run) -> dict:
 
 
 def send_webhook(url: str, body: dict, timeout_s: float) -> None:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "User-Agent": "streams-prefetcher"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:
-        response.read(1024)
+    """POST the body as JSON; raises requests.RequestException for a network error or a non-2xx answer."""
+    # stream=True and closing at once: the receiver's answer body is of no use to us.
+    with requests.post(url, json=body, headers={"User-Agent": "streams-prefetcher"}, timeout=timeout_s,
+                       stream=True) as response:
+        response.raise_for_status()
+
+
+def webhook_error(error: requests.RequestException) -> str:
+    """What went wrong, without the URL: requests' messages carry its path, often the webhook's secret."""
+    if isinstance(error, requests.HTTPError) and error.response is not None:
+        return f"HTTP {error.response.status_code}"
+    return error.__class__.__name__
 
 
 def send_apprise(url: str, title: str, body: str, failed: bool) -> bool | None:
@@ -121,9 +123,9 @@ def _notify(run: Run) -> None:
         try:
             send_webhook(webhook, body, settings.NOTIFY_TIMEOUT_S)
             logger.info("Notified %s of run %s (%s)", endpoint_label(webhook), run.pk, run.status)
-        except (urllib.error.URLError, OSError, ValueError) as error:
+        except requests.RequestException as error:
             logger.error("Webhook %s did not take the notification of run %s: %s", endpoint_label(webhook), run.pk,
-                         redact_text(str(error)).replace(webhook, endpoint_label(webhook)))
+                         webhook_error(error))
     if apprise_url:
         title = f"Streams Prefetcher: run {run.status}"
         sent = send_apprise(apprise_url, title, body["summary"], run.status in FAILURE_STATUSES)

@@ -2,10 +2,12 @@
 
 from datetime import datetime, timedelta
 
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from prefetch.engine.records import StreamOutcome
+from prefetch.metrics import add_stream_outcomes
 from prefetch.models import PrefetchRecord
 
 LOOKUP_CHUNK = 400  # keeps IN (...) lists well under SQLite's variable limit
@@ -14,15 +16,30 @@ LOOKUP_CHUNK = 400  # keeps IN (...) lists well under SQLite's variable limit
 
 class DatabaseRecordStore:
     def valid_keys(self, addon_keys: list[str], content_type: str, video_ids: list[str], validity_s: int) -> set:
+        """(addon_key, video_id) pairs that succeeded within the validity window (-1: ever; 0: never).
+
+        Raw SQL: this runs once per item, and building the ORM query cost 35x the query itself
+        (0.5 ms against 15 us on SQLite), CPU time that held the GIL against the engine's event loop."""
         if validity_s == 0 or not addon_keys or not video_ids:
             return set()
-        found = set()
-        base = Q(addon_key__in=addon_keys, content_type=content_type, last_success__isnull=False)
+        table = connection.ops.quote_name(PrefetchRecord._meta.db_table)
+        condition = "content_type = %s AND last_success IS NOT NULL"
+        params: list = [content_type]
         if validity_s > 0:
-            base &= Q(last_success__gt=timezone.now() - timedelta(seconds=validity_s))
-        for start in range(0, len(video_ids), LOOKUP_CHUNK):
-            chunk = video_ids[start : start + LOOKUP_CHUNK]
-            found.update(PrefetchRecord.objects.filter(base, video_id__in=chunk).values_list("addon_key", "video_id"))
+            condition += " AND last_success > %s"
+            cutoff = timezone.now() - timedelta(seconds=validity_s)
+            params.append(connection.ops.adapt_datetimefield_value(cutoff))
+        found = set()
+        with connection.cursor() as cursor:
+            for start in range(0, len(video_ids), LOOKUP_CHUNK):
+                chunk = video_ids[start : start + LOOKUP_CHUNK]
+                cursor.execute(
+                    f"SELECT addon_key, video_id FROM {table} WHERE {condition}"
+                    f" AND addon_key IN ({', '.join(['%s'] * len(addon_keys))})"
+                    f" AND video_id IN ({', '.join(['%s'] * len(chunk))})",
+                    [*params, *addon_keys, *chunk],
+                )
+                found.update(cursor.fetchall())
         return found
 
     def attempted_since(
@@ -37,9 +54,11 @@ class DatabaseRecordStore:
                 found[(key, video_id)] = success == attempt
         return found
 
+    @transaction.atomic  # records and metric totals together: a save that is retried never counts twice
     def save(self, outcomes: list[StreamOutcome]) -> None:
         successes = [o for o in outcomes if o.ok]
         failures = [o for o in outcomes if not o.ok]
+        add_stream_outcomes(outcomes)
         if successes:
             PrefetchRecord.objects.bulk_create(
                 [self._row(o) for o in successes],

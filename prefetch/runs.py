@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, close_old_connections, connections, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, close_old_connections, connections, transaction
 from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -23,7 +23,7 @@ from addons.manifest import CatalogExtra, Manifest, ManifestError
 from addons.models import Addon, Catalog
 from addons.services import client_limits
 
-from .engine import STOP_CANCELLED, STOP_DATABASE_UNAVAILABLE, PrefetchEngine
+from .engine import STOP_CANCELLED, PrefetchEngine
 from .engine.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
 from .models import ACTIVE_STATUSES, EXECUTING_STATUSES, PrefetchSettings, Run, RunStatus, RunTrigger
 from .notifications import notify_run_finished
@@ -340,7 +340,7 @@ def database_engine(plan: RunPlan, **options) -> PrefetchEngine:
     database restart dropped so the next call reconnects, the engine thread's connection closed."""
     return PrefetchEngine(
         plan, store=DatabaseRecordStore(), on_db_error=close_old_connections, on_db_thread_exit=connections.close_all,
-        **options,
+        outage_errors=(OperationalError, InterfaceError), **options,
     )
 
 
@@ -374,10 +374,9 @@ def _execute_claimed(run_id, token, plan, local_cancel, listeners, engine_option
         run = Run.objects.get(pk=run_id)
         _queue_again(run, f"worker {run.worker} shut down while running it", timezone.now())
         return Run.objects.get(pk=run_id)
-    if report["stop_reason"] == STOP_DATABASE_UNAVAILABLE:
-        error = (f"The database was unreachable for more than {engine.database_outage_limit_s:g} s "
-                 f"({engine.database_error.__class__.__name__}: {engine.database_error})")
-        return _finish(run_id, token, RunStatus.FAILED, report=report, error=error)
+    failure = engine.failure()
+    if failure:
+        return _finish(run_id, token, RunStatus.FAILED, report=report, error=failure)
     status = RunStatus.CANCELLED if report["stop_reason"] == STOP_CANCELLED else RunStatus.COMPLETED
     return _finish(run_id, token, status, report=report)
 

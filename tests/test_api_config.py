@@ -1,6 +1,7 @@
 """JSON API for configuration: auth everywhere, validation, redaction, catalogs, schedules, reset."""
 
 import json
+import logging
 import re
 import urllib.parse
 
@@ -186,6 +187,19 @@ def test_configuration_required_and_unreachable_are_refused_with_clear_text(api,
     gone = post(api, "/api/addons", {"url": f"http://127.0.0.1:{port}/manifest.json"})
     assert gone.status_code == 400 and "Could not fetch the manifest" in gone.json()["errors"]["url"][0]
     assert not Addon.objects.exists()
+
+
+def test_a_bug_while_fetching_a_manifest_is_logged_and_answered_clearly(api, peer, monkeypatch, caplog):
+    def broken_parser(data):
+        raise TypeError("a bug in manifest parsing")
+
+    monkeypatch.setattr("addons.client.Manifest", broken_parser)
+    with caplog.at_level(logging.ERROR, logger="addons.services"):
+        response = post(api, "/api/addon/manifest", {"url": peer.url})
+    assert response.status_code == 400
+    assert "an internal error" in response.json()["errors"]["url"][0]
+    [logged] = caplog.records
+    assert logged.exc_info[0] is TypeError and "a bug in manifest parsing" in caplog.text  # with its traceback
 
 
 def test_secret_urls_are_redacted_and_revealed_on_request(api, peer):

@@ -11,8 +11,10 @@ from django.utils import timezone
 
 from addons.client import fetch_manifest_sync
 from addons.models import Addon, Catalog
+from prefetch.engine import MAX_CONTROL_FAILURES
 from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus, RunTrigger
 from prefetch.runs import (
+    RunControl,
     RunRefused,
     create_run,
     execute_run,
@@ -94,7 +96,7 @@ def test_a_run_executes_once_even_if_delivered_twice(peer):
 
 def test_pause_resume_and_cancel_through_the_run_row(make_peer):
     slow = make_peer(PEER_STREAM_LATENCY_MS=40, PEER_DUAL=50)
-    configure(slow.url, [("movie", "peer-dual")], concurrency=1)
+    configure(slow.url, [("movie", "peer-dual")], concurrency=1, movies_per_catalog=-1)
     run = create_run(RunTrigger.MANUAL)
     thread = execute_in_thread(run.pk)
     wait_until(lambda: len(slow.requests("stream")) >= 2, message="streams")
@@ -174,7 +176,7 @@ def test_cancelling_a_queued_run_ends_it_at_once_and_no_worker_starts_it_later(p
 def test_the_worker_refreshes_the_heartbeat_while_it_runs(make_peer, settings):
     settings.RUN_HEARTBEAT_S = 0.2
     slow = make_peer(PEER_STREAM_LATENCY_MS=40, PEER_DUAL=40)
-    configure(slow.url, [("movie", "peer-dual")], concurrency=1)
+    configure(slow.url, [("movie", "peer-dual")], concurrency=1, movies_per_catalog=-1)
     run = create_run(RunTrigger.MANUAL)
     thread = execute_in_thread(run.pk, worker="w1@host")
     first = wait_until(lambda: Run.objects.get(pk=run.pk).heartbeat_at, message="the claim's heartbeat")
@@ -297,6 +299,43 @@ def test_a_run_fails_with_the_real_error_when_the_database_stays_away(peer, monk
     assert run.error == ("The database was unreachable for more than 0.5 s "
                          "(OperationalError: could not connect to server: Connection refused)")
     assert run.statistics["items_failed"] == 0  # the items waited for the database; none was failed
+
+
+def failing_control(monkeypatch, fails) -> Counter:
+    """RunControl.poll raising a bug's TypeError on the calls for which `fails(call number)` is true."""
+    real_poll = RunControl.poll
+    calls = Counter()
+
+    def poll(control):
+        calls["all"] += 1
+        if fails(calls["all"]):
+            calls["failed"] += 1
+            raise TypeError("unsupported operand type(s) for -: 'NoneType' and 'datetime'")
+        return real_poll(control)
+
+    monkeypatch.setattr(RunControl, "poll", poll)
+    return calls
+
+
+def test_a_run_whose_cancel_check_keeps_failing_stops_with_the_reason(make_peer, monkeypatch):
+    slow = make_peer(PEER_STREAM_LATENCY_MS=50, PEER_DUAL=100)  # 5 s of requests at concurrency 1
+    configure(slow.url, [("movie", "peer-dual")], concurrency=1, movies_per_catalog=-1)
+    calls = failing_control(monkeypatch, lambda call: True)
+    run = execute_run(create_run(RunTrigger.MANUAL).pk, engine_options={"control_interval_s": 0.02})
+    assert run.status == RunStatus.FAILED and run.stop_reason == "cancel and pause checks failing"
+    assert run.error == (f"Checking for cancel / pause failed {MAX_CONTROL_FAILURES} times in a row "
+                         "(TypeError: unsupported operand type(s) for -: 'NoneType' and 'datetime')")
+    assert calls["failed"] == MAX_CONTROL_FAILURES
+    assert len(slow.requests("stream")) < 100  # the crawl stopped with it
+
+
+def test_cancel_check_failures_that_are_not_in_a_row_do_not_stop_the_run(make_peer, monkeypatch):
+    slow = make_peer(PEER_STREAM_LATENCY_MS=30, PEER_DUAL=60)
+    configure(slow.url, [("movie", "peer-dual")], concurrency=1, movies_per_catalog=-1)
+    calls = failing_control(monkeypatch, lambda call: call % 4 != 0)  # three of every four fail
+    run = execute_run(create_run(RunTrigger.MANUAL).pk, engine_options={"control_interval_s": 0.02})
+    assert run.status == RunStatus.COMPLETED and run.statistics["movies_prefetched"] == 60
+    assert calls["failed"] > MAX_CONTROL_FAILURES  # more failures in all than the limit allows in a row
 
 
 def test_daily_housekeeping_prunes_old_runs_without_waiting_for_a_run(settings):

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from prefetch.models import PrefetchRecord, Run, RunStatus
 from prefetch.runs import create_run, execute_run
+from tests.helpers import insert_records
 from tests.test_live_consumer import configure
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -138,6 +139,19 @@ def test_records_search_and_invalidate(user_client):
     assert filtered.json()["invalidated"] == 1
     assert list(PrefetchRecord.objects.values_list("video_id", flat=True)) == ["tt2"]
     assert user_client.post("/api/records/invalidate", {"all": True}, content_type="application/json").json()["invalidated"] == 1
+    assert not PrefetchRecord.objects.exists()
+
+
+def test_invalidating_more_records_than_sqlite_has_variables(user_client):
+    # Debian's SQLite allows 250,000 variables in one statement (stock builds 32,766; PostgreSQL 65,535).
+    matching, others = 260_000, 40_000
+    insert_records(matching, title="Alpha")
+    insert_records(others, title="Beta", video_id="tt9{:08d}")
+    filtered = user_client.post("/api/records/invalidate", {"filter": {"q": "alpha"}}, content_type="application/json")
+    assert filtered.status_code == 200 and filtered.json()["invalidated"] == matching
+    insert_records(matching, title="Gamma")
+    everything = user_client.post("/api/records/invalidate", {"all": True}, content_type="application/json")
+    assert everything.status_code == 200 and everything.json()["invalidated"] == matching + others
     assert not PrefetchRecord.objects.exists()
 
 

@@ -1,6 +1,5 @@
 """/api/health and /metrics, and the `healthcheck` command the containers use."""
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -8,10 +7,13 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
+from prometheus_client.parser import text_string_to_metric_families
 
-from prefetch.models import PrefetchRecord, Run, RunStatus
+from prefetch.models import PrefetchRecord, Run, RunStatus, RunTrigger
+from prefetch.runs import create_run, execute_run
 from schedules.liveness import record_heartbeat
 from schedules.models import SchedulerHeartbeat
+from tests.helpers import addon, plan
 from tests.worker_process import free_port, use_broker
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,16 +24,18 @@ def account():
     return get_user_model().objects.create_user("ops", password="a-long-password-1")
 
 
+def families(text: str) -> dict:
+    """name -> metric family, parsed by prometheus_client's own parser (which refuses malformed text)."""
+    return {family.name: family for family in text_string_to_metric_families(text)}
+
+
 def samples(text: str) -> dict[str, float]:
-    """`name{labels}` -> value, from Prometheus text; checks every line is well formed."""
-    found = {}
-    for line in text.splitlines():
-        if line.startswith("# HELP ") or line.startswith("# TYPE "):
-            continue
-        match = re.fullmatch(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_]\w*="(?:[^"\\]|\\.)*",?)*\})? (\S+)', line)
-        assert match, f"not a Prometheus sample line: {line!r}"
-        found[match[1] + (match[2] or "")] = float(match[3])
-    return found
+    """`name{label="value",...}` (values unescaped, labels in exposition order) -> value."""
+    return {
+        sample.name + ("{" + ",".join(f'{k}="{v}"' for k, v in sample.labels.items()) + "}" if sample.labels else ""):
+        sample.value
+        for family in text_string_to_metric_families(text) for sample in family.samples
+    }
 
 
 # --- health ------------------------------------------------------------------------------------------
@@ -148,18 +152,12 @@ def test_healthcheck_command_exits_non_zero_when_the_broker_is_down(celery_app):
 @pytest.fixture
 def history():
     now = timezone.now()
-    report = [
-        {"name": "Comet", "requests": 10, "ok": 8, "empty": 2, "failed": 2, "skipped": 0},
-        {"name": 'Odd "name"', "requests": 1, "ok": 1, "empty": 0, "failed": 0, "skipped": 0},
-    ]
-    Run.objects.create(status=RunStatus.COMPLETED, addons=report, started_at=now - timedelta(minutes=5), finished_at=now)
-    Run.objects.create(status=RunStatus.COMPLETED, addons=report[:1], finished_at=now)
+    Run.objects.create(status=RunStatus.COMPLETED, started_at=now - timedelta(minutes=5), finished_at=now)
+    Run.objects.create(status=RunStatus.COMPLETED, finished_at=now)
     Run.objects.create(status=RunStatus.FAILED, finished_at=now, error="boom")
-    for index, latency in enumerate([30.0, 80.0, 400.0, 4000.0, None]):
-        PrefetchRecord.objects.create(
-            addon_key="k", addon_name="Comet", content_type="movie", video_id=f"tt{index}", last_attempt=now,
-            last_success=now if latency else None, latency_ms=latency,
-        )
+    for index in range(5):
+        PrefetchRecord.objects.create(addon_key="k", addon_name='Odd "name"', content_type="movie",
+                                      video_id=f"tt{index}", last_attempt=now)
 
 
 def test_metrics_need_a_sign_in_or_the_token(client, settings, history):
@@ -174,39 +172,82 @@ def test_metrics_need_a_sign_in_or_the_token(client, settings, history):
     assert response["Content-Type"].startswith("text/plain; version=0.0.4")
 
 
-def test_metrics_for_a_signed_in_user_report_runs_requests_latency_and_records(client, account, history):
+def test_metrics_gauges_report_runs_records_and_the_scheduler(client, account, history):
     client.force_login(account)
-    response = client.get("/metrics")
-    assert response.status_code == 200
-    values = samples(response.content.decode())
-
+    text = client.get("/metrics").content.decode()
+    values = samples(text)
     assert values['prefetcher_runs{status="completed"}'] == 2
     assert values['prefetcher_runs{status="failed"}'] == 1
     assert values['prefetcher_runs{status="aborted"}'] == 0
     assert values['prefetcher_active_run'] == 0
-    # "ok" without the empty answers, which are counted apart; summed over both runs.
-    assert values['prefetcher_stream_requests_total{addon="Comet",outcome="ok"}'] == 12
-    assert values['prefetcher_stream_requests_total{addon="Comet",outcome="empty"}'] == 4
-    assert values['prefetcher_stream_requests_total{addon="Comet",outcome="failed"}'] == 4
-    assert values['prefetcher_stream_requests_total{addon="Odd \\"name\\"",outcome="ok"}'] == 1
-    # Histogram: cumulative buckets in seconds, over records with a latency.
-    bucket = 'prefetcher_stream_request_latency_seconds_bucket{{addon="Comet",le="{}"}}'
-    assert values[bucket.format("0.05")] == 1
-    assert values[bucket.format("0.1")] == 2
-    assert values[bucket.format("0.5")] == 3
-    assert values[bucket.format("2.5")] == 3
-    assert values[bucket.format("5.0")] == 4
-    assert values[bucket.format("+Inf")] == 4
-    assert values['prefetcher_stream_request_latency_seconds_count{addon="Comet"}'] == 4
-    assert values['prefetcher_stream_request_latency_seconds_sum{addon="Comet"}'] == pytest.approx(4.51)
-    assert values['prefetcher_records{addon="Comet"}'] == 5
-    assert values["prefetcher_records_total"] == 5
+    assert values['prefetcher_records{addon="Odd "name""}'] == 5  # a quote in a label survives the round trip
     assert values['prefetcher_run_last_finished_timestamp_seconds{status="failed"}'] > 0
     # The scheduler has never ticked in this test: down, infinitely old.
     assert values["prefetcher_scheduler_up"] == 0
     assert values["prefetcher_scheduler_heartbeat_age_seconds"] == float("inf")
+    # No stream request was ever made: the counter and the histogram have no series yet.
+    kinds = {name: family.type for name, family in families(text).items()}
+    assert kinds.pop("prefetcher_stream_requests") == "counter"
+    assert kinds.pop("prefetcher_stream_request_latency_seconds") == "histogram"
+    assert set(kinds.values()) == {"gauge"}  # everything else is a state
+    assert not any(name.startswith("prefetcher_stream_request") for name in values)
     record_heartbeat("beat-host", 7)
     age_heartbeat(12)
     values = samples(client.get("/metrics").content.decode())
     assert values["prefetcher_scheduler_up"] == 1
     assert 12 <= values["prefetcher_scheduler_heartbeat_age_seconds"] < 60
+
+
+def cli_run(peer) -> Run:
+    """A real run (the lifecycle a worker goes through) of one catalog against the peer."""
+    return execute_run(create_run(RunTrigger.CLI).pk, plan=plan([addon(peer.url)], [("movie", "peer-popular")]))
+
+
+def stream_metrics(client, addon_name: str) -> dict[str, float]:
+    values = samples(client.get("/metrics").content.decode())
+    prefix = ("prefetcher_stream_request_latency_seconds", "prefetcher_stream_requests_total")
+    return {key: value for key, value in values.items() if key.startswith(prefix) and f'addon="{addon_name}"' in key}
+
+
+def test_stream_request_counters_and_latency_histogram_count_every_request_of_a_run(client, account, make_peer):
+    peer = make_peer(PEER_MOVIES=60, PEER_EMPTY_EVERY=5, PEER_FAIL_EVERY=7, PEER_STREAM_LATENCY_MS=60)
+    run = cli_run(peer)
+    stats, name = run.statistics, run.addons[0]["name"]
+    made = len(peer.requests("stream"))
+    assert made == stats["stream_requests"] == 60 and stats["stream_requests_empty"] and stats["stream_requests_failed"]
+    client.force_login(account)
+    metric = stream_metrics(client, name)
+    counter = 'prefetcher_stream_requests_total{{addon="{}",outcome="{}"}}'
+    assert metric[counter.format(name, "ok")] == stats["stream_requests_ok"] - stats["stream_requests_empty"]
+    assert metric[counter.format(name, "empty")] == stats["stream_requests_empty"]
+    assert metric[counter.format(name, "failed")] == stats["stream_requests_failed"]
+    bucket = 'prefetcher_stream_request_latency_seconds_bucket{{addon="{}",le="{}"}}'
+    assert metric[f'prefetcher_stream_request_latency_seconds_count{{addon="{name}"}}'] == made
+    assert metric[bucket.format(name, "+Inf")] == made
+    assert metric[bucket.format(name, "0.05")] == 0  # every answer took at least the peer's 60 ms
+    assert metric[bucket.format(name, "30.0")] == made
+    # 60 ms each at least, and (on loopback) well under a second each
+    assert made * 0.06 <= metric[f'prefetcher_stream_request_latency_seconds_sum{{addon="{name}"}}'] < made * 1.0
+
+
+def test_pruning_the_history_or_invalidating_records_never_lowers_a_counter(client, account, peer):
+    from prefetch.run_logs import prune_history
+
+    peer.reset()
+    first = cli_run(peer)
+    client.force_login(account)
+    name = first.addons[0]["name"]
+    after_one = stream_metrics(client, name)
+    assert sum(v for k, v in after_one.items() if k.startswith("prefetcher_stream_requests_total")) == 250
+    Run.objects.update(created_at=timezone.now() - timedelta(days=2))
+    prune_history(retention_days=1)
+    assert not Run.objects.exists()
+    client.post("/api/records/invalidate", {"all": True}, content_type="application/json")
+    assert not PrefetchRecord.objects.exists()
+    assert stream_metrics(client, name) == after_one
+    cli_run(peer)  # nothing remembered: the same 250 requests again, added to the totals
+    after_two = stream_metrics(client, name)
+    counts = [key for key in after_one if "_total" in key or "_count" in key or 'le="+Inf"' in key]
+    assert {key: after_two[key] for key in counts} == {key: 2 * after_one[key] for key in counts}
+    assert all(after_two[key] > after_one[key] for key in after_one if "_sum" in key)
+    assert all(after_two[key] >= after_one[key] for key in after_one)

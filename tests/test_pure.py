@@ -1,6 +1,7 @@
 """Pure logic: URL handling, encoding, redaction, durations, manifests, episode policy."""
 
 import logging
+import sys
 from datetime import datetime, timezone
 
 import pytest
@@ -97,6 +98,16 @@ def test_logging_filter_redacts_urls_in_messages():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "fetching %s", ("https://h/SECRETTOKEN123456/manifest.json",), None)
     RedactingFilter().filter(record)
     assert "SECRETTOKEN" not in record.getMessage()
+
+
+def test_logging_filter_redacts_urls_in_tracebacks():
+    try:
+        raise ValueError("cannot open https://h/SECRETTOKEN123456/manifest.json")
+    except ValueError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    RedactingFilter().filter(record)
+    shown = logging.Formatter().format(record)
+    assert "SECRETTOKEN" not in shown and "https://h/***/manifest.json" in shown and "ValueError" in shown
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,10 @@ the catalogs and requests the streams. `walk` is the walk itself; `plan` what a 
 `records` the record store it needs."""
 
 from prefetch.engine.walk import (
+    MAX_CONTROL_FAILURES,
     STOP_CANCELLED,
     STOP_COMPLETED,
+    STOP_CONTROL_FAILING,
     STOP_DATABASE_UNAVAILABLE,
     STOP_GLOBAL_LIMITS,
     STOP_TIME_LIMIT,
@@ -17,6 +19,6 @@ from prefetch.engine.walk import (
 )
 
 __all__ = [
-    "STOP_CANCELLED", "STOP_COMPLETED", "STOP_DATABASE_UNAVAILABLE", "STOP_GLOBAL_LIMITS", "STOP_TIME_LIMIT",
+    "MAX_CONTROL_FAILURES", "STOP_CANCELLED", "STOP_COMPLETED", "STOP_CONTROL_FAILING", "STOP_DATABASE_UNAVAILABLE", "STOP_GLOBAL_LIMITS", "STOP_TIME_LIMIT",
     "AddonGate", "BreakerPolicy", "PrefetchEngine", "catalog_extra", "encode_component",
 ]

@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from addons.client import ClientLimits
@@ -77,7 +78,7 @@ class AddonSpec:
     serves_catalogs: bool
     serves_streams: bool
 
-    @property
+    @cached_property  # read for every stream request; a hash of the URL each time
     def key(self) -> str:
         return addon_key(self.url)
 

@@ -27,6 +27,10 @@ STOP_CANCELLED = "cancelled"
 STOP_TIME_LIMIT = "time limit reached"
 STOP_GLOBAL_LIMITS = "global limits reached"
 STOP_DATABASE_UNAVAILABLE = "database unavailable"
+STOP_CONTROL_FAILING = "cancel and pause checks failing"
+# The cancel / pause check failing this many ticks in a row for another reason (a bug, a broken
+# collaborator) stops the run, which could not be cancelled or paused any more (~5 s at 0.2 s a tick).
+MAX_CONTROL_FAILURES = 25
 
 
 def encode_component(value: str) -> str:
@@ -78,6 +82,8 @@ class Item:
     type: str
     id: str
     name: str
+    # (addon key, video id) pairs still valid, looked up with the item's catalog page; None: not yet.
+    valid: set | None = None
 
 
 @dataclass
@@ -202,6 +208,7 @@ class PrefetchEngine:
         resume_since: datetime | None = None,
         on_db_error: Callable[[], None] | None = None,
         on_db_thread_exit: Callable[[], None] | None = None,
+        outage_errors: tuple[type[Exception], ...] = (),
         database_outage_limit_s: float = 300.0,
         client_factory: Callable[[], AbstractAsyncContextManager] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -229,11 +236,16 @@ class PrefetchEngine:
         self.on_db_error = on_db_error or (lambda: None)
         # Called on the database thread before it ends (Django's connections belong to their thread).
         self.on_db_thread_exit = on_db_thread_exit or (lambda: None)
+        # The record store's errors that mean "unreachable for now" (the run waits for it, up to
+        # database_outage_limit_s), as opposed to a failing cancel / pause check.
+        self.outage_errors = outage_errors
         # How long items wait for the record store to come back before the run fails.
         self.database_outage_limit_s = database_outage_limit_s
         self.database_down_since: float | None = None
         self.database_error: Exception | None = None
         self.database_given_up = False
+        self.control_failures = 0  # in a row
+        self.control_error: Exception | None = None
 
         self.stats = {
             "catalogs_total": len(plan.catalogs), "catalogs_processed": 0, "catalogs_skipped": 0,
@@ -385,7 +397,9 @@ class PrefetchEngine:
             time.monotonic() - self.database_down_since > self.database_outage_limit_s
         )):
             return self._stop(crawl, STOP_DATABASE_UNAVAILABLE)
-        cancel, pause = await self._db(self.poll_control)
+        cancel, pause = await self._control_flags()
+        if self.control_failures >= MAX_CONTROL_FAILURES:
+            return self._stop(crawl, STOP_CONTROL_FAILING)
         if cancel:
             return self._stop(crawl, STOP_CANCELLED)
         if pause != self.paused:
@@ -402,6 +416,34 @@ class PrefetchEngine:
         if progress_due:
             await self._db(self.on_progress, self.snapshot(), "progress")
         return False
+
+    async def _control_flags(self) -> tuple[bool, bool]:
+        """(cancel, pause). While the check fails for a reason other than a database outage, the flags
+        stay as they were and the failures in a row are counted (the caller stops the run at the limit)."""
+        try:
+            flags = await self._db(self.poll_control)
+        except self.outage_errors:
+            raise  # the watcher's outage handling: logged once, the run fails after database_outage_limit_s
+        except Exception as error:
+            self.control_failures += 1
+            self.control_error = error
+            if self.control_failures == 1:
+                self.log.exception("Checking for cancel / pause failed; retrying every %.1f s", self.control_interval_s)
+            return False, self.paused
+        if self.control_failures:
+            self.log.warning("Checking for cancel / pause works again after %d failures", self.control_failures)
+            self.control_failures = 0
+        return flags
+
+    def failure(self) -> str | None:
+        """Why the run failed, for the stop reasons that are failures (None for the others)."""
+        if self.stop_reason == STOP_DATABASE_UNAVAILABLE:
+            return (f"The database was unreachable for more than {self.database_outage_limit_s:g} s "
+                    f"({self.database_error.__class__.__name__}: {self.database_error})")
+        if self.stop_reason == STOP_CONTROL_FAILING:
+            return (f"Checking for cancel / pause failed {MAX_CONTROL_FAILURES} times in a row "
+                    f"({self.control_error.__class__.__name__}: {self.control_error})")
+        return None
 
     def _stop(self, crawl: asyncio.Task, reason: str) -> bool:
         self.stop_reason = reason
@@ -520,18 +562,39 @@ class PrefetchEngine:
                 return "page repeated (addon ignores skip)"
             if self.settings.randomize_items:
                 random.shuffle(fresh)
-            for meta in fresh:
-                reason = await self._dispatch(catalog, result, meta, tasks)
+            items = [self._item(catalog, meta) for meta in fresh]
+            await self._look_up_movies(items)
+            for item in items:
+                reason = await self._dispatch(catalog, result, item, tasks)
                 if reason:
                     return reason
             if not catalog.declares_skip:
                 return "single page (no skip declared)"
             skip += len(metas)
 
-    async def _dispatch(self, catalog: CatalogSpec, result: CatalogResult, meta: dict, tasks: set) -> str | None:
-        """Start one item, once there is room under the limits. Returns a stop reason or None."""
+    @staticmethod
+    def _item(catalog: CatalogSpec, meta: dict) -> Item:
         item_type = meta.get("type") if isinstance(meta.get("type"), str) and meta.get("type") else catalog.type
-        item = Item(item_type, meta["id"], str(meta.get("name") or meta["id"]))
+        return Item(item_type, meta["id"], str(meta.get("name") or meta["id"]))
+
+    async def _look_up_movies(self, items: list[Item]) -> None:
+        """Which of a page's movies are still valid, in one look-up for the page: a movie's only video
+        is itself, so it needs no meta first. One round trip to the database thread per item cost
+        more than the stream request itself on a fast addon (a thread wake-up each way)."""
+        movies = [item for item in items if item.type == "movie" and not id_too_long(item.type, item.id)]
+        addon_keys = sorted({addon.key for addon in self.plan.stream_addons})
+        if not movies or not addon_keys:
+            return
+        try:
+            valid = await self._lookup(self.store.valid_keys, addon_keys, "movie", [item.id for item in movies],
+                                       self.settings.cache_validity_s)
+        except DatabaseUnavailable:
+            return  # each item looks up for itself, and waits for the database as items do
+        for item in movies:
+            item.valid = valid
+
+    async def _dispatch(self, catalog: CatalogSpec, result: CatalogResult, item: Item, tasks: set) -> str | None:
+        """Start one item, once there is room under the limits. Returns a stop reason or None."""
         if id_too_long(item.type, item.id):
             self.log.warning("%s: an item's id or type is longer than %d characters; skipped", catalog.name, MAX_ID_CHARS)
             result.failed += 1
@@ -616,7 +679,7 @@ class PrefetchEngine:
         warmed_earlier = {video_id for (_, video_id), ok in earlier.items() if ok}
         if earlier:
             self.stats["items_done_before_resume"] += 1
-        valid = await self._lookup(
+        valid = item.valid if item.valid is not None else await self._lookup(
             self.store.valid_keys,
             sorted({addon.key for addon, _ in targets}),
             item.type,

@@ -248,7 +248,9 @@ class RecordInvalidateView(APIView):
             records = PrefetchRecord.objects.filter(pk__in=data["ids"])
         else:
             records = filtered_records(data["filter"].get("q", ""), data["filter"].get("status", ""))
-        deleted, _ = PrefetchRecord.objects.filter(pk__in=list(records.values_list("pk", flat=True))).delete()
+        # Deleted by the query itself (records have no relations or signals, so Django issues one
+        # DELETE ... WHERE): a list of every matching id would exceed SQLite's variable limit at scale.
+        deleted, _ = records.delete()
         return Response(_ok(invalidated=deleted))
 
 
