@@ -48,8 +48,11 @@ def _ok(**body):
     return {"success": True, **body}
 
 
-def _refused(message: str, code=status.HTTP_400_BAD_REQUEST):
-    return Response({"success": False, "error": message}, status=code)
+def _refused(message: str, code=status.HTTP_400_BAD_REQUEST, fix: tuple[str, str] | None = None):
+    body = {"success": False, "error": message}
+    if fix:
+        body["fix"] = {"href": fix[0], "label": fix[1]}
+    return Response(body, status=code)
 
 
 def run_detail(run: Run) -> dict:
@@ -124,7 +127,7 @@ class JobRunView(APIView):
             validate_plan(plan_from_database())
             run = request_run(RunTrigger.API if token else RunTrigger.MANUAL)
         except RunRefused as refusal:
-            return _refused(str(refusal))
+            return _refused(str(refusal), fix=refusal.fix)
         transaction.on_commit(lambda: progress.publish_run(run.pk, "queued"))
         return Response(_ok(message="Job started successfully", status=STATUS.refresh()))
 

@@ -5,10 +5,17 @@ from django.shortcuts import get_object_or_404, render
 
 from .api import RECORD_STATUSES, filtered_records, filtered_runs, job_status, run_detail
 from .models import PrefetchSettings, Run, RunStatus, RunTrigger
+from .ops_views import check_worker
+from .overview import first_run_steps, idle_overview
 
 
 def dashboard(request):
-    return render(request, "prefetch/dashboard.html", {"status": job_status()})
+    steps = first_run_steps()
+    return render(request, "prefetch/dashboard.html", {
+        "status": job_status(),
+        "steps": steps if not all(step.done for step in steps) else None,
+        "overview": idle_overview(check_worker()),
+    })
 
 
 def history(request):

@@ -1,7 +1,7 @@
 // Dashboard: idle (run now, next scheduled run), running (live progress), finished (completion statistics).
 (function () {
   "use strict";
-  const { api, el, toast } = window.App;
+  const { api, el, toast, fmtDate, fmtDuration } = window.App;
   const $ = (id) => document.getElementById(id);
   const log = (text) => { if (window.debugLog) window.debugLog(text); };
   const DISMISSED = "dismissed-completion-id";
@@ -69,7 +69,7 @@
     const elapsed = elapsedNow(run);
     $("row-time").hidden = !(maxTime > 0);
     $("bar-time").style.width = `${pct(elapsed, maxTime)}%`;
-    $("text-time").textContent = `${RunView.fmtDuration(elapsed)} / ${maxTime > 0 ? RunView.fmtDuration(maxTime) : "∞"}`;
+    $("text-time").textContent = `${fmtDuration(elapsed)} / ${maxTime > 0 ? fmtDuration(maxTime) : "∞"}`;
 
     $("counters").replaceChildren(
       counter("Movies", stats.movies_prefetched || 0, limits.movies_global),
@@ -78,7 +78,7 @@
       counter("Already prefetched", stats.already_prefetched || 0),
       counter("Failed", stats.items_failed || 0),
       counter("Stream requests", stats.stream_requests || 0, undefined, `${stats.stream_requests_ok || 0} ok · ${stats.stream_requests_failed || 0} failed`),
-      counter("Cache requests", stats.cache_requests_sent || 0, limits.cache_requests_global, `✓ ${stats.cache_requests_ok || 0}`),
+      limits.cache_requests_enabled ? counter("Cache requests", stats.cache_requests_sent || 0, limits.cache_requests_global, `✓ ${stats.cache_requests_ok || 0}`) : null,
       counter("Pages", stats.pages_fetched || 0));
     for (const node of $("counters").querySelectorAll(".stat")) node.dataset.counter = node.querySelector(".label").textContent;
 
@@ -88,7 +88,7 @@
     const progressed = done + fraction;
     if (total && progressed > 0 && elapsed > 5) eta = (elapsed / progressed) * total - elapsed;
     if (maxTime > 0) eta = eta === null ? null : Math.min(eta, Math.max(0, maxTime - elapsed));
-    $("eta").textContent = paused ? "Paused." : eta === null ? "ETA: estimating…" : `ETA: about ${RunView.fmtDuration(eta)}`;
+    $("eta").textContent = paused ? "Paused." : eta === null ? "ETA: estimating…" : `ETA: about ${fmtDuration(eta)}`;
 
     const tbody = $("addon-rates").querySelector("tbody");
     const rows = (p.addons || []).filter((a) => a.requests || a.other_requests).map((a) => {
@@ -113,7 +113,7 @@
   function renderIdle(run) {
     $("run-now").disabled = false;
     const next = run.next_run_time;
-    $("next-run").textContent = next ? `Next scheduled run: ${new Date(next).toLocaleString()}` : "No scheduled run.";
+    $("next-run").textContent = next ? `Next scheduled run: ${fmtDate(next)}` : "No scheduled run.";
     $("countdown").hidden = !next;
     tickCountdown();
   }
@@ -122,7 +122,7 @@
     const next = current.next_run_time;
     if (!next || $("screen-idle").hidden) return;
     const seconds = (Date.parse(next) - Date.now()) / 1000;
-    $("countdown").textContent = seconds > 0 ? `Starts in ${RunView.fmtDuration(seconds)}` : "Starting…";
+    $("countdown").textContent = seconds > 0 ? `Starts in ${fmtDuration(seconds)}` : "Starting…";
   }
 
   async function renderFinished(run) {
@@ -130,6 +130,8 @@
       try { run = (await api(`/api/runs/${run.id}`)).run; } catch (error) { log(`run detail failed: ${error.message}`); }
     }
     $("finished-heading").textContent = `Run #${run.id} ${run.status}`;
+    $("finished-heading").className = `flush status status-${run.status}`;
+    $("finished-trigger").textContent = run.trigger || "";
     $("finished-link").href = `/runs/${run.id}/`;
     if (renderedCompletion !== `${run.id}:${run.seq}`) {
       renderedCompletion = `${run.id}:${run.seq}`;
@@ -167,7 +169,7 @@
       if (data.status) live.accept(data.status, action);
       if (action === "run") toast("Run started.", "success");
     } catch (error) {
-      toast(error.message, "error");
+      toast(error.message, "error", error.data && error.data.fix);
     }
   }
 
@@ -181,8 +183,7 @@
   });
   $("dismiss").addEventListener("click", () => {
     localStorage.setItem(DISMISSED, String(current.id));
-    show("idle");
-    renderIdle(current);
+    location.reload();  // the overview (last run, trends, records) is rendered by the server
   });
 
   setInterval(() => {
@@ -192,7 +193,7 @@
       const elapsed = elapsedNow(current);
       const maxTime = p.max_execution_time_s;
       $("bar-time").style.width = `${pct(elapsed, maxTime)}%`;
-      $("text-time").textContent = `${RunView.fmtDuration(elapsed)} / ${maxTime > 0 ? RunView.fmtDuration(maxTime) : "∞"}`;
+      $("text-time").textContent = `${fmtDuration(elapsed)} / ${maxTime > 0 ? fmtDuration(maxTime) : "∞"}`;
     }
   }, 1000);
   setInterval(() => { if (!current.active) live.refetch("idle refresh"); }, 60000);

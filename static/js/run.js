@@ -2,20 +2,11 @@
 // Shared by the run page and the dashboard's completion screen. Untrusted text via textContent only.
 (function () {
   "use strict";
-  const { el } = window.App;
-
-  function fmtDuration(seconds) {
-    if (seconds === null || seconds === undefined) return "–";
-    seconds = Math.max(0, Math.round(seconds));
-    const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
-    return h ? `${h}h ${m}m ${s}s` : m ? `${m}m ${s}s` : `${s}s`;
-  }
-  function fmtTime(iso) { return iso ? new Date(iso).toLocaleString() : "–"; }
+  const { el, fmtDate, fmtDuration } = window.App;
   function stat(label, value, extra) {
     return el("div", { class: "stat" }, el("div", { class: "value" }, String(value)), el("div", { class: "label" }, label),
       extra ? el("div", { class: "label" }, extra) : null);
   }
-  const TITLES = { completed: "Run completed", cancelled: "Run cancelled", failed: "Run failed", aborted: "Run aborted", skipped: "Run skipped" };
 
   function timelineChart(canvas, run) {
     if (!window.Chart) return null;
@@ -43,20 +34,18 @@
     });
   }
 
+  // The page around it names the run and its status once (run page title, dashboard heading).
   function render(container, run, options = {}) {
     container.replaceChildren();
     const stats = run.statistics || {};
     const duration = run.duration_s;
     const minutes = duration ? duration / 60 : 0;
     const perMin = (n) => (minutes ? (n / minutes).toFixed(1) : "–");
-    if (!options.full) container.append(el("p", { class: "muted" }, `Run #${run.id} · ${run.trigger || ""}`));
-    const heading = el("h3", { class: `status status-${run.status}` }, TITLES[run.status] || run.status);
-    container.append(heading);
     if (run.stop_reason && run.stop_reason !== run.status) container.append(el("p", { class: "muted" }, `Stopped: ${run.stop_reason}`));
     if (run.error) container.append(el("pre", { class: "run-error", id: "run-error" }, run.error));
 
     container.append(el("div", { class: "grid timing" },
-      stat("Started", fmtTime(run.start_time)), stat("Finished", fmtTime(run.end_time)), stat("Duration", fmtDuration(duration))));
+      stat("Started", fmtDate(run.start_time)), stat("Finished", fmtDate(run.end_time)), stat("Duration", fmtDuration(duration))));
 
     const cacheExtra = stats.cache_requests_sent ? `✓ ${stats.cache_requests_ok || 0} ok` : null;
     container.append(el("h3", {}, "Statistics"), el("div", { class: "grid stats", id: "summary-stats" },
@@ -102,5 +91,5 @@
     }
   }
 
-  window.RunView = { render, timelineChart, fmtDuration, fmtTime };
+  window.RunView = { render, timelineChart };
 })();
