@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import services
-from .models import Addon
+from .models import Addon, addon_fingerprint
 from .redaction import redact_url
 from .serializers import (
     AddonCreateSerializer,
@@ -49,7 +49,8 @@ class AddonListView(APIView):
         given = AddonCreateSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         try:
-            addon = services.add_addon(given.validated_data["url"], given.validated_data["type"])
+            addon = services.add_addon(given.validated_data["url"], given.validated_data["type"],
+                                       display_name=given.validated_data.get("display_name"))
         except services.AddonError as error:
             raise refusal(error) from None
         return Response(_ok(addon=AddonSerializer(addon).data), status=status.HTTP_201_CREATED)
@@ -67,7 +68,8 @@ class AddonDetailView(APIView):
         given.is_valid(raise_exception=True)
         data = given.validated_data
         try:
-            services.update_addon(addon, raw_url=data.get("url"), role=data.get("type"), enabled=data.get("enabled"))
+            changes = {"display_name": data["display_name"]} if "display_name" in data else {}
+            services.update_addon(addon, raw_url=data.get("url"), role=data.get("type"), enabled=data.get("enabled"), **changes)
         except services.AddonError as error:
             raise refusal(error) from None
         return Response(_ok(addon=AddonSerializer(addon).data))
@@ -108,7 +110,8 @@ class AddonReorderView(APIView):
 
 
 class AddonManifestView(APIView):
-    @extend_schema(request=ManifestCheckSerializer, responses=ManifestInfoSerializer, summary="Check an addon URL")
+    @extend_schema(request=ManifestCheckSerializer, responses=ManifestInfoSerializer,
+                   summary="Preview an addon's manifest without saving it")
     def post(self, request):
         given = ManifestCheckSerializer(data=request.data)
         given.is_valid(raise_exception=True)
@@ -120,7 +123,8 @@ class AddonManifestView(APIView):
         return Response(
             _ok(
                 name=summary["name"], logo=summary["logo"], version=summary["version"], url=redact_url(url),
-                types=summary["types"], catalogs=len(summary["catalogs"]),
+                types=summary["types"], catalogs=len(summary["catalogs"]), resources=manifest.resource_names(),
+                fingerprint=addon_fingerprint(url), duplicate=Addon.objects.filter(url__iexact=url).exists(),
             )
         )
 

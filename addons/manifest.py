@@ -147,6 +147,11 @@ class Manifest:
             )
         return declared
 
+    def resource_names(self) -> list[str]:
+        """`stream`, `meta`, …: resources are names or objects with a name."""
+        names = (r if isinstance(r, str) else r.get("name") if isinstance(r, dict) else None for r in self.data["resources"])
+        return [name for name in names if isinstance(name, str)]
+
     def summary(self) -> dict:
         """What we cache on the Addon row."""
         return {

@@ -15,6 +15,7 @@ from prefetch.models import PrefetchRecord, RunStatus, RunTrigger
 from prefetch.runs import create_run, execute_run
 from schedules.services import create_schedule
 from tests.browser import assert_fits, looks
+from tests.test_config_browser import add_addon
 from tests.test_live_consumer import configure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,9 +40,7 @@ def test_first_run_checklist_ticks_itself_off_and_run_now_links_to_the_fix(guard
     toast.get_by_role("link", name="Add one on the Addons page").click()
     page.wait_for_url("**/addons/")
 
-    page.fill("#add-url", peer.url)
-    page.select_option("#add-type", "catalog")
-    page.click("#add-submit")
+    add_addon(page, peer.url, "catalog")
     expect(page.locator("#group-catalog .addon-row")).to_have_count(1)
     page.goto("/")
     assert step_states(page) == {"catalog-addon": True, "stream-addon": False, "catalogs": False, "schedule": False}
