@@ -30,12 +30,21 @@ def _ok(**body):
     return {"success": True, **body}
 
 
+def _selection_note() -> dict:
+    """A catalog change during a run: say which run it applies to (the running one keeps its plan)."""
+    from prefetch.runs import active_run
+
+    run = active_run()
+    return {"note": f"Run #{run.pk} keeps the catalogs it started with; this applies from the next run."} if run else {}
+
+
 AddonList = inline_serializer("AddonList", {"success": serializers.BooleanField(), "addons": AddonSerializer(many=True)})
 AddonOne = inline_serializer("AddonOne", {"success": serializers.BooleanField(), "addon": AddonSerializer()})
 Done = inline_serializer("Done", {"success": serializers.BooleanField()})
 Revealed = inline_serializer("Revealed", {"success": serializers.BooleanField(), "url": serializers.CharField()})
 CatalogList = inline_serializer(
-    "CatalogList", {"success": serializers.BooleanField(), "catalogs": CatalogSerializer(many=True)}
+    "CatalogList", {"success": serializers.BooleanField(), "catalogs": CatalogSerializer(many=True),
+                    "note": serializers.CharField(required=False, help_text="During a run: which run the change applies to.")}
 )
 
 
@@ -136,7 +145,7 @@ class CatalogLoadView(APIView):
             raise serializers.ValidationError({"addons": ["Add a catalog addon (Both or Catalog only) first."]})
         result = services.load_catalogs()
         result["catalogs"] = CatalogSerializer(result["catalogs"], many=True).data
-        return Response(_ok(**result))
+        return Response(_ok(**result, **_selection_note()))
 
 
 class CatalogSelectionView(APIView):
@@ -152,4 +161,4 @@ class CatalogSelectionView(APIView):
             services.save_selection(given.validated_data["catalogs"])
         except services.AddonError as error:
             raise refusal(error) from None
-        return Response(_ok(catalogs=CatalogSerializer(services.selection_queryset(), many=True).data))
+        return Response(_ok(catalogs=CatalogSerializer(services.selection_queryset(), many=True).data, **_selection_note()))

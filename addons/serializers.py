@@ -129,3 +129,4 @@ class CatalogLoadSerializer(serializers.Serializer):
     total_catalogs = serializers.IntegerField()
     added = serializers.IntegerField()
     missing = serializers.IntegerField()
+    note = serializers.CharField(required=False, help_text="During a run: which run the change applies to.")

@@ -2,11 +2,10 @@
 // delete / refresh / reveal, drag between groups (role) and within a group (order) with SortableJS.
 (function () {
   "use strict";
-  const { api, el, toast } = window.App;
+  const { api, el, toast, plural } = window.App;
   let addons = JSON.parse(document.getElementById("addons-data").textContent);
   const lists = Array.from(document.querySelectorAll(".addon-list"));
   const $ = (id) => document.getElementById(id);
-  const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
   function logo(addon) {
     const fallback = el("span", { class: "addon-logo addon-logo-empty", "aria-hidden": "true" }, (addon.name || "?").slice(0, 1).toUpperCase());
@@ -27,7 +26,7 @@
           addon.version ? el("span", { class: "muted small" }, " v" + addon.version) : null),
         addon.display_name && addon.display_name !== addon.name ? el("div", { class: "small muted" }, `Manifest name: ${addon.name}`) : null,
         urlText,
-        el("div", { class: "small muted" }, (addon.types || []).join(", "), addon.catalogs ? ` · ${plural(addon.catalogs, "catalog", "catalogs")}` : "")),
+        el("div", { class: "small muted" }, (addon.types || []).join(", "), addon.catalogs ? ` · ${plural(addon.catalogs, "catalog")}` : "")),
       el("div", { class: "addon-actions" },
         el("button", { type: "button", class: "small-button", "data-action": "rename", title: "Give this configuration a name of your own" }, "Rename"),
         el("button", { type: "button", class: "small-button", "data-action": "reveal", title: "Show the full URL" }, "Reveal"),

@@ -90,5 +90,8 @@
     setTimeout(() => node.remove(), link ? 15000 : kind === "error" ? 8000 : 4000);
   }
 
-  window.App = { api, el, toast, csrfToken, fmtDate, fmtDuration };
+  // plural(1, "page") -> "1 page"; plural(3, "series", "series") -> "3 series".
+  function plural(n, one, many = `${one}s`) { return `${n} ${n === 1 ? one : many}`; }
+
+  window.App = { api, el, toast, csrfToken, fmtDate, fmtDuration, plural };
 })();
