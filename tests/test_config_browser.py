@@ -109,12 +109,12 @@ def test_add_addon_load_and_reorder_catalogs_settings_and_schedule(signed_in_pag
         page.locator(".day-pick", has_text=day).locator("input").check()
     page.click("#add-schedule-submit")
     expect(page.locator(".schedule-table tbody tr")).to_have_count(1)
-    expect(page.locator(".schedule-time")).to_have_text("2:30 PM")
+    expect(page.locator(".schedule-time")).to_have_text("14:30")
     from django_celery_beat.models import PeriodicTask
 
     task = PeriodicTask.objects.get(task="prefetch.tasks.scheduled_run")
     assert (task.crontab.hour, task.crontab.minute, task.crontab.day_of_week, task.enabled) == ("14", "30", "1,2,3,4,5", True)
-    expect(page.locator("#next-run")).to_contain_text("PM")
+    expect(page.locator("#next-run")).to_contain_text(":30 ")  # 14:30 in the server's zone, named
 
 
 def test_hostile_manifest_names_render_as_text(signed_in_page):

@@ -3,6 +3,7 @@ the first-run checklist ticks itself off step by step, "Run now" without addons 
 fix it, and after real runs against the test peer the idle overview shows the last run, the next
 scheduled run in the server's zone, services, records per addon and trends."""
 
+import re
 from datetime import time
 
 import pytest
@@ -87,3 +88,22 @@ def test_idle_overview_after_real_runs(guarded_page, peer):
         expect(row.locator("td").nth(1)).to_have_text(str(PrefetchRecord.objects.count()))
         expect(page.locator("#first-run")).to_have_count(0)
         assert_fits(page)
+
+    # The history chart: status-coloured bars whose legend says the status, lines drawn above the
+    # bars, colours from the theme (and again after switching it), one date and duration format.
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto("/runs/")
+    datasets = """() => Chart.getChart(document.getElementById('history-chart')).data.datasets.map(
+        (d) => ({label: d.label, type: d.type, order: d.order, color: d.backgroundColor}))"""
+    theme = "() => getComputedStyle(document.documentElement).getPropertyValue('--ok').trim()"
+    for _ in range(2):
+        drawn = page.evaluate(datasets)
+        bars = [d for d in drawn if d["type"] == "bar"]
+        lines = [d for d in drawn if d["type"] == "line"]
+        assert [b["label"] for b in bars] == ["Duration, completed (min)"] and bars[0]["color"] == page.evaluate(theme)
+        assert all(line["order"] < bars[0]["order"] for line in lines)
+        assert len({line["color"] for line in lines} | {bars[0]["color"]}) == 4
+        page.click("#theme-toggle")
+    assert drawn != page.evaluate(datasets)  # repainted in the other theme's colours
+    expect(page.locator("#runs-table tbody tr").first.locator("td").nth(3)).to_contain_text(settings.TIME_ZONE)
+    expect(page.locator("#runs-table tbody tr").first.locator("td").nth(4)).to_have_text(re.compile(r"^(\d+m )?\d+s$"))

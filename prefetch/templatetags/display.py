@@ -29,9 +29,11 @@ def format_duration(seconds) -> str:
 
 @register.filter
 def when(value):
-    """A <time> element in the one date format; `–` for no date."""
+    """A <time> element in the one date format (from a datetime or an ISO string); `–` for none."""
     if not value:
         return "–"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     return format_html('<time datetime="{}">{}</time>', value.isoformat(), format_when(value))
 
 

@@ -8,6 +8,7 @@
       const next = document.documentElement.dataset.theme === "light" ? "dark" : "light";
       document.documentElement.dataset.theme = next;
       localStorage.setItem("theme", next);
+      document.dispatchEvent(new Event("themechange"));
     });
   }
   const navToggle = document.getElementById("nav-toggle");
@@ -90,8 +91,30 @@
     setTimeout(() => node.remove(), link ? 15000 : kind === "error" ? 8000 : 4000);
   }
 
+  // A theme colour by its CSS variable name ("ok", "bad", "info", ...): charts follow the theme.
+  function themeColor(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue(`--${name}`).trim();
+  }
+  // Draws a chart with the theme's colours now and again whenever the theme changes.
+  function themedChart(draw) {
+    let chart = null;
+    const paint = () => {
+      if (!window.Chart) return;
+      Chart.defaults.color = themeColor("muted");
+      Chart.defaults.borderColor = themeColor("border");
+      if (chart) chart.destroy();
+      chart = draw(themeColor);
+    };
+    paint();
+    document.addEventListener("themechange", paint);
+  }
+  // "Popular (movie)", but "Peer Mixed (movie+series+other)" as it is: its name already says the type.
+  function catalogLabel(name, type) {
+    return String(name).toLowerCase().includes(String(type).toLowerCase()) ? name : `${name} (${type})`;
+  }
+
   // plural(1, "page") -> "1 page"; plural(3, "series", "series") -> "3 series".
   function plural(n, one, many = `${one}s`) { return `${n} ${n === 1 ? one : many}`; }
 
-  window.App = { api, el, toast, csrfToken, fmtDate, fmtDuration, plural };
+  window.App = { api, el, toast, csrfToken, fmtDate, fmtDuration, plural, themeColor, themedChart, catalogLabel };
 })();

@@ -56,7 +56,7 @@
     $("run-worker").textContent = (run.worker ? `Worker: ${run.worker}` : "")
       + (lastResume ? ` · resumed ${resumes.length}× (last: ${lastResume.reason})` : "");
     const catalog = p.catalog;
-    $("now-catalog").textContent = catalog ? `Catalog: ${catalog.name} (${catalog.type}) from ${catalog.addon} · ${App.plural(catalog.pages, "page")}` : "";
+    $("now-catalog").textContent = catalog ? `Catalog: ${App.catalogLabel(catalog.name, catalog.type)} from ${catalog.addon} · ${App.plural(catalog.pages, "page")}` : "";
 
     const done = p.catalogs_done || 0, total = p.catalogs_total || 0;
     $("bar-catalogs").style.width = `${pct(done, total)}%`;

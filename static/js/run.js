@@ -2,7 +2,7 @@
 // Shared by the run page and the dashboard's completion screen. Untrusted text via textContent only.
 (function () {
   "use strict";
-  const { el, fmtDate, fmtDuration } = window.App;
+  const { el, fmtDate, fmtDuration, themedChart, catalogLabel } = window.App;
   function stat(label, value, extra) {
     return el("div", { class: "stat" }, el("div", { class: "value" }, String(value)), el("div", { class: "label" }, label),
       extra ? el("div", { class: "label" }, extra) : null);
@@ -13,13 +13,14 @@
     const start = run.start_time ? Date.parse(run.start_time) : null;
     const rows = (run.catalogs || []).filter((c) => c.started_at && c.finished_at && !c.skipped);
     if (!start || !rows.length) return null;
-    const labels = rows.map((c) => `${c.name} (${c.type})`);
+    const labels = rows.map((c) => catalogLabel(c.name, c.type));
     const data = rows.map((c) => [Math.max(0, (Date.parse(c.started_at) - start) / 1000), Math.max(0, (Date.parse(c.finished_at) - start) / 1000)]);
-    const colors = rows.map((c) => (c.kind === "series" ? "#4ade80" : c.kind === "mixed" ? "#fbbf24" : "#60a5fa"));
     canvas.parentElement.style.height = `${Math.max(140, 28 * rows.length + 60)}px`;
-    return new Chart(canvas, {
+    // The kinds' colours of the type badges (movie info, series ok, mixed warn), from the theme.
+    themedChart((color) => new Chart(canvas, {
       type: "bar",
-      data: { labels, datasets: [{ label: "Catalog", data, backgroundColor: colors, borderSkipped: false, borderRadius: 3 }] },
+      data: { labels, datasets: [{ label: "Catalog", data, borderSkipped: false, borderRadius: 3,
+        backgroundColor: rows.map((c) => color(c.kind === "series" ? "ok" : c.kind === "mixed" ? "warn" : "info")) }] },
       options: {
         indexAxis: "y", responsive: true, maintainAspectRatio: false, animation: false,
         plugins: {
@@ -29,9 +30,16 @@
             return `${fmtDuration(a)} → ${fmtDuration(b)} (${fmtDuration(b - a)}), ${c.prefetched} prefetched`;
           } } },
         },
-        scales: { x: { type: "linear", min: 0, title: { display: true, text: "seconds since start" } } },
+        scales: {
+          x: { type: "linear", min: 0, title: { display: true, text: "seconds since start" } },
+          // A phone keeps the bars readable: long names are shortened (the tooltip has them whole).
+          y: { ticks: { autoSkip: false, callback(value) {
+            const label = this.getLabelForValue(value);
+            return canvas.clientWidth < 500 && label.length > 22 ? `${label.slice(0, 21)}…` : label;
+          } } },
+        },
       },
-    });
+    }));
   }
 
   // The page around it names the run and its status once (run page title, dashboard heading).
