@@ -239,8 +239,10 @@ class RunDetailView(APIView):
 RECORD_STATUSES = ("ok", "empty", "failed", "never")
 
 
-def filtered_records(q: str = "", state: str = ""):
+def filtered_records(q: str = "", state: str = "", addon: str = ""):
     records = PrefetchRecord.objects.all()
+    if addon:
+        records = records.filter(addon_key=addon)
     q = (q or "").strip()
     if q:
         records = records.filter(Q(title__icontains=q) | Q(video_id__icontains=q))
@@ -258,7 +260,8 @@ def filtered_records(q: str = "", state: str = ""):
 def record_row(record: PrefetchRecord) -> dict:
     return {
         "id": record.pk, "title": record.title, "type": record.content_type, "video_id": record.video_id,
-        "addon": record.addon_name, "last_attempt": record.last_attempt.isoformat(),
+        "addon": record.addon_name, "addon_key": record.addon_key, "state": record.state,
+        "last_attempt": record.last_attempt.isoformat(),
         "last_success": record.last_success.isoformat() if record.last_success else None,
         "last_status": record.last_status, "last_error": record.last_error,
         "stream_count": record.stream_count, "latency_ms": record.latency_ms,
@@ -269,6 +272,9 @@ class RecordFilterFields(serializers.Serializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=300)
     status = serializers.ChoiceField(choices=[("", "any"), *[(s, s) for s in RECORD_STATUSES]], required=False,
                                      allow_blank=True)
+    addon = serializers.RegexField(r"^[0-9a-f]{40}$", required=False, allow_blank=True,
+                                   help_text="An addon's key (records of that stream addon only).",
+                                   error_messages={"invalid": "Use an addon key: 40 hex digits."})
 
 
 class RecordFilterSerializer(StrictSerializer, RecordFilterFields):
@@ -297,7 +303,7 @@ class RecordListView(APIView):
                    responses=RecordsAnswer)
     def get(self, request):
         params = query_params(RecordListQuery, request)
-        records = filtered_records(params.get("q", ""), params.get("status", ""))
+        records = filtered_records(params.get("q", ""), params.get("status", ""), params.get("addon", ""))
         limit, offset = params["limit"], params["offset"]
         return Response(_ok(total=records.count(), records=[record_row(r) for r in records[offset : offset + limit]]))
 
@@ -314,7 +320,8 @@ class RecordInvalidateView(APIView):
         elif "ids" in data:
             records = PrefetchRecord.objects.filter(pk__in=data["ids"])
         else:
-            records = filtered_records(data["filter"].get("q", ""), data["filter"].get("status", ""))
+            chosen = data["filter"]
+            records = filtered_records(chosen.get("q", ""), chosen.get("status", ""), chosen.get("addon", ""))
         deleted, _ = PrefetchRecord.objects.filter(pk__in=list(records.values_list("pk", flat=True))).delete()
         return Response(_ok(invalidated=deleted))
 
