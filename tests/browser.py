@@ -134,18 +134,25 @@ def guarded_page(signed_in_page, asgi_server):
         if message.type == "error" and not message.text.startswith("Failed to load resource"):
             page.problems.append(f"console: {message.text}")
 
-    def request(request):
-        parts = urlsplit(request.url)
-        if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != own:
-            page.problems.append(f"request to another host: {request.url}")
+    def foreign(url):
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != own
+
+    # A request counts once it left the browser: answered, or failed for any reason but the page's
+    # own Content-Security-Policy refusing it (then it was never sent).
+    def failed(request):
+        if foreign(request.url) and request.failure != "csp":  # Chromium says "csp" for a refused one
+            page.problems.append(f"request to another host: {request.url} ({request.failure})")
 
     def response(answer):
+        if foreign(answer.url):
+            page.problems.append(f"request to another host: {answer.url}")
         if answer.request.method == "GET" and answer.status >= 400:
             page.problems.append(f"GET {answer.url} -> {answer.status}")
 
     page.on("console", console)
     page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
-    page.on("request", request)
+    page.on("requestfailed", failed)
     page.on("response", response)
     yield page
     assert page.problems == []

@@ -42,7 +42,7 @@ def _concrete_paths(patterns=None, prefix=""):
             yield "/" + full
 
 
-PUBLIC = {"/api/health", "/login/", "/logout/", "/setup/"}
+PUBLIC = {"/api/health", "/login/", "/logout/", "/setup/", "/favicon.ico"}
 
 
 def test_anonymous_is_refused_everywhere_but_health(owner):
