@@ -74,7 +74,7 @@ def records(request):
         filtered_records(q, state, addon).order_by().values("content_type", "video_id")
         .annotate(name=Max("title"), last=Max("last_attempt")).order_by(*RECORD_SORTS[sort][0])
     )
-    page = Paginator(videos, 50).get_page(request.GET.get("page"))
+    page = Paginator(videos, 100).get_page(request.GET.get("page"))
     chips = defaultdict(list)
     if page.object_list:
         names = {row["addon_key"]: row["name"] for row in addons}

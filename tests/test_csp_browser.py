@@ -85,8 +85,10 @@ def test_every_page_works_under_the_policy(watched_page):
     # The menu button works without its former inline handler (narrow screen).
     page.set_viewport_size({"width": 500, "height": 900})
     visit(page, "/")
+    assert page.get_attribute("#nav-toggle", "aria-expanded") == "false"
     page.click("#nav-toggle")
     assert page.evaluate("document.body.classList.contains('nav-open')")
+    assert page.get_attribute("#nav-toggle", "aria-expanded") == "true"
 
 
 def test_inline_script_is_refused_and_reported(watched_page):

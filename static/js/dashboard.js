@@ -14,6 +14,14 @@
   const limitText = (n) => (n === undefined || n === null || n < 0 ? "∞" : String(n));
   const pct = (a, b) => (b > 0 ? Math.min(100, (100 * a) / b) : 0);
 
+  // A bar and its progressbar role: the width shows it, aria-valuenow says it (0..100).
+  function setBar(name, percent, text) {
+    $(`bar-${name}`).style.width = `${percent}%`;
+    const bar = $(`progress-${name}`);
+    bar.setAttribute("aria-valuenow", String(Math.round(percent)));
+    bar.setAttribute("aria-valuetext", text);
+  }
+
   function show(screen) {
     for (const name of ["idle", "running", "finished"]) $(`screen-${name}`).hidden = name !== screen;
     if (screen !== shownScreen) { log(`screen: ${screen}`); shownScreen = screen; }
@@ -59,17 +67,17 @@
     $("now-catalog").textContent = catalog ? `Catalog: ${App.catalogLabel(catalog.name, catalog.type)} from ${catalog.addon} · ${App.plural(catalog.pages, "page")}` : "";
 
     const done = p.catalogs_done || 0, total = p.catalogs_total || 0;
-    $("bar-catalogs").style.width = `${pct(done, total)}%`;
     $("text-catalogs").textContent = `${done} / ${total}`;
+    setBar("catalogs", pct(done, total), $("text-catalogs").textContent);
     const inCatalog = catalog ? catalog.prefetched : 0;
     const catalogLimit = catalog ? catalog.limit : -1;
-    $("bar-catalog").style.width = `${catalogLimit > 0 ? pct(inCatalog, catalogLimit) : 0}%`;
     $("text-catalog").textContent = catalog ? `${inCatalog} / ${limitText(catalogLimit)}` : "–";
+    setBar("catalog", catalogLimit > 0 ? pct(inCatalog, catalogLimit) : 0, $("text-catalog").textContent);
     const maxTime = p.max_execution_time_s;
     const elapsed = elapsedNow(run);
     $("row-time").hidden = !(maxTime > 0);
-    $("bar-time").style.width = `${pct(elapsed, maxTime)}%`;
     $("text-time").textContent = `${fmtDuration(elapsed)} / ${maxTime > 0 ? fmtDuration(maxTime) : "∞"}`;
+    setBar("time", pct(elapsed, maxTime), $("text-time").textContent);
 
     $("counters").replaceChildren(
       counter("Movies", stats.movies_prefetched || 0, limits.movies_global),
@@ -192,8 +200,8 @@
       const p = current.progress || {};
       const elapsed = elapsedNow(current);
       const maxTime = p.max_execution_time_s;
-      $("bar-time").style.width = `${pct(elapsed, maxTime)}%`;
       $("text-time").textContent = `${fmtDuration(elapsed)} / ${maxTime > 0 ? fmtDuration(maxTime) : "∞"}`;
+      setBar("time", pct(elapsed, maxTime), $("text-time").textContent);
     }
   }, 1000);
   setInterval(() => { if (!current.active) live.refetch("idle refresh"); }, 60000);
