@@ -1,8 +1,10 @@
-# Two entry points: `make run` (the app on http://127.0.0.1:$PORT) and `make test` (the whole suite).
+# Two entry points: `make run` (the app on http://$HOST:$PORT) and `make test` (the whole suite).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# 0.0.0.0 listens on every interface (other machines on the network); the default only on this one.
+HOST ?= 127.0.0.1
 
 .PHONY: run test install install-test migrate bench
 
@@ -23,7 +25,7 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 run: migrate
-	PORT=$(PORT) $(PY) manage.py serve
+	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 test: install-test
 	tests/run.sh

@@ -17,6 +17,11 @@ def addon_key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:40]
 
 
+def addon_fingerprint(url: str) -> str:
+    """Six hex digits that tell configurations apart without revealing them (the key's start)."""
+    return addon_key(url)[:6]
+
+
 def id_too_long(*values: str) -> bool:
     return any(len(value) > MAX_ID_CHARS for value in values)
 
@@ -152,6 +157,11 @@ class Manifest:
                 CatalogDecl(type=raw["type"], id=raw["id"], name=str(raw.get("name") or raw["id"]), extras=_extras(raw))
             )
         return declared
+
+    def resource_names(self) -> list[str]:
+        """`stream`, `meta`, …: resources are names or objects with a name."""
+        names = (r if isinstance(r, str) else r.get("name") if isinstance(r, dict) else None for r in self.data["resources"])
+        return [name for name in names if isinstance(name, str)]
 
     def summary(self) -> dict:
         """What we cache on the Addon row."""

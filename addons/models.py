@@ -1,6 +1,6 @@
 from django.db import models
 
-from .manifest import Manifest, addon_key
+from .manifest import Manifest, addon_fingerprint, addon_key
 from .redaction import redact_url
 
 
@@ -17,7 +17,10 @@ class Addon(models.Model):
     role = models.CharField(max_length=10, choices=AddonRole.choices, default=AddonRole.BOTH)
     position = models.PositiveIntegerField(default=0)
     enabled = models.BooleanField(default=True)
-    name = models.CharField(max_length=200, blank=True)
+    name = models.CharField(max_length=200, blank=True, help_text="From the manifest.")
+    display_name = models.CharField(
+        max_length=200, null=True, blank=True, help_text="Your name for this configuration; the manifest's name when empty."
+    )
     logo = models.CharField(max_length=2000, blank=True)
     version = models.CharField(max_length=50, blank=True)
     manifest = models.JSONField(default=dict, blank=True, help_text="Cached manifest summary.")
@@ -27,7 +30,20 @@ class Addon(models.Model):
         ordering = ["position", "id"]
 
     def __str__(self):
-        return self.name or self.redacted_url
+        return self.label
+
+    @property
+    def title(self) -> str:
+        return self.display_name or self.name or self.redacted_url
+
+    @property
+    def fingerprint(self) -> str:
+        return addon_fingerprint(self.url)
+
+    @property
+    def label(self) -> str:
+        """How every page names the addon: two configurations of one addon differ by the fingerprint."""
+        return f"{self.title} · {self.fingerprint}"
 
     @property
     def redacted_url(self) -> str:

@@ -116,22 +116,28 @@ def preview(raw_url: str) -> tuple[str, Manifest]:
     return url, fetch_manifest(url)
 
 
-def add_addon(raw_url: str, role: str = AddonRole.BOTH) -> Addon:
+def add_addon(raw_url: str, role: str = AddonRole.BOTH, display_name: str | None = None) -> Addon:
     role = _check_role(role)
     url = normalise(raw_url)
     _check_duplicate(url)
     manifest = fetch_manifest(url)
     with transaction.atomic():
         _check_duplicate(url)
-        addon = Addon(url=url, role=role, position=_next_position(role))
+        addon = Addon(url=url, role=role, position=_next_position(role), display_name=(display_name or "").strip() or None)
         addon.apply_manifest(manifest, timezone.now())
         addon.save()
     logger.info("Added addon %s as %s", addon, role)
     return addon
 
 
-def update_addon(addon: Addon, *, raw_url: str | None = None, role: str | None = None, enabled: bool | None = None) -> Addon:
-    """Edit an addon; a new URL is validated like a new addon before anything is saved."""
+UNSET = object()
+
+
+def update_addon(
+    addon: Addon, *, raw_url: str | None = None, role: str | None = None, enabled: bool | None = None, display_name=UNSET,
+) -> Addon:
+    """Edit an addon; a new URL is validated like a new addon before anything is saved. A blank
+    display name goes back to the manifest's name."""
     manifest = None
     if raw_url is not None:
         url = normalise(raw_url)
@@ -144,6 +150,8 @@ def update_addon(addon: Addon, *, raw_url: str | None = None, role: str | None =
         addon.position = _next_position(role)
     if enabled is not None:
         addon.enabled = enabled
+    if display_name is not UNSET:
+        addon.display_name = (display_name or "").strip() or None
     if manifest is not None:
         addon.apply_manifest(manifest, timezone.now())
     addon.save()

@@ -120,6 +120,15 @@ class PrefetchRecord(models.Model):
     def __str__(self):
         return f"{self.title or self.video_id} @ {self.addon_name}"
 
+    @property
+    def state(self) -> str:
+        """ok, empty, failed or never: the Records filter's words (an error outranks an older success)."""
+        if self.last_error:
+            return "failed"
+        if self.last_success is None:
+            return "never"
+        return "ok" if self.stream_count else "empty"
+
 
 class RunStatus(models.TextChoices):
     QUEUED = "queued"

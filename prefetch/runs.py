@@ -38,7 +38,12 @@ MAX_RESUMES = 3
 
 
 class RunRefused(Exception):
-    """A run cannot start now; the message says why, for the user."""
+    """A run cannot start now; the message says why, for the user, and `fix` (href, label) where
+    to put it right when a page can."""
+
+    def __init__(self, message: str, fix: tuple[str, str] | None = None):
+        super().__init__(message)
+        self.fix = fix
 
 
 def active_run() -> Run | None:
@@ -183,7 +188,7 @@ def _recover(run: Run, reason: str, now: datetime) -> bool:
 def addon_spec(addon: Addon) -> AddonSpec:
     return AddonSpec(
         url=addon.url,
-        name=addon.name or addon.redacted_url,
+        name=addon.label,
         manifest=Manifest(addon.manifest),
         serves_catalogs=addon.serves_catalogs,
         serves_streams=addon.serves_streams,
@@ -230,11 +235,11 @@ def plan_from_addons(addons: list[AddonSpec], overrides: dict | None = None) -> 
 
 def validate_plan(plan: RunPlan) -> None:
     if not any(addon.serves_catalogs for addon in plan.addons):
-        raise RunRefused("No catalog addon is configured.")
+        raise RunRefused("No catalog addon is configured.", fix=("/addons/", "Add one on the Addons page"))
     if not plan.stream_addons:
-        raise RunRefused("No stream addon is configured.")
+        raise RunRefused("No stream addon is configured.", fix=("/addons/", "Add one on the Addons page"))
     if not plan.catalogs:
-        raise RunRefused("No catalog is selected.")
+        raise RunRefused("No catalog is selected.", fix=("/catalogs/", "Pick catalogs"))
 
 
 # --- executing ------------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ def export_config(include_secrets: bool = False) -> dict:
             "position": addon.position,
             "enabled": addon.enabled,
             "name": addon.name,
+            "display_name": addon.display_name,
             "logo": addon.logo,
             "version": addon.version,
             "manifest": addon.manifest,
@@ -149,6 +150,7 @@ def import_config(data: dict) -> dict:
             for field in ("name", "logo", "version"):
                 if entry.get(field) is not None:
                     setattr(addon, field, str(entry[field]))
+            addon.display_name = str(entry["display_name"])[:200] if entry.get("display_name") else None
             if isinstance(entry.get("manifest"), dict) and entry["manifest"]:
                 addon.manifest = entry["manifest"]
             if entry.get("fetched_at"):

@@ -1,13 +1,23 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from prefetch.web.api_conventions import api_view
 
-from . import configuration_views, ops
+from . import configuration_views, dashboard, ops
 from .accounts import first_run
 
+admin.site.site_header = "Streams Prefetcher administration"
+admin.site.site_title = "Streams Prefetcher admin"
+admin.site.index_title = "Data behind the app (configure it on the app's own pages)"
+
 urlpatterns = [
+    # Browsers ask for it on pages without an icon link (the admin's): the app's icon, for anyone.
+    path("favicon.ico", login_not_required(RedirectView.as_view(url=static("favicon.svg"), permanent=True)), name="favicon"),
+    path("", dashboard.dashboard, name="dashboard"),
     path("admin/", admin.site.urls),
     path("api/health", ops.health, name="health"),
     path("metrics", ops.metrics, name="metrics"),

@@ -1,4 +1,6 @@
+import django_celery_beat.admin  # noqa: F401  registers beat's models first, so that they can be taken out
 from django.contrib import admin
+from django_celery_beat import models as beat
 
 from . import services
 from .models import Schedule, SchedulerHeartbeat, SchedulingSettings
@@ -51,3 +53,9 @@ class SchedulerHeartbeatAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# Beat's own tables are written by the schedule sync (services.sync_schedule): edited by hand they
+# would drift from the Schedules the app shows, so the admin does not offer them.
+for model in (beat.ClockedSchedule, beat.CrontabSchedule, beat.IntervalSchedule, beat.SolarSchedule, beat.PeriodicTask):
+    admin.site.unregister(model)

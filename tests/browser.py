@@ -97,3 +97,62 @@ def signed_in_page(page, admin_account):
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login/" not in url)
     return page
+
+
+# Each theme at a desktop and a phone width (issue 11): the page under test is (re)loaded per look.
+LOOKS = [("dark", 1366, 900), ("light", 1366, 900), ("dark", 390, 844), ("light", 390, 844)]
+
+
+def looks(page, path):
+    """Load `path` in every look; yields (theme, width) with the page loaded and its theme applied."""
+    for theme, width, height in LOOKS:
+        page.set_viewport_size({"width": width, "height": height})
+        page.evaluate("(theme) => localStorage.setItem('theme', theme)", theme)
+        page.goto(path)
+        assert page.evaluate("document.documentElement.dataset.theme") == theme
+        yield theme, width
+
+
+def assert_fits(page):
+    """Nothing sticks out sideways: wide tables scroll inside their own box instead."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the page is {overflow} px wider than the window"
+
+
+@pytest.fixture
+def guarded_page(signed_in_page, asgi_server):
+    """The signed-in page, failing the test on any script error, console error, failed page or
+    asset load (GET), or request to another host than the app's own."""
+    from urllib.parse import urlsplit
+
+    page = signed_in_page
+    own = urlsplit(asgi_server.url).netloc
+    page.problems = []
+
+    def console(message):
+        # A refused API call (400) is logged by Chromium too; those are checked by status instead.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            page.problems.append(f"console: {message.text}")
+
+    def foreign(url):
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != own
+
+    # A request counts once it left the browser: answered, or failed for any reason but the page's
+    # own Content-Security-Policy refusing it (then it was never sent).
+    def failed(request):
+        if foreign(request.url) and request.failure != "csp":  # Chromium says "csp" for a refused one
+            page.problems.append(f"request to another host: {request.url} ({request.failure})")
+
+    def response(answer):
+        if foreign(answer.url):
+            page.problems.append(f"request to another host: {answer.url}")
+        if answer.request.method == "GET" and answer.status >= 400:
+            page.problems.append(f"GET {answer.url} -> {answer.status}")
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
+    page.on("requestfailed", failed)
+    page.on("response", response)
+    yield page
+    assert page.problems == []

@@ -43,7 +43,7 @@ def _concrete_paths(patterns=None, prefix=""):
             yield "/" + full
 
 
-PUBLIC = {"/api/health", "/login/", "/logout/", "/setup/"}
+PUBLIC = {"/api/health", "/login/", "/logout/", "/setup/", "/favicon.ico"}
 
 
 def test_anonymous_is_refused_everywhere_but_health(owner):
@@ -350,3 +350,16 @@ def test_docs_page_is_served_without_a_cdn(owner, client):
     assert page.status_code == 200
     html = page.content.decode()
     assert "/static/drf_spectacular_sidecar/" in html and "cdn" not in html.lower()
+
+
+def test_catalog_changes_during_a_run_say_which_run_they_apply_to(api, peer):
+    from addons import services
+
+    services.add_addon(peer.url)
+    loaded = api.post("/api/catalogs/load").json()
+    assert "note" not in loaded
+    run = Run.objects.create(status=RunStatus.RUNNING)
+    entries = [{"id": c["id"], "enabled": False} for c in loaded["catalogs"]]
+    saved = api.post("/api/catalogs/selection", {"catalogs": entries}, format="json").json()
+    assert saved["note"] == f"Run #{run.pk} keeps the catalogs it started with; this applies from the next run."
+    assert not Catalog.objects.filter(enabled=True).exists()

@@ -25,6 +25,17 @@ def drag(page, source, target, below=True):
     page.mouse.up()
 
 
+def add_addon(page, url, role, display_name=""):
+    """As a user does it: preview the manifest, then add what was previewed."""
+    page.fill("#add-url", url)
+    page.fill("#add-display-name", display_name)
+    page.select_option("#add-type", role)
+    page.click("#add-preview")
+    expect(page.locator("#add-preview-box")).to_be_visible()
+    page.click("#add-submit")
+    expect(page.locator("#add-preview-box")).to_be_hidden()
+
+
 def test_add_addon_load_and_reorder_catalogs_settings_and_schedule(signed_in_page, peer, make_peer):
     page = signed_in_page
     errors = []
@@ -33,11 +44,10 @@ def test_add_addon_load_and_reorder_catalogs_settings_and_schedule(signed_in_pag
     needs_config = make_peer(PEER_CONFIG_REQUIRED="1")
     page.goto("/addons/")
     page.fill("#add-url", needs_config.base + "/configure")
-    page.click("#add-submit")
+    page.click("#add-preview")
     expect(page.locator("#add-error")).to_contain_text("configured first")
-    page.fill("#add-url", peer.base + "/")
-    page.select_option("#add-type", "both")
-    page.click("#add-submit")
+    expect(page.locator("#add-submit")).to_be_disabled()
+    add_addon(page, peer.base + "/", "both")
     row = page.locator("#group-both .addon-row")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("Peer Test Addon")
@@ -99,12 +109,12 @@ def test_add_addon_load_and_reorder_catalogs_settings_and_schedule(signed_in_pag
         page.locator(".day-pick", has_text=day).locator("input").check()
     page.click("#add-schedule-submit")
     expect(page.locator(".schedule-table tbody tr")).to_have_count(1)
-    expect(page.locator(".schedule-time")).to_have_text("2:30 PM")
+    expect(page.locator(".schedule-time")).to_have_text("14:30")
     from django_celery_beat.models import PeriodicTask
 
     task = PeriodicTask.objects.get(task="prefetch.tasks.scheduled_run")
     assert (task.crontab.hour, task.crontab.minute, task.crontab.day_of_week, task.enabled) == ("14", "30", "1,2,3,4,5", True)
-    expect(page.locator("#next-run")).to_contain_text("PM")
+    expect(page.locator("#next-run")).to_contain_text(":30 ")  # 14:30 in the server's zone, named
 
 
 def test_hostile_manifest_names_render_as_text(signed_in_page):
@@ -136,18 +146,14 @@ def test_reveal_edit_and_timezone_banner(signed_in_page, peer, settings):
     config = urllib.parse.quote(json.dumps({"token": "SuperSecretKey"}, separators=(",", ":")), safe="")
     secret_url = f"{peer.base}/{config}/manifest.json"
     page.goto("/addons/")
-    page.fill("#add-url", secret_url)
-    page.select_option("#add-type", "stream")
-    page.click("#add-submit")
+    add_addon(page, secret_url, "stream")
     row = page.locator("#group-stream .addon-row")
     expect(row).to_contain_text("Peer Test Addon")
     expect(row.locator(".addon-url")).not_to_contain_text("SuperSecret")
     row.locator("button[data-action=reveal]").click()
     expect(row.locator(".addon-url")).to_have_text(secret_url)
     # Editing to a URL that is already there is refused in place.
-    page.fill("#add-url", peer.url)
-    page.select_option("#add-type", "both")
-    page.click("#add-submit")
+    add_addon(page, peer.url, "both")
     expect(page.locator("#group-both .addon-row")).to_have_count(1)
     row = page.locator("#group-stream .addon-row")
     row.locator("button[data-action=edit]").click()

@@ -33,6 +33,7 @@ def test_status_idle_then_run_refused_without_configuration(user_client):
     assert body["success"] and body["status"]["status"] == "idle" and body["status"]["active"] is False
     refused = user_client.post("/api/job/run")
     assert refused.status_code == 400 and refused.json()["error"] == "No catalog addon is configured."
+    assert refused.json()["fix"] == {"href": "/addons/", "label": "Add one on the Addons page"}
     assert not Run.objects.exists()
 
 

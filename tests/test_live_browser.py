@@ -66,6 +66,11 @@ def test_a_run_from_the_dashboard_live_reload_completion_history(signed_in_page,
     assert time.monotonic() - started < 5
     first = counter(page, "Movies")
     wait_until(lambda: counter(page, "Movies") > first, timeout=5, message="the movies counter to move again")
+    bar = page.locator("#progress-catalog")  # a progressbar for assistive technology, not only a width
+    assert (bar.get_attribute("role"), bar.get_attribute("aria-valuemin"), bar.get_attribute("aria-valuemax")) == (
+        "progressbar", "0", "100")
+    wait_until(lambda: int(bar.get_attribute("aria-valuenow")) > 0, timeout=5, message="the catalog bar's value")
+    expect(page.locator('#counters .stat[data-counter="Cache requests"]')).to_have_count(0)  # that feature is off
     expect(page.locator("#now-title")).not_to_have_text(re.compile(r"^(Starting|Waiting)"))
     expect(page.locator("#log-tail")).to_contain_text("Run started")
     expect(page.locator("#run-worker")).to_have_text(f"Worker: {embedded_worker.hostname}")
@@ -96,7 +101,7 @@ def test_a_run_from_the_dashboard_live_reload_completion_history(signed_in_page,
     expect(page.locator("#timeline-chart")).to_be_visible()
     expect(page.locator("#addon-table")).to_contain_text("Peer")
     page.goto("/records/?q=tt91")
-    expect(page.locator("#records-table tbody tr")).to_have_count(100)  # first page of the 100 records
+    expect(page.locator("#records-table tbody tr")).to_have_count(100)  # the first page: 100 videos, one addon each
     page.goto("/logs/")
     expect(page.locator("#log-list")).to_contain_text("No log files.")
     assert errors == []

@@ -888,6 +888,7 @@ class PrefetchEngine:
                 "movies_global": self.settings.movies_global_limit,
                 "series_global": self.settings.series_global_limit,
                 "cache_requests_global": self.settings.cache_requests_global,
+                "cache_requests_enabled": self.cache_requests_enabled,
             },
             "statistics": dict(self.stats),
             "addons": [gate.report() for gate in self.gates.values()],

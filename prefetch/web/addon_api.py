@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from addons import services
+from addons.manifest import addon_fingerprint
 from addons.models import Addon
 from addons.redaction import redact_url
 from prefetch.web.addon_serializers import (
@@ -30,12 +31,21 @@ def _ok(**body):
     return {"success": True, **body}
 
 
+def _selection_note() -> dict:
+    """A catalog change during a run: say which run it applies to (the running one keeps its plan)."""
+    from prefetch.runs import active_run
+
+    run = active_run()
+    return {"note": f"Run #{run.pk} keeps the catalogs it started with; this applies from the next run."} if run else {}
+
+
 AddonList = inline_serializer("AddonList", {"success": serializers.BooleanField(), "addons": AddonSerializer(many=True)})
 AddonOne = inline_serializer("AddonOne", {"success": serializers.BooleanField(), "addon": AddonSerializer()})
 Done = inline_serializer("Done", {"success": serializers.BooleanField()})
 Revealed = inline_serializer("Revealed", {"success": serializers.BooleanField(), "url": serializers.CharField()})
 CatalogList = inline_serializer(
-    "CatalogList", {"success": serializers.BooleanField(), "catalogs": CatalogSerializer(many=True)}
+    "CatalogList", {"success": serializers.BooleanField(), "catalogs": CatalogSerializer(many=True),
+                    "note": serializers.CharField(required=False, help_text="During a run: which run the change applies to.")}
 )
 
 
@@ -49,7 +59,8 @@ class AddonListView(APIView):
         given = AddonCreateSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         try:
-            addon = services.add_addon(given.validated_data["url"], given.validated_data["type"])
+            addon = services.add_addon(given.validated_data["url"], given.validated_data["type"],
+                                       display_name=given.validated_data.get("display_name"))
         except services.AddonError as error:
             raise refusal(error) from None
         return Response(_ok(addon=AddonSerializer(addon).data), status=status.HTTP_201_CREATED)
@@ -67,7 +78,8 @@ class AddonDetailView(APIView):
         given.is_valid(raise_exception=True)
         data = given.validated_data
         try:
-            services.update_addon(addon, raw_url=data.get("url"), role=data.get("type"), enabled=data.get("enabled"))
+            changes = {"display_name": data["display_name"]} if "display_name" in data else {}
+            services.update_addon(addon, raw_url=data.get("url"), role=data.get("type"), enabled=data.get("enabled"), **changes)
         except services.AddonError as error:
             raise refusal(error) from None
         return Response(_ok(addon=AddonSerializer(addon).data))
@@ -108,7 +120,8 @@ class AddonReorderView(APIView):
 
 
 class AddonManifestView(APIView):
-    @extend_schema(request=ManifestCheckSerializer, responses=ManifestInfoSerializer, summary="Check an addon URL")
+    @extend_schema(request=ManifestCheckSerializer, responses=ManifestInfoSerializer,
+                   summary="Preview an addon's manifest without saving it")
     def post(self, request):
         given = ManifestCheckSerializer(data=request.data)
         given.is_valid(raise_exception=True)
@@ -120,7 +133,8 @@ class AddonManifestView(APIView):
         return Response(
             _ok(
                 name=summary["name"], logo=summary["logo"], version=summary["version"], url=redact_url(url),
-                types=summary["types"], catalogs=len(summary["catalogs"]),
+                types=summary["types"], catalogs=len(summary["catalogs"]), resources=manifest.resource_names(),
+                fingerprint=addon_fingerprint(url), duplicate=Addon.objects.filter(url__iexact=url).exists(),
             )
         )
 
@@ -132,7 +146,7 @@ class CatalogLoadView(APIView):
             raise serializers.ValidationError({"addons": ["Add a catalog addon (Both or Catalog only) first."]})
         result = services.load_catalogs()
         result["catalogs"] = CatalogSerializer(result["catalogs"], many=True).data
-        return Response(_ok(**result))
+        return Response(_ok(**result, **_selection_note()))
 
 
 class CatalogSelectionView(APIView):
@@ -148,4 +162,4 @@ class CatalogSelectionView(APIView):
             services.save_selection(given.validated_data["catalogs"])
         except services.AddonError as error:
             raise refusal(error) from None
-        return Response(_ok(catalogs=CatalogSerializer(services.selection_queryset(), many=True).data))
+        return Response(_ok(catalogs=CatalogSerializer(services.selection_queryset(), many=True).data, **_selection_note()))

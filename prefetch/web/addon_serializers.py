@@ -13,10 +13,14 @@ class AddonSerializer(serializers.ModelSerializer):
     type = serializers.CharField(source="role", read_only=True, help_text="both, catalog or stream.")
     types = serializers.SerializerMethodField()
     catalogs = serializers.SerializerMethodField()
+    fingerprint = serializers.CharField(read_only=True, help_text="6 hex digits telling configurations apart; not secret.")
+    label = serializers.CharField(read_only=True, help_text="How pages name the addon: display name · fingerprint.")
+    title = serializers.CharField(read_only=True, help_text="The display name, else the manifest's name.")
 
     class Meta:
         model = Addon
-        fields = ["id", "url", "type", "name", "logo", "version", "enabled", "position", "fetched_at", "types", "catalogs"]
+        fields = ["id", "url", "type", "name", "display_name", "title", "fingerprint", "label", "logo", "version",
+                  "enabled", "position", "fetched_at", "types", "catalogs"]
         read_only_fields = fields
 
     def get_types(self, addon) -> list[str]:
@@ -26,15 +30,22 @@ class AddonSerializer(serializers.ModelSerializer):
         return len(addon.manifest.get("catalogs") or [])
 
 
+DISPLAY_NAME_HELP = "Your name for this configuration; blank or null for the manifest's name."
+
+
 class AddonCreateSerializer(StrictSerializer):
     url = serializers.CharField(max_length=2000, help_text="Pasted URL; normalised to …/manifest.json.")
     type = serializers.ChoiceField(choices=ROLE_CHOICES, default=AddonRole.BOTH)
+    display_name = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True,
+                                         help_text=DISPLAY_NAME_HELP)
 
 
 class AddonUpdateSerializer(StrictSerializer):
     url = serializers.CharField(max_length=2000, required=False)
     type = serializers.ChoiceField(choices=ROLE_CHOICES, required=False)
     enabled = serializers.BooleanField(required=False)
+    display_name = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True,
+                                         help_text=DISPLAY_NAME_HELP)
 
 
 class AddonReorderSerializer(StrictSerializer):
@@ -62,6 +73,9 @@ class ManifestInfoSerializer(serializers.Serializer):
     url = serializers.CharField(help_text="The normalised URL, redacted.")
     types = serializers.ListField(child=serializers.CharField())
     catalogs = serializers.IntegerField()
+    resources = serializers.ListField(child=serializers.CharField())
+    fingerprint = serializers.CharField(help_text="What the addon will be told apart by once saved.")
+    duplicate = serializers.BooleanField(help_text="This configuration is already saved.")
 
 
 class CatalogSerializer(serializers.ModelSerializer):
@@ -86,7 +100,7 @@ class CatalogSerializer(serializers.ModelSerializer):
         return catalog.content_type if catalog.content_type in ("movie", "series") else "mixed"
 
     def get_addon_name(self, catalog) -> str:
-        return str(catalog.addon)
+        return catalog.addon.label
 
 
 class CatalogEntrySerializer(StrictSerializer):
@@ -114,3 +128,4 @@ class CatalogLoadSerializer(serializers.Serializer):
     total_catalogs = serializers.IntegerField()
     added = serializers.IntegerField()
     missing = serializers.IntegerField()
+    note = serializers.CharField(required=False, help_text="During a run: which run the change applies to.")

@@ -51,8 +51,11 @@ def _ok(**body):
     return {"success": True, **body}
 
 
-def _refused(message: str, code=status.HTTP_400_BAD_REQUEST):
-    return Response({"success": False, "error": message}, status=code)
+def _refused(message: str, code=status.HTTP_400_BAD_REQUEST, fix: tuple[str, str] | None = None):
+    body = {"success": False, "error": message}
+    if fix:
+        body["fix"] = {"href": fix[0], "label": fix[1]}
+    return Response(body, status=code)
 
 
 Status = inline_serializer("JobStatus", {"success": serializers.BooleanField(), "status": serializers.DictField()})
@@ -88,7 +91,7 @@ class JobRunView(APIView):
             validate_plan(plan_from_database())
             run = request_run(RunTrigger.API if token else RunTrigger.MANUAL)
         except RunRefused as refusal:
-            return _refused(str(refusal))
+            return _refused(str(refusal), fix=refusal.fix)
         transaction.on_commit(lambda: progress.publish_run(run.pk, "queued"))
         return Response(_ok(message="Job started successfully", status=STATUS.refresh()))
 
@@ -191,7 +194,8 @@ class RunDetailView(APIView):
 def record_row(record: PrefetchRecord) -> dict:
     return {
         "id": record.pk, "title": record.title, "type": record.content_type, "video_id": record.video_id,
-        "addon": record.addon_name, "last_attempt": record.last_attempt.isoformat(),
+        "addon": record.addon_name, "addon_key": record.addon_key, "state": record.state,
+        "last_attempt": record.last_attempt.isoformat(),
         "last_success": record.last_success.isoformat() if record.last_success else None,
         "last_status": record.last_status, "last_error": record.last_error,
         "stream_count": record.stream_count, "latency_ms": record.latency_ms,
@@ -202,6 +206,9 @@ class RecordFilterFields(serializers.Serializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=300)
     status = serializers.ChoiceField(choices=[("", "any"), *[(s, s) for s in RECORD_STATUSES]], required=False,
                                      allow_blank=True)
+    addon = serializers.RegexField(r"^[0-9a-f]{40}$", required=False, allow_blank=True,
+                                   help_text="An addon's key (records of that stream addon only).",
+                                   error_messages={"invalid": "Use an addon key: 40 hex digits."})
 
 
 class RecordFilterSerializer(StrictSerializer, RecordFilterFields):
@@ -230,7 +237,7 @@ class RecordListView(APIView):
                    responses=RecordsAnswer)
     def get(self, request):
         params = query_params(RecordListQuery, request)
-        records = filtered_records(params.get("q", ""), params.get("status", ""))
+        records = filtered_records(params.get("q", ""), params.get("status", ""), params.get("addon", ""))
         limit, offset = params["limit"], params["offset"]
         return Response(_ok(total=records.count(), records=[record_row(r) for r in records[offset : offset + limit]]))
 
@@ -247,7 +254,8 @@ class RecordInvalidateView(APIView):
         elif "ids" in data:
             records = PrefetchRecord.objects.filter(pk__in=data["ids"])
         else:
-            records = filtered_records(data["filter"].get("q", ""), data["filter"].get("status", ""))
+            chosen = data["filter"]
+            records = filtered_records(chosen.get("q", ""), chosen.get("status", ""), chosen.get("addon", ""))
         # Deleted by the query itself (records have no relations or signals, so Django issues one
         # DELETE ... WHERE): a list of every matching id would exceed SQLite's variable limit at scale.
         deleted, _ = records.delete()

@@ -1,7 +1,7 @@
 """URLs of the configuration pages and API (Settings, /api/config*) and the API schema + docs."""
 
-from csp.constants import UNSAFE_INLINE
-from csp.decorators import csp_update
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_replace, csp_update
 from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
@@ -24,10 +24,18 @@ urlpatterns = [
     # fetch the schema with the session. Swagger UI's start script is a file of its own (split view);
     # both UIs style their elements inline, and Redoc searches in a worker made from a blob, so
     # these two pages alone allow inline style and blob workers.
-    path("api/docs", docs_page(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
+    path(
+        "api/docs",
+        docs_page(SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger.html")),
+        name="api-docs",
+    ),
     path(
         "api/redoc",
-        docs_page(SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html")),
+        # Redoc's menu always shows a logo from its vendor's CDN: images only from here, so no
+        # request leaves (Redoc hides the logo when it does not load).
+        csp_replace({"img-src": [SELF, "data:"]})(
+            docs_page(SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html"))
+        ),
         name="api-redoc",
     ),
 ]

@@ -114,6 +114,19 @@ GROUPS = [
 ]
 
 
+# Every field speaks in the same voice as the custom messages (no Django default wording).
+ERROR_MESSAGES = {
+    "required": "Enter a value.",
+    "invalid": "Enter a number.",
+    "min_value": "Use %(limit_value)s or more.",
+    "max_value": "Use %(limit_value)s or less.",
+    "max_length": "Use at most %(limit_value)d characters.",
+}
+# Checked only while the feature is on: when it is off, an invalid value there keeps the stored one.
+CACHE_REQUEST_FIELDS = ("cached_stream_regex", "skip_stream_regex", "cache_requests_per_item", "cache_requests_global",
+                        "cached_streams_threshold", "cache_request_hosts")
+
+
 class SettingsForm(forms.ModelForm):
     movies_global_limit = limit(label="Movies, all catalogs together")
     series_global_limit = limit(label="Series, all catalogs together")
@@ -148,6 +161,33 @@ class SettingsForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in SECRET_URL_SETTINGS:  # the page shows them masked; unchanged, they keep the real value
             self.initial[name] = masked(getattr(self.instance, name))
+        for field in self.fields.values():
+            if not isinstance(field, AmountField):
+                field.error_messages.update(
+                    {key: text for key, text in ERROR_MESSAGES.items() if key != "invalid" or isinstance(field, forms.FloatField)}
+                )
+                if isinstance(field, forms.IntegerField):
+                    field.error_messages["invalid"] = "Enter a whole number."
+        self.kept_while_off: list[str] = []
+        self._stored = {name: getattr(self.instance, name) for name in CACHE_REQUEST_FIELDS}
+
+    def _post_clean(self):
+        """After the model's own validation: with cache requests off, an invalid value in that group
+        keeps the stored one instead of blocking the save."""
+        super()._post_clean()
+        if self.cleaned_data.get("cache_requests_enabled"):
+            return
+        for name in CACHE_REQUEST_FIELDS:
+            if name in self._errors:
+                del self._errors[name]
+                self.cleaned_data[name] = self._stored[name]
+                setattr(self.instance, name, self._stored[name])
+                self.kept_while_off.append(self.fields[name].label.lower())
+
+    def error_summary(self) -> list[tuple[str, str, str]]:
+        """(field name, label, first message) of each invalid field, in page order."""
+        return [(name, self.fields[name].label if name in self.fields else "", errors[0])
+                for name, errors in self.errors.items() if name != "__all__"]
 
     def groups(self):
         return [(title, text, [self[name] for name in names]) for title, text, names in GROUPS]

@@ -1,14 +1,30 @@
-"""Pages: dashboard (live status), run history, completion statistics, prefetch records, log viewer."""
+"""Pages: run history, completion statistics, prefetch records, log viewer (the dashboard is the
+site's overview: prefetcher_site/dashboard.py)."""
+
+from collections import defaultdict
+from functools import reduce
+from operator import or_
 
 from django.core.paginator import Paginator
+from django.db.models import Max, Q
 from django.shortcuts import get_object_or_404, render
 
-from prefetch.models import PrefetchSettings, Run, RunStatus, RunTrigger
-from prefetch.web.selectors import RECORD_STATUSES, filtered_records, filtered_runs, job_status, run_detail
+from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus, RunTrigger
+from prefetch.web.selectors import (
+    RECORD_STATUSES,
+    filtered_records,
+    filtered_runs,
+    records_per_addon,
+    run_detail,
+)
 
-
-def dashboard(request):
-    return render(request, "prefetch/dashboard.html", {"status": job_status()})
+# ?sort= of the Records page: (ordering of the video groups, label).
+RECORD_SORTS = {
+    "recent": (("-last", "video_id"), "Most recent first"),
+    "oldest": (("last", "video_id"), "Oldest first"),
+    "title": (("name", "video_id"), "Title"),
+    "id": (("video_id", "content_type"), "Id"),
+}
 
 
 def history(request):
@@ -38,13 +54,36 @@ def run_page(request, pk: int):
 
 
 def records(request):
+    """One row per video, with each stream addon's record of it as a status chip."""
     q = request.GET.get("q", "").strip()
     state = request.GET.get("status", "")
     if state not in RECORD_STATUSES:
         state = ""
-    page = Paginator(filtered_records(q, state), 100).get_page(request.GET.get("page"))
+    addons = records_per_addon()
+    addon = request.GET.get("addon", "")
+    if addon not in {row["addon_key"] for row in addons}:
+        addon = ""
+    sort = request.GET.get("sort", "recent")
+    if sort not in RECORD_SORTS:
+        sort = "recent"
+    videos = (
+        filtered_records(q, state, addon).order_by().values("content_type", "video_id")
+        .annotate(name=Max("title"), last=Max("last_attempt")).order_by(*RECORD_SORTS[sort][0])
+    )
+    page = Paginator(videos, 100).get_page(request.GET.get("page"))
+    chips = defaultdict(list)
+    if page.object_list:
+        names = {row["addon_key"]: row["name"] for row in addons}
+        wanted = reduce(or_, (Q(content_type=v["content_type"], video_id=v["video_id"]) for v in page.object_list))
+        for record in PrefetchRecord.objects.filter(wanted):
+            record.label = names.get(record.addon_key) or record.addon_name
+            chips[(record.content_type, record.video_id)].append(record)
+    rows = [{**video, "records": sorted(chips[(video["content_type"], video["video_id"])], key=lambda r: r.label)}
+            for video in page.object_list]
     return render(request, "prefetch/records.html", {
-        "page": page, "q": q, "state": state, "statuses": RECORD_STATUSES,
+        "page": page, "rows": rows, "q": q, "state": state, "statuses": RECORD_STATUSES,
+        "addons": addons, "addon": addon, "sort": sort, "sorts": [(key, label) for key, (_, label) in RECORD_SORTS.items()],
+        "records_total": filtered_records(q, state, addon).count(),
     })
 
 

@@ -3,9 +3,10 @@ prefetch records, each with its filters."""
 
 from collections.abc import Callable
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
+from addons.models import Addon
 from prefetch import progress
 from prefetch.models import ACTIVE_STATUSES, PrefetchRecord, Run, RunStatus, RunTrigger
 from prefetch.runs import active_run
@@ -68,8 +69,10 @@ def filtered_runs(params):
 RECORD_STATUSES = ("ok", "empty", "failed", "never")
 
 
-def filtered_records(q: str = "", state: str = ""):
+def filtered_records(q: str = "", state: str = "", addon: str = ""):
     records = PrefetchRecord.objects.all()
+    if addon:
+        records = records.filter(addon_key=addon)
     q = (q or "").strip()
     if q:
         records = records.filter(Q(title__icontains=q) | Q(video_id__icontains=q))
@@ -82,3 +85,16 @@ def filtered_records(q: str = "", state: str = ""):
     elif state == "never":
         records = records.filter(last_success__isnull=True)
     return records.order_by("-last_attempt", "-id")
+
+
+def records_per_addon() -> list[dict]:
+    """Records per stream addon, named as the Addons page names it (records outlive their addon)."""
+    labels = {addon.key: addon.label for addon in Addon.objects.all()}
+    rows = (
+        PrefetchRecord.objects.values("addon_key")
+        .annotate(total=Count("id"), ok=Count("id", filter=Q(last_success__isnull=False, last_error="")),
+                  failed=Count("id", filter=~Q(last_error="")))
+        .order_by("-total")
+    )
+    names = dict(PrefetchRecord.objects.values_list("addon_key", "addon_name").distinct())
+    return [{**row, "name": labels.get(row["addon_key"]) or names.get(row["addon_key"]) or "removed addon"} for row in rows]

@@ -27,10 +27,11 @@ def settings_page(request):
                                  "Wait for it to finish or cancel it on the Dashboard; nothing was saved.")
         elif form.is_valid():
             form.save()
-            messages.success(request, "Settings saved.")
+            kept = form.kept_while_off
+            messages.success(request, "Settings saved." + (
+                f" Stream source cache requests are off, so the invalid {', '.join(kept)} kept the saved value."
+                if kept else ""))
             return redirect("settings")
-        else:
-            messages.error(request, "Nothing was saved: fix the fields marked below.")
     return render(
         request,
         "settings/settings.html",

@@ -5,7 +5,6 @@ from prefetch.web import pages as views
 from prefetch.web.api_conventions import api_view
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
     path("runs/", views.history, name="history"),
     path("runs/<int:pk>/", views.run_page, name="run"),
     path("records/", views.records, name="records"),

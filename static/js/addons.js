@@ -1,10 +1,11 @@
-// Addons page: render the three groups from JSON (text only), add / edit / delete / refresh / reveal,
-// drag between groups (role) and within a group (order) with SortableJS.
+// Addons page: render the three groups from JSON (text only), preview then add, rename / edit /
+// delete / refresh / reveal, drag between groups (role) and within a group (order) with SortableJS.
 (function () {
   "use strict";
-  const { api, el, toast } = window.App;
+  const { api, el, toast, plural } = window.App;
   let addons = JSON.parse(document.getElementById("addons-data").textContent);
   const lists = Array.from(document.querySelectorAll(".addon-list"));
+  const $ = (id) => document.getElementById(id);
 
   function logo(addon) {
     const fallback = el("span", { class: "addon-logo addon-logo-empty", "aria-hidden": "true" }, (addon.name || "?").slice(0, 1).toUpperCase());
@@ -20,10 +21,14 @@
       el("span", { class: "drag-handle", title: "Drag to move", "aria-hidden": "true" }, "⋮⋮"),
       logo(addon),
       el("div", { class: "addon-main" },
-        el("div", { class: "addon-name" }, addon.name || "(unnamed)", addon.version ? el("span", { class: "muted small" }, " v" + addon.version) : null),
+        el("div", { class: "addon-name" }, addon.title || "(unnamed)", " ",
+          el("code", { class: "fingerprint", title: "Fingerprint of this configuration (not secret)" }, addon.fingerprint),
+          addon.version ? el("span", { class: "muted small" }, " v" + addon.version) : null),
+        addon.display_name && addon.display_name !== addon.name ? el("div", { class: "small muted" }, `Manifest name: ${addon.name}`) : null,
         urlText,
-        el("div", { class: "small muted" }, (addon.types || []).join(", "), addon.catalogs ? ` · ${addon.catalogs} catalog(s)` : "")),
+        el("div", { class: "small muted" }, (addon.types || []).join(", "), addon.catalogs ? ` · ${plural(addon.catalogs, "catalog")}` : "")),
       el("div", { class: "addon-actions" },
+        el("button", { type: "button", class: "small-button", "data-action": "rename", title: "Give this configuration a name of your own" }, "Rename"),
         el("button", { type: "button", class: "small-button", "data-action": "reveal", title: "Show the full URL" }, "Reveal"),
         el("button", { type: "button", class: "small-button", "data-action": "refresh", title: "Fetch the manifest again" }, "Refresh"),
         el("button", { type: "button", class: "small-button", "data-action": "edit" }, "Edit"),
@@ -46,24 +51,57 @@
     box.hidden = !message;
   }
 
-  document.getElementById("add-form").addEventListener("submit", async (event) => {
+  // Adding is two steps: Preview fetches the manifest without saving; Add saves what was previewed.
+  const addForm = $("add-form");
+  let previewed = null;  // the URL the preview box describes
+  function clearPreview() {
+    previewed = null;
+    $("add-preview-box").hidden = true;
+    $("add-submit").disabled = true;
+  }
+  addForm.url.addEventListener("input", clearPreview);
+  addForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const form = event.target;
-    const button = document.getElementById("add-submit");
+    const button = $("add-preview");
     button.disabled = true;
     button.textContent = "Checking…";
     showAddError("");
+    clearPreview();
     try {
-      const data = await api("/api/addons", { method: "POST", body: { url: form.url.value, type: form.type.value } });
-      addons.push(data.addon);
-      render();
-      form.url.value = "";
-      toast(`Added ${data.addon.name}.`, "success");
+      const data = await api("/api/addon/manifest", { method: "POST", body: { url: addForm.url.value } });
+      $("preview-name").textContent = data.name;
+      $("preview-version").textContent = data.version ? `v${data.version}` : "";
+      $("preview-fingerprint").textContent = data.fingerprint;
+      $("preview-types").textContent = data.types.join(", ") || "–";
+      $("preview-catalogs").textContent = String(data.catalogs);
+      $("preview-resources").textContent = data.resources.join(", ") || "–";
+      $("preview-duplicate").hidden = !data.duplicate;
+      $("add-preview-box").hidden = false;
+      previewed = addForm.url.value;
+      $("add-submit").disabled = data.duplicate;
+      if (!data.duplicate) $("add-submit").focus();
     } catch (error) {
       showAddError(error.message.replace(/^url: /, ""));
     } finally {
       button.disabled = false;
-      button.textContent = "Add addon";
+      button.textContent = "Preview";
+    }
+  });
+  $("add-submit").addEventListener("click", async () => {
+    if (previewed !== addForm.url.value) return;
+    const button = $("add-submit");
+    button.disabled = true;
+    try {
+      const body = { url: addForm.url.value, type: addForm.type.value, display_name: addForm.display_name.value };
+      const data = await api("/api/addons", { method: "POST", body });
+      addons.push(data.addon);
+      render();
+      addForm.reset();
+      clearPreview();
+      toast(`Added ${data.addon.label}.`, "success");
+    } catch (error) {
+      button.disabled = false;
+      showAddError(error.message.replace(/^(url|display_name): /, ""));
     }
   });
 
@@ -88,28 +126,31 @@
         button.disabled = true;
         const data = await api(`/api/addons/${addon.id}/refresh`, { method: "POST" });
         replace(data.addon);
-        toast(`Refreshed ${data.addon.name}.`, "success");
+        toast(`Refreshed ${data.addon.label}.`, "success");
       } else if (action === "delete") {
-        if (!window.confirm(`Delete ${addon.name}? Its catalog choices are removed too.`)) return;
+        if (!window.confirm(`Delete ${addon.label}? Its catalog choices are removed too.`)) return;
         await api(`/api/addons/${addon.id}`, { method: "DELETE" });
         addons = addons.filter((a) => a.id !== addon.id);
         render();
-        toast(`Deleted ${addon.name}.`, "success");
-      } else if (action === "edit") {
-        const form = document.getElementById("edit-template").content.firstElementChild.cloneNode(true);
+        toast(`Deleted ${addon.label}.`, "success");
+      } else if (action === "edit" || action === "rename") {
+        // Rename edits the display name; Edit takes a new URL (checked like a new addon).
+        const field = action === "rename" ? "display_name" : "url";
+        const form = $(`${action}-template`).content.firstElementChild.cloneNode(true);
         const error = el("p", { class: "field-error error", role: "alert", hidden: true });
         item.querySelector(".addon-main").append(form, error);
         button.disabled = true;
-        form.url.focus();
+        if (field === "display_name") form.display_name.value = addon.display_name || "";
+        form.elements[field].focus();
         form.querySelector("[data-cancel]").addEventListener("click", () => render());
         form.addEventListener("submit", async (submitEvent) => {
           submitEvent.preventDefault();
           try {
-            const data = await api(`/api/addons/${addon.id}`, { method: "PATCH", body: { url: form.url.value } });
+            const data = await api(`/api/addons/${addon.id}`, { method: "PATCH", body: { [field]: form.elements[field].value } });
             replace(data.addon);
-            toast(`Saved ${data.addon.name}.`, "success");
+            toast(`Saved ${data.addon.label}.`, "success");
           } catch (failure) {
-            error.textContent = failure.message.replace(/^url: /, "");
+            error.textContent = failure.message.replace(/^(url|display_name): /, "");
             error.hidden = false;
           }
         });

@@ -1,4 +1,5 @@
-// Shared by every page: theme toggle and a small fetch helper that sends the CSRF token.
+// Shared by every page: theme toggle, menu toggle, a small fetch helper that sends the CSRF token,
+// toasts, and the one format for dates and durations (prefetch/templatetags/display.py writes the same).
 (function () {
   "use strict";
   const toggle = document.getElementById("theme-toggle");
@@ -7,10 +8,33 @@
       const next = document.documentElement.dataset.theme === "light" ? "dark" : "light";
       document.documentElement.dataset.theme = next;
       localStorage.setItem("theme", next);
+      document.dispatchEvent(new Event("themechange"));
     });
   }
   const navToggle = document.getElementById("nav-toggle");
-  if (navToggle) navToggle.addEventListener("click", () => document.body.classList.toggle("nav-open"));
+  if (navToggle) {
+    navToggle.addEventListener("click", () => {
+      navToggle.setAttribute("aria-expanded", String(document.body.classList.toggle("nav-open")));
+    });
+  }
+
+  // Dates in the server's zone (named on <html data-zone>), as `2026-11-29 14:57 Europe/Berlin`.
+  const zone = document.documentElement.dataset.zone || "UTC";
+  const dateParts = new Intl.DateTimeFormat("en-GB", {
+    timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+  function fmtDate(iso) {
+    if (!iso) return "–";
+    const p = Object.fromEntries(dateParts.formatToParts(new Date(iso)).map((part) => [part.type, part.value]));
+    return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${zone}`;
+  }
+  // `47s`, `3m 5s`, `1h 2m 3s`.
+  function fmtDuration(seconds) {
+    if (seconds === null || seconds === undefined) return "–";
+    seconds = Math.max(0, Math.round(seconds));
+    const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    return h ? `${h}h ${m}m ${s}s` : m ? `${m}m ${s}s` : `${s}s`;
+  }
 
   function csrfToken() {
     const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -54,16 +78,43 @@
     return node;
   }
 
-  function toast(message, kind = "info") {
+  // link: {href, label} for a refusal the user can put right on another page.
+  function toast(message, kind = "info", link = null) {
     let box = document.querySelector(".messages");
     if (!box) {
       box = el("div", { class: "messages" });
       document.querySelector("main").prepend(box);
     }
-    const node = el("div", { class: `toast toast-${kind}`, role: "status" }, message);
+    const node = el("div", { class: `toast toast-${kind}`, role: "status" }, message,
+      link ? [" ", el("a", { href: link.href }, link.label)] : null);
     box.append(node);
-    setTimeout(() => node.remove(), kind === "error" ? 8000 : 4000);
+    setTimeout(() => node.remove(), link ? 15000 : kind === "error" ? 8000 : 4000);
   }
 
-  window.App = { api, el, toast, csrfToken };
+  // A theme colour by its CSS variable name ("ok", "bad", "info", ...): charts follow the theme.
+  function themeColor(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue(`--${name}`).trim();
+  }
+  // Draws a chart with the theme's colours now and again whenever the theme changes.
+  function themedChart(draw) {
+    let chart = null;
+    const paint = () => {
+      if (!window.Chart) return;
+      Chart.defaults.color = themeColor("muted");
+      Chart.defaults.borderColor = themeColor("border");
+      if (chart) chart.destroy();
+      chart = draw(themeColor);
+    };
+    paint();
+    document.addEventListener("themechange", paint);
+  }
+  // "Popular (movie)", but "Peer Mixed (movie+series+other)" as it is: its name already says the type.
+  function catalogLabel(name, type) {
+    return String(name).toLowerCase().includes(String(type).toLowerCase()) ? name : `${name} (${type})`;
+  }
+
+  // plural(1, "page") -> "1 page"; plural(3, "series", "series") -> "3 series".
+  function plural(n, one, many = `${one}s`) { return `${n} ${n === 1 ? one : many}`; }
+
+  window.App = { api, el, toast, csrfToken, fmtDate, fmtDuration, plural, themeColor, themedChart, catalogLabel };
 })();

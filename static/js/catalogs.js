@@ -2,7 +2,7 @@
 // drag to reorder. Every change is saved (debounced) through POST /api/catalogs/selection.
 (function () {
   "use strict";
-  const { api, el, toast } = window.App;
+  const { api, el, toast, plural } = window.App;
   let catalogs = JSON.parse(document.getElementById("catalogs-data").textContent);
   const list = document.getElementById("catalog-list");
   const state = document.getElementById("save-state");
@@ -85,7 +85,7 @@
       const data = await api("/api/catalogs/selection", { method: "POST", body });
       catalogs = data.catalogs;
       render();
-      state.textContent = "Saved";
+      state.textContent = data.note ? `Saved. ${data.note}` : "Saved";
     } catch (error) {
       state.textContent = "Not saved";
       toast(error.message, "error");
@@ -126,11 +126,11 @@
       for (const failure of data.errors) {
         errors.append(el("div", { class: "banner banner-bad", role: "alert" }, `${failure.addon_name}: ${failure.error}`));
       }
-      const notes = [`${data.total_catalogs} catalog(s) from ${data.total_addons} addon(s)`];
+      const notes = [`${plural(data.total_catalogs, "catalog")} from ${plural(data.total_addons, "addon")}`];
       if (data.added) notes.push(`${data.added} new`);
       if (data.missing) notes.push(`${data.missing} no longer offered`);
       toast(notes.join(", ") + ".", data.errors.length ? "warning" : "success");
-      state.textContent = "Saved";
+      state.textContent = data.note ? `Saved. ${data.note}` : "Saved";
     } catch (error) {
       toast(error.message, "error");
     } finally {

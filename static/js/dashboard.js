@@ -1,7 +1,7 @@
 // Dashboard: idle (run now, next scheduled run), running (live progress), finished (completion statistics).
 (function () {
   "use strict";
-  const { api, el, toast } = window.App;
+  const { api, el, toast, fmtDate, fmtDuration } = window.App;
   const $ = (id) => document.getElementById(id);
   const log = (text) => { if (window.debugLog) window.debugLog(text); };
   const DISMISSED = "dismissed-completion-id";
@@ -13,6 +13,14 @@
 
   const limitText = (n) => (n === undefined || n === null || n < 0 ? "∞" : String(n));
   const pct = (a, b) => (b > 0 ? Math.min(100, (100 * a) / b) : 0);
+
+  // A bar and its progressbar role: the width shows it, aria-valuenow says it (0..100).
+  function setBar(name, percent, text) {
+    $(`bar-${name}`).style.width = `${percent}%`;
+    const bar = $(`progress-${name}`);
+    bar.setAttribute("aria-valuenow", String(Math.round(percent)));
+    bar.setAttribute("aria-valuetext", text);
+  }
 
   function show(screen) {
     for (const name of ["idle", "running", "finished"]) $(`screen-${name}`).hidden = name !== screen;
@@ -56,20 +64,20 @@
     $("run-worker").textContent = (run.worker ? `Worker: ${run.worker}` : "")
       + (lastResume ? ` · resumed ${resumes.length}× (last: ${lastResume.reason})` : "");
     const catalog = p.catalog;
-    $("now-catalog").textContent = catalog ? `Catalog: ${catalog.name} (${catalog.type}) from ${catalog.addon} · ${catalog.pages} pages` : "";
+    $("now-catalog").textContent = catalog ? `Catalog: ${App.catalogLabel(catalog.name, catalog.type)} from ${catalog.addon} · ${App.plural(catalog.pages, "page")}` : "";
 
     const done = p.catalogs_done || 0, total = p.catalogs_total || 0;
-    $("bar-catalogs").style.width = `${pct(done, total)}%`;
     $("text-catalogs").textContent = `${done} / ${total}`;
+    setBar("catalogs", pct(done, total), $("text-catalogs").textContent);
     const inCatalog = catalog ? catalog.prefetched : 0;
     const catalogLimit = catalog ? catalog.limit : -1;
-    $("bar-catalog").style.width = `${catalogLimit > 0 ? pct(inCatalog, catalogLimit) : 0}%`;
     $("text-catalog").textContent = catalog ? `${inCatalog} / ${limitText(catalogLimit)}` : "–";
+    setBar("catalog", catalogLimit > 0 ? pct(inCatalog, catalogLimit) : 0, $("text-catalog").textContent);
     const maxTime = p.max_execution_time_s;
     const elapsed = elapsedNow(run);
     $("row-time").hidden = !(maxTime > 0);
-    $("bar-time").style.width = `${pct(elapsed, maxTime)}%`;
-    $("text-time").textContent = `${RunView.fmtDuration(elapsed)} / ${maxTime > 0 ? RunView.fmtDuration(maxTime) : "∞"}`;
+    $("text-time").textContent = `${fmtDuration(elapsed)} / ${maxTime > 0 ? fmtDuration(maxTime) : "∞"}`;
+    setBar("time", pct(elapsed, maxTime), $("text-time").textContent);
 
     $("counters").replaceChildren(
       counter("Movies", stats.movies_prefetched || 0, limits.movies_global),
@@ -78,7 +86,7 @@
       counter("Already prefetched", stats.already_prefetched || 0),
       counter("Failed", stats.items_failed || 0),
       counter("Stream requests", stats.stream_requests || 0, undefined, `${stats.stream_requests_ok || 0} ok · ${stats.stream_requests_failed || 0} failed`),
-      counter("Cache requests", stats.cache_requests_sent || 0, limits.cache_requests_global, `✓ ${stats.cache_requests_ok || 0}`),
+      limits.cache_requests_enabled ? counter("Cache requests", stats.cache_requests_sent || 0, limits.cache_requests_global, `✓ ${stats.cache_requests_ok || 0}`) : null,
       counter("Pages", stats.pages_fetched || 0));
     for (const node of $("counters").querySelectorAll(".stat")) node.dataset.counter = node.querySelector(".label").textContent;
 
@@ -88,7 +96,7 @@
     const progressed = done + fraction;
     if (total && progressed > 0 && elapsed > 5) eta = (elapsed / progressed) * total - elapsed;
     if (maxTime > 0) eta = eta === null ? null : Math.min(eta, Math.max(0, maxTime - elapsed));
-    $("eta").textContent = paused ? "Paused." : eta === null ? "ETA: estimating…" : `ETA: about ${RunView.fmtDuration(eta)}`;
+    $("eta").textContent = paused ? "Paused." : eta === null ? "ETA: estimating…" : `ETA: about ${fmtDuration(eta)}`;
 
     const tbody = $("addon-rates").querySelector("tbody");
     const rows = (p.addons || []).filter((a) => a.requests || a.other_requests).map((a) => {
@@ -113,7 +121,7 @@
   function renderIdle(run) {
     $("run-now").disabled = false;
     const next = run.next_run_time;
-    $("next-run").textContent = next ? `Next scheduled run: ${new Date(next).toLocaleString()}` : "No scheduled run.";
+    $("next-run").textContent = next ? `Next scheduled run: ${fmtDate(next)}` : "No scheduled run.";
     $("countdown").hidden = !next;
     tickCountdown();
   }
@@ -122,7 +130,7 @@
     const next = current.next_run_time;
     if (!next || $("screen-idle").hidden) return;
     const seconds = (Date.parse(next) - Date.now()) / 1000;
-    $("countdown").textContent = seconds > 0 ? `Starts in ${RunView.fmtDuration(seconds)}` : "Starting…";
+    $("countdown").textContent = seconds > 0 ? `Starts in ${fmtDuration(seconds)}` : "Starting…";
   }
 
   async function renderFinished(run) {
@@ -130,6 +138,8 @@
       try { run = (await api(`/api/runs/${run.id}`)).run; } catch (error) { log(`run detail failed: ${error.message}`); }
     }
     $("finished-heading").textContent = `Run #${run.id} ${run.status}`;
+    $("finished-heading").className = `flush status status-${run.status}`;
+    $("finished-trigger").textContent = run.trigger || "";
     $("finished-link").href = `/runs/${run.id}/`;
     if (renderedCompletion !== `${run.id}:${run.seq}`) {
       renderedCompletion = `${run.id}:${run.seq}`;
@@ -167,7 +177,7 @@
       if (data.status) live.accept(data.status, action);
       if (action === "run") toast("Run started.", "success");
     } catch (error) {
-      toast(error.message, "error");
+      toast(error.message, "error", error.data && error.data.fix);
     }
   }
 
@@ -181,8 +191,7 @@
   });
   $("dismiss").addEventListener("click", () => {
     localStorage.setItem(DISMISSED, String(current.id));
-    show("idle");
-    renderIdle(current);
+    location.reload();  // the overview (last run, trends, records) is rendered by the server
   });
 
   setInterval(() => {
@@ -191,8 +200,8 @@
       const p = current.progress || {};
       const elapsed = elapsedNow(current);
       const maxTime = p.max_execution_time_s;
-      $("bar-time").style.width = `${pct(elapsed, maxTime)}%`;
-      $("text-time").textContent = `${RunView.fmtDuration(elapsed)} / ${maxTime > 0 ? RunView.fmtDuration(maxTime) : "∞"}`;
+      $("text-time").textContent = `${fmtDuration(elapsed)} / ${maxTime > 0 ? fmtDuration(maxTime) : "∞"}`;
+      setBar("time", pct(elapsed, maxTime), $("text-time").textContent);
     }
   }, 1000);
   setInterval(() => { if (!current.active) live.refetch("idle refresh"); }, 60000);

@@ -17,7 +17,7 @@
       const { logs } = await api("/api/logs");
       tbody.replaceChildren(...(logs.length ? logs.map((f) => el("tr", { dataset: { file: f.filename } },
         el("td", {}, el("a", { href: `?file=${enc(f.filename)}`, class: "mono", onclick: (e) => { e.preventDefault(); view(f.filename, { tail: true }); } }, f.filename)),
-        el("td", {}, new Date(f.modified).toLocaleString()), el("td", {}, size(f.size)),
+        el("td", {}, App.fmtDate(f.modified)), el("td", {}, size(f.size)),
         el("td", {}, el("a", { href: `/api/logs/${enc(f.filename)}?download=1` }, "Download"))))
         : [el("tr", {}, el("td", { colspan: 4, class: "muted" }, "No log files."))]));
       $("delete-all-logs").disabled = !logs.length;

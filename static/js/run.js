@@ -2,33 +2,25 @@
 // Shared by the run page and the dashboard's completion screen. Untrusted text via textContent only.
 (function () {
   "use strict";
-  const { el } = window.App;
-
-  function fmtDuration(seconds) {
-    if (seconds === null || seconds === undefined) return "–";
-    seconds = Math.max(0, Math.round(seconds));
-    const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
-    return h ? `${h}h ${m}m ${s}s` : m ? `${m}m ${s}s` : `${s}s`;
-  }
-  function fmtTime(iso) { return iso ? new Date(iso).toLocaleString() : "–"; }
+  const { el, fmtDate, fmtDuration, themedChart, catalogLabel } = window.App;
   function stat(label, value, extra) {
     return el("div", { class: "stat" }, el("div", { class: "value" }, String(value)), el("div", { class: "label" }, label),
       extra ? el("div", { class: "label" }, extra) : null);
   }
-  const TITLES = { completed: "Run completed", cancelled: "Run cancelled", failed: "Run failed", aborted: "Run aborted", skipped: "Run skipped" };
 
   function timelineChart(canvas, run) {
     if (!window.Chart) return null;
     const start = run.start_time ? Date.parse(run.start_time) : null;
     const rows = (run.catalogs || []).filter((c) => c.started_at && c.finished_at && !c.skipped);
     if (!start || !rows.length) return null;
-    const labels = rows.map((c) => `${c.name} (${c.type})`);
+    const labels = rows.map((c) => catalogLabel(c.name, c.type));
     const data = rows.map((c) => [Math.max(0, (Date.parse(c.started_at) - start) / 1000), Math.max(0, (Date.parse(c.finished_at) - start) / 1000)]);
-    const colors = rows.map((c) => (c.kind === "series" ? "#4ade80" : c.kind === "mixed" ? "#fbbf24" : "#60a5fa"));
     canvas.parentElement.style.height = `${Math.max(140, 28 * rows.length + 60)}px`;
-    return new Chart(canvas, {
+    // The kinds' colours of the type badges (movie info, series ok, mixed warn), from the theme.
+    themedChart((color) => new Chart(canvas, {
       type: "bar",
-      data: { labels, datasets: [{ label: "Catalog", data, backgroundColor: colors, borderSkipped: false, borderRadius: 3 }] },
+      data: { labels, datasets: [{ label: "Catalog", data, borderSkipped: false, borderRadius: 3,
+        backgroundColor: rows.map((c) => color(c.kind === "series" ? "ok" : c.kind === "mixed" ? "warn" : "info")) }] },
       options: {
         indexAxis: "y", responsive: true, maintainAspectRatio: false, animation: false,
         plugins: {
@@ -38,25 +30,30 @@
             return `${fmtDuration(a)} → ${fmtDuration(b)} (${fmtDuration(b - a)}), ${c.prefetched} prefetched`;
           } } },
         },
-        scales: { x: { type: "linear", min: 0, title: { display: true, text: "seconds since start" } } },
+        scales: {
+          x: { type: "linear", min: 0, title: { display: true, text: "seconds since start" } },
+          // A phone keeps the bars readable: long names are shortened (the tooltip has them whole).
+          y: { ticks: { autoSkip: false, callback(value) {
+            const label = this.getLabelForValue(value);
+            return canvas.clientWidth < 500 && label.length > 22 ? `${label.slice(0, 21)}…` : label;
+          } } },
+        },
       },
-    });
+    }));
   }
 
+  // The page around it names the run and its status once (run page title, dashboard heading).
   function render(container, run, options = {}) {
     container.replaceChildren();
     const stats = run.statistics || {};
     const duration = run.duration_s;
     const minutes = duration ? duration / 60 : 0;
     const perMin = (n) => (minutes ? (n / minutes).toFixed(1) : "–");
-    if (!options.full) container.append(el("p", { class: "muted" }, `Run #${run.id} · ${run.trigger || ""}`));
-    const heading = el("h3", { class: `status status-${run.status}` }, TITLES[run.status] || run.status);
-    container.append(heading);
     if (run.stop_reason && run.stop_reason !== run.status) container.append(el("p", { class: "muted" }, `Stopped: ${run.stop_reason}`));
     if (run.error) container.append(el("pre", { class: "run-error", id: "run-error" }, run.error));
 
     container.append(el("div", { class: "grid timing" },
-      stat("Started", fmtTime(run.start_time)), stat("Finished", fmtTime(run.end_time)), stat("Duration", fmtDuration(duration))));
+      stat("Started", fmtDate(run.start_time)), stat("Finished", fmtDate(run.end_time)), stat("Duration", fmtDuration(duration))));
 
     const cacheExtra = stats.cache_requests_sent ? `✓ ${stats.cache_requests_ok || 0} ok` : null;
     container.append(el("h3", {}, "Statistics"), el("div", { class: "grid stats", id: "summary-stats" },
@@ -102,5 +99,5 @@
     }
   }
 
-  window.RunView = { render, timelineChart, fmtDuration, fmtTime };
+  window.RunView = { render, timelineChart };
 })();
