@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+CINEMETA_MANIFEST_URL = "https://v3-cinemeta.strem.io/manifest.json"  # the official meta addon
 _RESOURCE_SUFFIX = re.compile(r"/(catalog|meta|stream|subtitles|addon_catalog)/.*$")
 BROWSE_BLOCKED_TYPES = {"tv", "channel"}  # live types: only with a stream addon that serves them
 # Ids and types are data of any length an addon likes, stored as text. Beyond this the item is

@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
-CINEMETA_MANIFEST_URL = "https://v3-cinemeta.strem.io/manifest.json"
+from addons.manifest import CINEMETA_MANIFEST_URL
+
 UNLIMITED = -1
 # Settings holding URLs that may carry credentials or an addon configuration: shown masked.
 SECRET_URL_SETTINGS = ("proxy_url", "fallback_meta_url")
@@ -28,7 +29,12 @@ def validate_optional_duration(value: float) -> None:
 
 
 class PrefetchSettings(models.Model):
-    """The one row of engine parameters (the original tool's config, with its defaults)."""
+    """The one row of engine parameters (the original tool's config, with its defaults).
+
+    The one definition of the settings: `prefetch.engine.plan.EngineSettings` has a field with the
+    same name and default for each, except those in `NOT_ENGINE_SETTINGS` (a test checks)."""
+
+    NOT_ENGINE_SETTINGS = ("run_retention_days",)  # housekeeping of the site, not a parameter of a run
 
     movies_global_limit = models.IntegerField(default=-1, validators=[validate_limit])
     series_global_limit = models.IntegerField(default=-1, validators=[validate_limit])

@@ -5,13 +5,14 @@ from dataclasses import dataclass, field, fields
 from urllib.parse import urlsplit
 
 from addons.client import ClientLimits
-from addons.manifest import CatalogExtra, Manifest, addon_key
+from addons.manifest import CINEMETA_MANIFEST_URL, CatalogExtra, Manifest, addon_key
 from addons.redaction import redact_url
 
 
 @dataclass
 class EngineSettings:
-    """Engine parameters; names and defaults mirror `PrefetchSettings`."""
+    """Engine parameters, derived from `PrefetchSettings` (the one definition): same names and
+    defaults, checked by tests/test_one_source.py. Plain data, so that the engine needs no Django."""
 
     movies_global_limit: int = -1
     series_global_limit: int = -1
@@ -32,7 +33,7 @@ class EngineSettings:
     include_specials: bool = False
     include_unreleased: bool = False
     episodes_per_series: int = -1
-    fallback_meta_url: str = ""
+    fallback_meta_url: str = CINEMETA_MANIFEST_URL
     cache_requests_enabled: bool = False
     cached_stream_regex: str = "⚡"
     skip_stream_regex: str = ""
