@@ -14,7 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .client import MB, ClientLimits, fetch_manifest_sync
-from .manifest import AddonUrlError, Manifest, ManifestError, normalize_addon_url
+from .manifest import AddonUrlError, Manifest, ManifestError, extras_blocker, normalize_addon_url
 from .models import Addon, AddonRole, Catalog
 from .network_policy import INPUT_REFUSAL, AddressNotAllowed, NetworkPolicy
 from .redaction import redact_text
@@ -225,10 +225,9 @@ def load_catalogs() -> dict:
                 extras = [extra.as_dict() for extra in decl.extras]
                 catalog = existing.get(key)
                 if catalog is None:
-                    unmet = [e for e in decl.required_extras if e.name != "search"]
                     new.append(Catalog(
-                        addon=addon, content_type=decl.type, catalog_id=decl.id, name=decl.name,
-                        extras=extras, enabled=not decl.search_only and not unmet, position=position + len(new),
+                        addon=addon, content_type=decl.type, catalog_id=decl.id, name=decl.name, extras=extras,
+                        enabled=extras_blocker(decl.extras, {}) is None, position=position + len(new),
                     ))
                 else:
                     catalog.name = decl.name

@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from addons.manifest import CatalogExtra, Manifest, ManifestError
+from addons.manifest import Manifest, ManifestError
 from addons.models import Addon, Catalog
 from addons.services import client_limits
 
@@ -205,9 +205,7 @@ def plan_from_database(overrides: dict | None = None) -> RunPlan:
             type=catalog.content_type,
             id=catalog.catalog_id,
             name=catalog.name or catalog.catalog_id,
-            extras=tuple(
-                CatalogExtra(e["name"], bool(e.get("isRequired")), tuple(e.get("options") or ())) for e in catalog.extras
-            ),
+            extras=catalog.extra_specs,
             extra_values=dict(catalog.extra_values),
         )
         for catalog in Catalog.objects.filter(enabled=True, missing=False)

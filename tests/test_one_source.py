@@ -51,3 +51,30 @@ def test_the_settings_page_places_every_setting_in_exactly_one_group():
 def test_the_settings_page_offers_only_the_one_table_of_units(name):
     units = SettingsForm.base_fields[name].units
     assert units and set(units) <= set(UNITS) and set(UNIT_LABELS) == set(UNITS)
+
+
+EXTRAS_CASES = [  # (extras as a manifest declares them, chosen values, why it cannot be prefetched)
+    ([], {}, None),
+    ([("skip", True), ("genre", False)], {}, None),
+    ([("search", True), ("genre", True)], {"genre": "Drama"}, "search-only catalog"),
+    ([("search", False), ("genre", True)], {}, "required extra not chosen: genre"),
+    ([("genre", True), ("year", True)], {"genre": "Drama"}, "required extra not chosen: year"),
+    ([("genre", True)], {"genre": "Drama"}, None),
+]
+
+
+@pytest.mark.parametrize("declared, values, blocker", EXTRAS_CASES)
+def test_the_catalog_row_the_manifest_and_the_engine_apply_one_extras_rule(declared, values, blocker):
+    from addons.manifest import CatalogDecl, CatalogExtra, Manifest
+    from addons.models import Catalog
+    from prefetch.engine.plan import AddonSpec, CatalogSpec
+
+    extras = tuple(CatalogExtra(name, required, ()) for name, required in declared)
+    row = Catalog(content_type="movie", catalog_id="c", extras=[e.as_dict() for e in extras], extra_values=values)
+    manifest = Manifest({"id": "a", "name": "A", "version": "1", "resources": ["stream"], "types": ["movie"], "catalogs": []})
+    spec = CatalogSpec(AddonSpec("http://a/manifest.json", "A", manifest, True, True), "movie", "c", "C", row.extra_specs, values)
+
+    assert row.extra_specs == extras
+    assert spec.skip_reason([spec.addon]) == blocker
+    assert row.search_only == CatalogDecl("movie", "c", "C", extras).search_only == (blocker == "search-only catalog")
+    assert bool(row.unmet_required_extras) == (blocker is not None and blocker.startswith("required"))

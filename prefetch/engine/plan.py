@@ -5,7 +5,7 @@ from dataclasses import dataclass, field, fields
 from urllib.parse import urlsplit
 
 from addons.client import ClientLimits
-from addons.manifest import CINEMETA_MANIFEST_URL, CatalogExtra, Manifest, addon_key
+from addons.manifest import CINEMETA_MANIFEST_URL, CatalogExtra, Manifest, addon_key, declares_skip, extras_blocker
 from addons.redaction import redact_url
 
 
@@ -103,7 +103,7 @@ class CatalogSpec:
 
     @property
     def declares_skip(self) -> bool:
-        return any(extra.name == "skip" for extra in self.extras)
+        return declares_skip(self.extras)
 
     @property
     def kind(self) -> str:
@@ -111,12 +111,9 @@ class CatalogSpec:
         return self.type if self.type in ("movie", "series") else "mixed"
 
     def skip_reason(self, stream_addons: list[AddonSpec]) -> str | None:
-        required = [extra for extra in self.extras if extra.required and extra.name != "skip"]
-        if any(extra.name == "search" for extra in required):
-            return "search-only catalog"
-        unmet = [extra.name for extra in required if not self.extra_values.get(extra.name)]
-        if unmet:
-            return f"required extra not chosen: {', '.join(unmet)}"
+        blocker = extras_blocker(self.extras, self.extra_values)
+        if blocker:
+            return blocker
         if self.type in ("tv", "channel") and not any(
             addon.manifest.supports_type("stream", self.type) for addon in stream_addons
         ):
