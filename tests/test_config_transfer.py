@@ -128,7 +128,7 @@ def test_redacted_addons_update_their_match_or_are_skipped(configured, tmp_path)
     (lambda d: d.update(format="something-else"), "Not a streams-prefetcher-config file"),
     (lambda d: d.update(version=99), "Unsupported version"),
     (lambda d: d["settings"].update(delay_s=-5), "Invalid settings"),
-    (lambda d: d["addons"][0].update(role="both-ish"), "unknown role"),
+    (lambda d: d["addons"][0].update(role="both-ish"), "Role must be one of both, catalog, stream"),
     (lambda d: d["addons"][0].update(url="ftp://example.com/x"), "Addon"),
     (lambda d: d["scheduling"]["schedules"][0].update(days=[9]), "Invalid schedule"),
     (lambda d: d["scheduling"]["schedules"][0].update(time="25h"), "not HH:MM"),

@@ -1,15 +1,11 @@
 """The Settings page form: every PrefetchSettings field, grouped; time values as number + unit."""
 
 import math
-from urllib.parse import urlsplit
 
 from django import forms
 from django.core.exceptions import ValidationError
 
-from addons.manifest import AddonUrlError, normalize_addon_url
-from addons.network_policy import INPUT_REFUSAL, AddressNotAllowed
 from addons.redaction import redact_url
-from addons.services import client_limits
 from prefetch.engine.durations import UNIT_LABELS, UNITS
 from prefetch.models import SECRET_URL_SETTINGS, UNLIMITED, PrefetchSettings
 
@@ -152,55 +148,20 @@ class SettingsForm(forms.ModelForm):
         return [(title, text, [self[name] for name in names]) for title, text, names in GROUPS]
 
     def clean_proxy_url(self):
-        return unless_masked(self.cleaned_data["proxy_url"], self.instance.proxy_url, clean_proxy_url)
+        return unmasked(self.cleaned_data["proxy_url"], self.instance.proxy_url)
 
     def clean_fallback_meta_url(self):
-        return unless_masked(
-            self.cleaned_data["fallback_meta_url"], self.instance.fallback_meta_url, clean_fallback_meta_url
-        )
-
-    def clean_cache_request_hosts(self):
-        return clean_cache_request_hosts(self.cleaned_data["cache_request_hosts"])
+        return unmasked(self.cleaned_data["fallback_meta_url"], self.instance.fallback_meta_url)
 
 
-# Shared with the JSON API's serializer: the same rules whichever way settings arrive.
+# Shared with the JSON API's serializer: both show secret URLs masked. Everything else about a
+# value (normalising, checking) is the model's `PrefetchSettings.clean`.
 def masked(url: str) -> str:
     return redact_url(url) if url else ""
 
 
-def unless_masked(value: str, current: str, clean) -> str:
-    """A masked URL sent back as shown keeps the stored one; anything else is cleaned as new."""
+def unmasked(value: str, current: str) -> str:
+    """A masked URL sent back as shown keeps the stored one; anything else is taken as new."""
     if current and value.strip() == masked(current):
         return current
-    return clean(value)
-
-
-def clean_proxy_url(value: str) -> str:
-    value = value.strip()
-    if value:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValidationError("Use an http:// or https:// proxy URL, e.g. http://proxy:8080.")
     return value
-
-
-def clean_fallback_meta_url(value: str) -> str:
-    value = value.strip()
-    if not value:
-        return value
-    try:
-        url = normalize_addon_url(value)
-        client_limits().policy.check_url(url)
-    except AddonUrlError as error:
-        raise ValidationError(str(error)) from None
-    except AddressNotAllowed:
-        raise ValidationError(INPUT_REFUSAL) from None
-    return url
-
-
-def clean_cache_request_hosts(value: str) -> str:
-    hosts = [h.strip().lower() for h in value.split(",") if h.strip()]
-    bad = [h for h in hosts if "/" in h or " " in h or ":" in h]
-    if bad:
-        raise ValidationError(f"Host names only, without scheme or path: {', '.join(bad)}.")
-    return ", ".join(hosts)
