@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+CINEMETA_MANIFEST_URL = "https://v3-cinemeta.strem.io/manifest.json"  # the official meta addon
 _RESOURCE_SUFFIX = re.compile(r"/(catalog|meta|stream|subtitles|addon_catalog)/.*$")
 BROWSE_BLOCKED_TYPES = {"tv", "channel"}  # live types: only with a stream addon that serves them
 # Ids and types are data of any length an addon likes, stored as text. Beyond this the item is
@@ -70,7 +71,40 @@ class CatalogExtra:
     options: tuple[str, ...]
 
     def as_dict(self) -> dict:
+        """How a Catalog row stores it (`Catalog.extras`)."""
         return {"name": self.name, "isRequired": self.required, "options": list(self.options)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CatalogExtra":
+        return cls(data["name"], bool(data.get("isRequired")), tuple(data.get("options") or ()))
+
+
+# The rule of required extras, the one definition: the Catalogs page, the selection service, the
+# catalog loader and the engine all ask these.
+def declares_skip(extras: tuple[CatalogExtra, ...]) -> bool:
+    """`skip` is paging: the engine sets it, never the user."""
+    return any(extra.name == "skip" for extra in extras)
+
+
+def search_only(extras: tuple[CatalogExtra, ...]) -> bool:
+    """A required search term: there is nothing to prefetch without someone typing one."""
+    return any(extra.required and extra.name == "search" for extra in extras)
+
+
+def unmet_extras(extras: tuple[CatalogExtra, ...], values: dict) -> list[str]:
+    """Required extras the user has to choose a value for and has not (never `skip` or `search`)."""
+    return [
+        extra.name for extra in extras
+        if extra.required and extra.name not in ("skip", "search") and not values.get(extra.name)
+    ]
+
+
+def extras_blocker(extras: tuple[CatalogExtra, ...], values: dict) -> str | None:
+    """Why a catalog cannot be prefetched with these chosen values, or None when it can."""
+    if search_only(extras):
+        return "search-only catalog"
+    unmet = unmet_extras(extras, values)
+    return f"required extra not chosen: {', '.join(unmet)}" if unmet else None
 
 
 @dataclass(frozen=True)
@@ -81,16 +115,8 @@ class CatalogDecl:
     extras: tuple[CatalogExtra, ...]
 
     @property
-    def declares_skip(self) -> bool:
-        return any(extra.name == "skip" for extra in self.extras)
-
-    @property
-    def required_extras(self) -> tuple[CatalogExtra, ...]:
-        return tuple(extra for extra in self.extras if extra.required and extra.name != "skip")
-
-    @property
     def search_only(self) -> bool:
-        return any(extra.name == "search" for extra in self.required_extras)
+        return search_only(self.extras)
 
 
 class Manifest:

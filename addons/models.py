@@ -1,6 +1,6 @@
 from django.db import models
 
-from .manifest import Manifest, addon_fingerprint, addon_key
+from .manifest import CatalogExtra, Manifest, addon_fingerprint, addon_key, search_only, unmet_extras
 from .redaction import redact_url
 
 
@@ -94,13 +94,13 @@ class Catalog(models.Model):
         return f"{self.name or self.catalog_id} ({self.content_type})"
 
     @property
-    def required_extra_names(self) -> list[str]:
-        return [e["name"] for e in self.extras if e.get("isRequired") and e.get("name") != "skip"]
+    def extra_specs(self) -> tuple[CatalogExtra, ...]:
+        return tuple(CatalogExtra.from_dict(extra) for extra in self.extras)
 
     @property
     def search_only(self) -> bool:
-        return "search" in self.required_extra_names
+        return search_only(self.extra_specs)
 
     @property
     def unmet_required_extras(self) -> list[str]:
-        return [name for name in self.required_extra_names if not self.extra_values.get(name)]
+        return unmet_extras(self.extra_specs, self.extra_values)

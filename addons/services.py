@@ -16,7 +16,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .client import MB, ClientLimits, fetch_manifest_sync
-from .manifest import AddonUrlError, Manifest, ManifestError, normalize_addon_url
+from .manifest import AddonUrlError, CatalogExtra, Manifest, ManifestError, extras_blocker, normalize_addon_url
 from .models import Addon, AddonRole, Catalog
 from .network_policy import INPUT_REFUSAL, AddressNotAllowed, NetworkPolicy
 from .redaction import redact_text, redact_url
@@ -89,17 +89,22 @@ def normalise(raw_url: str) -> str:
     return url
 
 
-def _check_duplicate(url: str, exclude_pk: int | None = None) -> None:
+def find_duplicate(url: str, exclude_pk: int | None = None) -> Addon | None:
+    """The addon already configured with this URL (case aside), if any."""
     others = Addon.objects.exclude(pk=exclude_pk) if exclude_pk else Addon.objects.all()
-    for other in others.only("id", "url", "role", "name"):
-        if other.url.lower() == url.lower():
-            raise AddonError(
-                f"This addon is already configured ({other.get_role_display()}: {other}). "
-                "To use it for catalogs and streams, move it to “Both”."
-            )
+    return next((other for other in others.only("id", "url", "role", "name") if other.url.lower() == url.lower()), None)
 
 
-def _check_role(role: str) -> str:
+def _check_duplicate(url: str, exclude_pk: int | None = None) -> None:
+    other = find_duplicate(url, exclude_pk)
+    if other is not None:
+        raise AddonError(
+            f"This addon is already configured ({other.get_role_display()}: {other}). "
+            "To use it for catalogs and streams, move it to “Both”."
+        )
+
+
+def check_role(role: str) -> str:
     if role not in AddonRole.values:
         raise AddonError(f"Role must be one of {', '.join(AddonRole.values)}.", field="role")
     return role
@@ -116,18 +121,30 @@ def preview(raw_url: str) -> tuple[str, Manifest]:
     return url, fetch_manifest(url)
 
 
-def add_addon(raw_url: str, role: str = AddonRole.BOTH, display_name: str | None = None) -> Addon:
-    role = _check_role(role)
+def check_new_url(raw_url: str, exclude_pk: int | None = None) -> tuple[str, Manifest]:
+    """Everything a new addon URL must pass: normalised, allowed, not configured yet, its manifest
+    fetched and usable. Network: call it outside a transaction."""
     url = normalise(raw_url)
-    _check_duplicate(url)
-    manifest = fetch_manifest(url)
+    _check_duplicate(url, exclude_pk)
+    return url, fetch_manifest(url)
+
+
+def save_new_addon(addon: Addon, manifest: Manifest) -> Addon:
+    """Store an addon whose URL passed `check_new_url`, last in its group."""
+    check_role(addon.role)
     with transaction.atomic():
-        _check_duplicate(url)
-        addon = Addon(url=url, role=role, position=_next_position(role), display_name=(display_name or "").strip() or None)
+        _check_duplicate(addon.url)  # again: another request may have added it since
+        addon.position = _next_position(addon.role)
         addon.apply_manifest(manifest, timezone.now())
         addon.save()
-    logger.info("Added addon %s as %s", addon, role)
+    logger.info("Added addon %s as %s", addon, addon.role)
     return addon
+
+
+def add_addon(raw_url: str, role: str = AddonRole.BOTH, display_name: str | None = None) -> Addon:
+    check_role(role)
+    url, manifest = check_new_url(raw_url)
+    return save_new_addon(Addon(url=url, role=role, display_name=(display_name or "").strip() or None), manifest)
 
 
 UNSET = object()
@@ -145,7 +162,7 @@ def update_addon(
             _check_duplicate(url, exclude_pk=addon.pk)
             manifest = fetch_manifest(url)
             addon.url = url
-    if role is not None and _check_role(role) != addon.role:
+    if role is not None and check_role(role) != addon.role:
         addon.role = role
         addon.position = _next_position(role)
     if enabled is not None:
@@ -176,7 +193,7 @@ def reorder_addons(groups: dict[str, list[int]]) -> None:
     Every id must exist; addons not mentioned keep their role and go after the listed ones."""
     seen: set[int] = set()
     for role, ids in groups.items():
-        _check_role(role)
+        check_role(role)
         for pk in ids:
             if pk in seen:
                 raise AddonError(f"Addon {pk} is listed twice.", field="groups")
@@ -242,10 +259,9 @@ def load_catalogs() -> dict:
                 extras = [extra.as_dict() for extra in decl.extras]
                 catalog = existing.get(key)
                 if catalog is None:
-                    unmet = [e for e in decl.required_extras if e.name != "search"]
                     new.append(Catalog(
-                        addon=addon, content_type=decl.type, catalog_id=decl.id, name=decl.name,
-                        extras=extras, enabled=not decl.search_only and not unmet, position=position + len(new),
+                        addon=addon, content_type=decl.type, catalog_id=decl.id, name=decl.name, extras=extras,
+                        enabled=extras_blocker(decl.extras, {}) is None, position=position + len(new),
                     ))
                 else:
                     catalog.name = decl.name
@@ -269,6 +285,72 @@ def load_catalogs() -> dict:
         "added": added,
         "missing": vanished,
     }
+
+
+def restore_addon(url: str, fields: dict, catalogs: list[dict]) -> tuple[Addon, bool]:
+    """A configuration import's write: the addon with this URL (or a new one) takes `fields`, and
+    its catalogs `catalogs` (each checked by `check_saved_catalog`); no manifest is fetched. The URL
+    must have passed `normalise` and the role `check_role`. Returns (addon, created)."""
+    addon = find_duplicate(url)
+    created = addon is None
+    addon = Addon(url=url) if created else Addon.objects.get(pk=addon.pk)
+    for name, value in fields.items():
+        setattr(addon, name, value)
+    addon.save()
+    for values in catalogs:
+        Catalog.objects.update_or_create(
+            addon=addon, content_type=values["content_type"], catalog_id=values["catalog_id"], defaults=values
+        )
+    return addon, created
+
+
+def _check_saved_extras(extras) -> list[dict]:
+    if not isinstance(extras, list) or not all(
+        isinstance(extra, dict) and isinstance(extra.get("name"), str) and extra["name"]
+        and isinstance(extra.get("isRequired", False), bool)
+        and isinstance(extra.get("options", []), list) and all(isinstance(o, str) for o in extra.get("options", []))
+        for extra in extras
+    ):
+        raise AddonError(
+            'Extras must be a list of {"name": text, "isRequired": true/false, "options": [text, …]}.',
+            field="extras",
+        )
+    return [CatalogExtra.from_dict(extra).as_dict() for extra in extras]
+
+
+def check_saved_catalog(entry) -> dict:
+    """A catalog as an export saved it (`type`, `id`, `name`, `extras`, `extra_values`, `enabled`,
+    `position`, `missing`), checked like the Catalogs page checks a choice: the Catalog fields to
+    store. AddonError names the field."""
+    if not isinstance(entry, dict):
+        raise AddonError("A catalog must be an object.", field="catalogs")
+    for key in ("type", "id"):
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            raise AddonError(f"A catalog needs “{key}” (text).", field=key)
+    catalog = Catalog(
+        content_type=entry["type"], catalog_id=entry["id"], name=str(entry.get("name") or ""),
+        extras=_check_saved_extras(entry.get("extras", [])),
+    )
+    for key, kind, default in (("enabled", bool, True), ("missing", bool, False), ("position", int, 0)):
+        value = entry.get(key, default)
+        if not isinstance(value, kind) or (kind is int and (isinstance(value, bool) or value < 0)):
+            raise AddonError(f"“{key}” must be {'true or false' if kind is bool else 'a whole number, 0 or more'}.",
+                             field=key)
+        setattr(catalog, key, value)
+    catalog.extra_values = clean_choice(catalog, enabled=catalog.enabled, extra_values=entry.get("extra_values", {}))
+    fields = ("content_type", "catalog_id", "name", "extras", "extra_values", "enabled", "position", "missing")
+    return {name: getattr(catalog, name) for name in fields}
+
+
+def clean_choice(catalog: Catalog, *, enabled: bool, extra_values) -> dict:
+    """The user's choice for one catalog, however it arrives (Catalogs page and API, admin, import):
+    returns the clean extra values; refuses values the catalog does not offer and enabling a
+    search-only catalog."""
+    values = validate_extra_values(catalog, extra_values)
+    if enabled and catalog.search_only:
+        raise AddonError(f"“{catalog.name or catalog.catalog_id}” is search-only and cannot be prefetched.",
+                         field="enabled")
+    return values
 
 
 def validate_extra_values(catalog: Catalog, values: dict) -> dict:
@@ -305,12 +387,12 @@ def save_selection(entries: list[dict]) -> None:
     for position, entry in enumerate(entries):
         catalog = rows[entry["id"]]
         catalog.position = position
-        if "extra_values" in entry:
-            catalog.extra_values = validate_extra_values(catalog, entry["extra_values"])
-        if "enabled" in entry:
-            if entry["enabled"] and catalog.search_only:
-                raise AddonError(f"“{catalog.name}” is search-only and cannot be prefetched.", field="catalogs")
-            catalog.enabled = entry["enabled"]
+        if "extra_values" in entry or entry.get("enabled"):  # a reorder alone changes no choice
+            catalog.extra_values = clean_choice(
+                catalog, enabled=entry.get("enabled", catalog.enabled),
+                extra_values=entry.get("extra_values", catalog.extra_values),
+            )
+        catalog.enabled = entry.get("enabled", catalog.enabled)
         catalog.save()
     rest = Catalog.objects.exclude(pk__in=ids).order_by("position", "id")
     for offset, catalog in enumerate(rest, start=len(ids)):

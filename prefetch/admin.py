@@ -1,15 +1,32 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.utils.html import format_html
 
 from addons.redaction import redact_text, redact_url
 
 from .models import PrefetchRecord, PrefetchSettings, Run
+from .runs import ConfigLocked
+from .services import save_settings
+
+
+class PrefetchSettingsForm(forms.ModelForm):
+    """The proxy field starts empty (the secret never enters the page): empty keeps the current
+    proxy, “-” removes it, anything else replaces it; the result is validated like every setting."""
+
+    def clean_proxy_url(self):
+        typed = self.cleaned_data.get("proxy_url", "").strip()
+        if typed == "-":
+            return ""
+        return typed or getattr(self.instance, "_real_proxy", "")
 
 
 @admin.register(PrefetchSettings)
 class PrefetchSettingsAdmin(admin.ModelAdmin):
-    """One row. The proxy URL may hold credentials: shown redacted, replaced only when typed anew."""
+    """One row. The proxy URL may hold credentials: shown redacted, replaced only when typed anew.
+    Saved through prefetch.services.save_settings: refused while a run is active."""
 
+    form = PrefetchSettingsForm
     list_display = ("__str__", "movies_per_catalog", "series_per_catalog", "delay_s", "max_execution_time_s", "redacted_proxy")
     readonly_fields = ("redacted_proxy",)
 
@@ -36,16 +53,21 @@ class PrefetchSettingsAdmin(admin.ModelAdmin):
             obj.proxy_url = ""  # never put the secret into the page
         return obj
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ConfigLocked as locked:  # raised by save_model: the admin's transaction rolled back
+            self.message_user(request, f"{locked} Nothing was saved.", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
     def save_model(self, request, obj, form, change):
-        typed = form.cleaned_data.get("proxy_url", "")
-        if typed == "-":
-            obj.proxy_url = ""
-        elif not typed:
-            obj.proxy_url = getattr(obj, "_real_proxy", "")
-        super().save_model(request, obj, form, change)
+        save_settings(obj)
 
     def has_add_permission(self, request):
         return not PrefetchSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # back to defaults: Reset on the Settings page (refused while a run is active)
 
 
 @admin.register(PrefetchRecord)

@@ -1,10 +1,14 @@
 import re
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
-CINEMETA_MANIFEST_URL = "https://v3-cinemeta.strem.io/manifest.json"
+from addons.manifest import CINEMETA_MANIFEST_URL, AddonUrlError, normalize_addon_url
+from addons.network_policy import INPUT_REFUSAL, AddressNotAllowed
+from addons.services import client_limits
+
 UNLIMITED = -1
 # Settings holding URLs that may carry credentials or an addon configuration: shown masked.
 SECRET_URL_SETTINGS = ("proxy_url", "fallback_meta_url")
@@ -27,8 +31,54 @@ def validate_optional_duration(value: float) -> None:
         raise ValidationError("Use -1 for unlimited, or 0 or more seconds.")
 
 
+def clean_proxy_url(value: str) -> str:
+    value = value.strip()
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValidationError("Use an http:// or https:// proxy URL, e.g. http://proxy:8080.")
+    return value
+
+
+def clean_fallback_meta_url(value: str) -> str:
+    """Normalised like an addon URL, and refused at an address the network policy forbids (may
+    resolve the host name: validate before a transaction, not in one)."""
+    value = value.strip()
+    if not value:
+        return value
+    try:
+        url = normalize_addon_url(value)
+        client_limits().policy.check_url(url)
+    except AddonUrlError as error:
+        raise ValidationError(str(error)) from None
+    except AddressNotAllowed:
+        raise ValidationError(INPUT_REFUSAL) from None
+    return url
+
+
+def clean_cache_request_hosts(value: str) -> str:
+    hosts = [h.strip().lower() for h in value.split(",") if h.strip()]
+    bad = [h for h in hosts if "/" in h or " " in h or ":" in h]
+    if bad:
+        raise ValidationError(f"Host names only, without scheme or path: {', '.join(bad)}.")
+    return ", ".join(hosts)
+
+
+# Settings whose value is normalised as well as checked, by `PrefetchSettings.clean`.
+NORMALISED_SETTINGS = {
+    "proxy_url": clean_proxy_url,
+    "fallback_meta_url": clean_fallback_meta_url,
+    "cache_request_hosts": clean_cache_request_hosts,
+}
+
+
 class PrefetchSettings(models.Model):
-    """The one row of engine parameters (the original tool's config, with its defaults)."""
+    """The one row of engine parameters (the original tool's config, with its defaults).
+
+    The one definition of the settings: `prefetch.engine.plan.EngineSettings` has a field with the
+    same name and default for each, except those in `NOT_ENGINE_SETTINGS` (a test checks)."""
+
+    NOT_ENGINE_SETTINGS = ("run_retention_days",)  # housekeeping of the site, not a parameter of a run
 
     movies_global_limit = models.IntegerField(default=-1, validators=[validate_limit])
     series_global_limit = models.IntegerField(default=-1, validators=[validate_limit])
@@ -85,6 +135,18 @@ class PrefetchSettings(models.Model):
 
     def __str__(self):
         return "Prefetch settings"
+
+    def clean(self):
+        """With the fields' validators, the one validation of settings (`full_clean`): the Settings
+        page, the API, the admin and the import all go through it (see prefetch.services)."""
+        errors = {}
+        for name, rule in NORMALISED_SETTINGS.items():
+            try:
+                setattr(self, name, rule(getattr(self, name)))
+            except ValidationError as error:
+                errors[name] = error.messages
+        if errors:
+            raise ValidationError(errors)
 
     @classmethod
     def load(cls) -> "PrefetchSettings":

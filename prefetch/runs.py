@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from celery import current_app
@@ -19,7 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from addons.manifest import CatalogExtra, Manifest, ManifestError
+from addons.manifest import Manifest, ManifestError
 from addons.models import Addon, Catalog
 from addons.services import client_limits
 
@@ -53,6 +54,7 @@ def active_run() -> Run | None:
 def create_run(trigger: str, options: dict | None = None) -> Run:
     try:
         with transaction.atomic():
+            _take_configuration_lock()  # never between a configuration change's check and its write
             return Run.objects.create(trigger=trigger, options=options or {})
     except IntegrityError:
         raise RunRefused("A run is already active.") from None
@@ -210,9 +212,7 @@ def plan_from_database(overrides: dict | None = None) -> RunPlan:
             type=catalog.content_type,
             id=catalog.catalog_id,
             name=catalog.name or catalog.catalog_id,
-            extras=tuple(
-                CatalogExtra(e["name"], bool(e.get("isRequired")), tuple(e.get("options") or ())) for e in catalog.extras
-            ),
+            extras=catalog.extra_specs,
             extra_values=dict(catalog.extra_values),
         )
         for catalog in Catalog.objects.filter(enabled=True, missing=False)
@@ -421,10 +421,35 @@ class ConfigLocked(Exception):
     """Configuration cannot change now (a run is active); the message says why."""
 
 
-def refuse_while_running(action: str = "Settings cannot change") -> None:
-    run = active_run()
-    if run is not None:
-        raise ConfigLocked(
-            f"{action} while run #{run.pk} is {run.get_status_display().lower()}. "
-            "Wait for it to finish or cancel it on the Dashboard."
-        )
+# "No configuration change while a run is active" must hold when a run is created between the
+# check and the write. So the check and the write share one transaction that first takes the
+# configuration lock, and `create_run` takes the same lock before it inserts the run: whichever
+# comes second waits for the other to commit, then sees its work (a run: refused; a change: done
+# before the run). PostgreSQL: a transaction-scoped advisory lock, released at commit or rollback;
+# no row that a reset could delete or a fresh database could lack. SQLite: every transaction begins
+# IMMEDIATE (settings.DATABASES), which takes the database's single write lock before the first
+# read, so the two transactions already run one after the other.
+CONFIGURATION_LOCK = 0x5354524D  # any number, the same on both sides
+
+
+def _take_configuration_lock() -> None:
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CONFIGURATION_LOCK])
+
+
+@contextmanager
+def configuration_change(action: str = "Settings cannot change"):
+    """The one guard of every configuration writer: yields inside a transaction in which no run is
+    active and none can be created until it ends; raises ConfigLocked (nothing written) otherwise.
+    Keep network calls (manifest fetches, DNS checks) before it: they would hold the lock."""
+    with transaction.atomic():
+        _take_configuration_lock()
+        run = active_run()
+        if run is not None:
+            raise ConfigLocked(
+                f"{action} while run #{run.pk} is {run.get_status_display().lower()}. "
+                "Wait for it to finish or cancel it on the Dashboard."
+            )
+        yield

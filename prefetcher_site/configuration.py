@@ -12,14 +12,14 @@ from datetime import time as dt_time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from addons.manifest import AddonUrlError, normalize_addon_url
-from addons.models import Addon, AddonRole, Catalog
+from addons import services as addon_services
+from addons.models import Addon
 from addons.redaction import MASK, redact_url
 from prefetch.models import SECRET_URL_SETTINGS, PrefetchSettings
-from prefetch.runs import refuse_while_running
+from prefetch.runs import ConfigLocked, configuration_change
 from schedules import services as schedule_services
 from schedules.models import Schedule, SchedulingSettings
 
@@ -101,93 +101,122 @@ def _parse_time(value: str) -> dt_time:
 
 
 def import_config(data: dict) -> dict:
-    """Apply an exported configuration. All or nothing: any invalid part rolls everything back.
+    """Apply an exported configuration. All or nothing: every part is checked first, by the same
+    rules the pages and the API apply (a ConfigError says which part and why, nothing written),
+    then everything is written in one transaction, refused while a run is active.
     Returns counts and warnings for the report."""
     _check_shape(data)
     report = {"settings": 0, "addons_created": 0, "addons_updated": 0, "addons_skipped": 0, "catalogs": 0,
               "schedules": 0, "warnings": []}
-    with transaction.atomic():
-        # Settings: known fields only; a redacted secret keeps the value this install already has.
-        row = PrefetchSettings.load()
-        for name, value in data["settings"].items():
-            if name not in _settings_fields():
-                report["warnings"].append(f"Unknown setting {name!r} ignored.")
-                continue
-            if name in SECRET_URL_SETTINGS and isinstance(value, str) and _is_redacted(value):
-                continue
-            setattr(row, name, value)
-            report["settings"] += 1
-        try:
-            row.full_clean()
-        except ValidationError as error:
-            raise ConfigError(f"Invalid settings: {error.message_dict}") from None
-        row.save()
-
-        existing_by_redacted = {addon.redacted_url: addon for addon in Addon.objects.all()}
-        for entry in data["addons"]:
-            url = str(entry.get("url") or "")
-            if entry.get("role") not in AddonRole.values:
-                raise ConfigError(f"Addon {redact_url(url)}: unknown role {entry.get('role')!r}.")
-            if _is_redacted(url):
-                addon = existing_by_redacted.get(url)
-                if addon is None:
-                    report["addons_skipped"] += 1
-                    report["warnings"].append(
-                        f"Addon {entry.get('name') or url} skipped: its URL was redacted at export "
-                        "(export with --include-secrets, or add it on the Addons page first)."
-                    )
-                    continue
-                created = False
-            else:
-                try:
-                    url = normalize_addon_url(url)
-                except AddonUrlError as error:
-                    raise ConfigError(f"Addon {redact_url(url)}: {error}") from None
-                addon, created = Addon.objects.get_or_create(url=url)
-            addon.role = entry["role"]
-            addon.position = int(entry.get("position") or 0)
-            addon.enabled = bool(entry.get("enabled", True))
-            for field in ("name", "logo", "version"):
-                if entry.get(field) is not None:
-                    setattr(addon, field, str(entry[field]))
-            addon.display_name = str(entry["display_name"])[:200] if entry.get("display_name") else None
-            if isinstance(entry.get("manifest"), dict) and entry["manifest"]:
-                addon.manifest = entry["manifest"]
-            if entry.get("fetched_at"):
-                addon.fetched_at = entry["fetched_at"]
-            addon.save()
-            report["addons_created" if created else "addons_updated"] += 1
-            for catalog_entry in entry.get("catalogs") or []:
-                catalog, _ = Catalog.objects.get_or_create(
-                    addon=addon, content_type=str(catalog_entry["type"]), catalog_id=str(catalog_entry["id"])
-                )
-                for field in CATALOG_FIELDS:
-                    if field in catalog_entry:
-                        setattr(catalog, field, catalog_entry[field])
-                catalog.save()
-                report["catalogs"] += 1
-
-        scheduling = data["scheduling"]
-        entries = [
-            {"time": _parse_time(item.get("time")), "days": list(item.get("days") or []),
-             "enabled": bool(item.get("enabled", True))}
-            for item in scheduling.get("schedules") or []
-        ]
-        try:
+    row = _checked_settings(data["settings"], report)
+    addons = [checked for entry in data["addons"] if (checked := _checked_addon(entry, report))]
+    scheduling = data["scheduling"]
+    if not isinstance(scheduling.get("schedules") or [], list):
+        raise ConfigError("'scheduling.schedules' is not a list.")
+    entries = [
+        {"time": _parse_time(item.get("time")), "days": list(item.get("days") or []),
+         "enabled": bool(item.get("enabled", True))}
+        for item in scheduling.get("schedules") or []
+    ]
+    try:
+        with configuration_change("Import is refused"):
+            row.save()
+            for url, fields, catalogs in addons:
+                _, created = addon_services.restore_addon(url, fields, catalogs)
+                report["addons_created" if created else "addons_updated"] += 1
+                report["catalogs"] += len(catalogs)
             schedule_services.replace_all(entries)
-        except ValidationError as error:
-            raise ConfigError(f"Invalid schedule: {'; '.join(error.messages)}") from None
-        schedule_services.set_global_enabled(bool(scheduling.get("enabled", True)))
-        report["schedules"] = len(entries)
+            schedule_services.set_global_enabled(bool(scheduling.get("enabled", True)))
+    except ConfigLocked as locked:
+        raise ConfigError(str(locked)) from None
+    except ValidationError as error:
+        raise ConfigError(f"Invalid schedule: {'; '.join(error.messages)}") from None
+    report["schedules"] = len(entries)
     return report
+
+
+def _checked_settings(values: dict, report: dict) -> PrefetchSettings:
+    """The settings row with the file's values, validated like every settings change (not saved)."""
+    row = PrefetchSettings.load()
+    for name, value in values.items():
+        if name not in _settings_fields():
+            report["warnings"].append(f"Unknown setting {name!r} ignored.")
+            continue
+        if name in SECRET_URL_SETTINGS and isinstance(value, str) and _is_redacted(value):
+            continue  # a redacted secret keeps the value this install already has
+        setattr(row, name, value)
+        report["settings"] += 1
+    try:
+        row.full_clean()
+    except ValidationError as error:
+        raise ConfigError(f"Invalid settings: {error.message_dict}") from None
+    return row
+
+
+def _checked_addon(entry, report: dict) -> tuple[str, dict, list[dict]] | None:
+    """(url, fields, catalogs) checked by the addon services' rules, or None when skipped."""
+    if not isinstance(entry, dict):
+        raise ConfigError("Each addon must be an object.")
+    url = str(entry.get("url") or "")
+    label = f"Addon {entry.get('name') or redact_url(url)}"
+    try:
+        role = addon_services.check_role(entry.get("role"))
+        if _is_redacted(url):
+            match = next((a for a in Addon.objects.all() if a.redacted_url == url), None)
+            if match is None:
+                report["addons_skipped"] += 1
+                report["warnings"].append(
+                    f"{label} skipped: its URL was redacted at export "
+                    "(export with --include-secrets, or add it on the Addons page first)."
+                )
+                return None
+            url = match.url
+        else:
+            url = addon_services.normalise(url)
+        fields = {"role": role, **_checked_addon_fields(entry)}
+        catalogs = entry.get("catalogs") or []
+        if not isinstance(catalogs, list):
+            raise addon_services.AddonError("“catalogs” must be a list.", field="catalogs")
+        checked = []
+        for position, catalog in enumerate(catalogs):
+            try:
+                checked.append(addon_services.check_saved_catalog(catalog))
+            except addon_services.AddonError as error:
+                name = catalog.get("id") if isinstance(catalog, dict) else None
+                raise ConfigError(f"{label}, catalog {name or f'#{position + 1}'}: {error}") from None
+    except addon_services.AddonError as error:
+        raise ConfigError(f"{label}: {error}") from None
+    return url, fields, checked
+
+
+def _checked_addon_fields(entry: dict) -> dict:
+    fields = {}
+    for key, kind, default in (("enabled", bool, True), ("position", int, 0)):
+        value = entry.get(key, default)
+        if not isinstance(value, kind) or (kind is int and (isinstance(value, bool) or value < 0)):
+            raise addon_services.AddonError(
+                f"“{key}” must be {'true or false' if kind is bool else 'a whole number, 0 or more'}.", field=key
+            )
+        fields[key] = value
+    for key, limit in (("name", 200), ("logo", 2000), ("version", 50)):
+        if entry.get(key) is not None:
+            fields[key] = str(entry[key])[:limit]
+    fields["display_name"] = str(entry["display_name"]).strip()[:200] or None if entry.get("display_name") else None
+    if isinstance(entry.get("manifest"), dict) and entry["manifest"]:
+        fields["manifest"] = entry["manifest"]
+    if entry.get("fetched_at"):
+        fetched_at = parse_datetime(str(entry["fetched_at"]))
+        if fetched_at is None:
+            raise addon_services.AddonError("“fetched_at” is not a date and time.", field="fetched_at")
+        fields["fetched_at"] = fetched_at
+    return fields
 
 
 def reset_configuration() -> dict:
     """Back to defaults: settings, addons (and their catalogs), schedules, log files.
 
     The prefetch records (the cache memory) and the run history are kept."""
-    refuse_while_running("Reset is refused")
-    with transaction.atomic():
+    with configuration_change("Reset is refused"):
         PrefetchSettings.objects.all().delete()
         PrefetchSettings.load()
         addons, _ = Addon.objects.all().delete()

@@ -70,8 +70,8 @@ def test_two_configurations_read_apart_on_every_page(guarded_page, peer):
     row.locator("button[data-action=rename]").click()
     row.locator(".edit-form input[name=display_name]").fill("Main")
     row.locator(".edit-form button[type=submit]").click()
-    first.refresh_from_db()
     expect(page.locator(f".addon-row[data-id='{first.pk}'] .addon-name")).to_contain_text(f"Main {first.fingerprint}")
+    first.refresh_from_db()  # after the page shows the rename: the request has been answered
     for _look in looks(page, "/addons/"):
         names = [name.inner_text() for name in page.locator(".addon-name").all()]
         assert any("Main" in n and first.fingerprint in n for n in names)

@@ -45,18 +45,3 @@ def test_admin_pages_render_and_redact(staff):
         assert response.status_code == 200, page
         html = response.content.decode()
         assert "SECRETtoken" not in html and "hunter2" not in html, page
-
-
-def test_admin_keeps_the_proxy_when_left_empty(staff):
-    from prefetch.admin import PrefetchSettingsAdmin
-
-    row = PrefetchSettings.load()
-    row.proxy_url = "http://user:hunter2@proxy.local:8080"
-    row.save()
-    model_admin = PrefetchSettingsAdmin(PrefetchSettings, admin.site)
-    request = type("R", (), {"user": None})()
-    obj = model_admin.get_object(request, str(row.pk))
-    assert obj.proxy_url == ""
-    form = type("F", (), {"cleaned_data": {"proxy_url": ""}})()
-    model_admin.save_model(request, obj, form, True)
-    assert PrefetchSettings.load().proxy_url == "http://user:hunter2@proxy.local:8080"

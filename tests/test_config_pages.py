@@ -88,7 +88,8 @@ def test_settings_units_and_unlimited(signed_in):
 
 
 def test_invalid_settings_show_messages_and_save_nothing(signed_in):
-    data = settings_post_data(movies_per_catalog_value="-5", delay_s_value="1", cached_stream_regex="(", series_per_catalog_value="")
+    data = settings_post_data(movies_per_catalog_value="-5", delay_s_value="1", cached_stream_regex="(",
+                              series_per_catalog_value="", cache_requests_enabled="on")
     response = signed_in.post("/settings/", data)
     assert response.status_code == 400
     html = response.content.decode()
@@ -131,7 +132,7 @@ def test_schedule_pages_keep_beat_in_sync(signed_in):
     task = PeriodicTask.objects.get(pk=schedule.periodic_task_id)
     assert (task.crontab.hour, task.crontab.minute, task.crontab.day_of_week, task.enabled) == ("14", "5", "1,3", True)
     page = signed_in.get("/schedules/").content.decode()
-    assert "2:05 PM" in page and "Mon" in page and "Wed" in page
+    assert "14:05" in page and "Mon" in page and "Wed" in page
     signed_in.post(f"/schedules/{schedule.pk}/edit/", {"time": "07:00", "days": ["0"]})
     task.refresh_from_db(), task.crontab.refresh_from_db()
     assert (task.crontab.hour, task.crontab.day_of_week, task.enabled) == ("7", "0", False)

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django_celery_beat.models import PeriodicTask
 
 from addons.models import Addon, Catalog
-from prefetch.models import PrefetchSettings
+from prefetch.models import PrefetchSettings, Run, RunStatus
 from schedules import services as schedule_services
 from schedules.models import Schedule, SchedulingSettings
 
@@ -128,8 +128,18 @@ def test_redacted_addons_update_their_match_or_are_skipped(configured, tmp_path)
     (lambda d: d.update(format="something-else"), "Not a streams-prefetcher-config file"),
     (lambda d: d.update(version=99), "Unsupported version"),
     (lambda d: d["settings"].update(delay_s=-5), "Invalid settings"),
-    (lambda d: d["addons"][0].update(role="both-ish"), "unknown role"),
+    (lambda d: d["addons"][0].update(role="both-ish"), "Role must be one of both, catalog, stream"),
     (lambda d: d["addons"][0].update(url="ftp://example.com/x"), "Addon"),
+    (lambda d: d["addons"][0]["catalogs"][0].pop("type"), "Addon Cinemeta, catalog top: A catalog needs “type”"),
+    (lambda d: d["addons"][0]["catalogs"][0].update(extras="oops"), "catalog top: Extras must be a list"),
+    (lambda d: d["addons"][0]["catalogs"][0].update(extra_values={"genre": "Horror"}), "not one of the options"),
+    (lambda d: d["addons"][0]["catalogs"][0].update(enabled="yes"), "“enabled” must be true or false"),
+    (lambda d: d["addons"][0]["catalogs"][0].update(
+        extras=[{"name": "search", "isRequired": True, "options": []}], extra_values={}), "is search-only"),
+    (lambda d: d["addons"][0].update(catalogs="oops"), "“catalogs” must be a list"),
+    (lambda d: d["addons"][0].update(position="first"), "“position” must be a whole number"),
+    (lambda d: d["addons"][0].update(url="http://169.254.169.254/manifest.json"), "not allowed"),
+    (lambda d: d["settings"].update(proxy_url="ftp://proxy"), "Use an http:// or https:// proxy URL"),
     (lambda d: d["scheduling"]["schedules"][0].update(days=[9]), "Invalid schedule"),
     (lambda d: d["scheduling"]["schedules"][0].update(time="25h"), "not HH:MM"),
 ])
@@ -151,3 +161,27 @@ def test_unreadable_input_is_a_clear_error(tmp_path):
     (tmp_path / "junk.json").write_text("{not json")
     with pytest.raises(CommandError, match="is not JSON"):
         call_command("import_config", str(tmp_path / "junk.json"))
+
+
+def test_import_is_refused_during_a_run_and_changes_nothing(configured, tmp_path):
+    data = export("--include-secrets")
+    before = comparable(json.loads(json.dumps(data)))
+    data["settings"]["movies_per_catalog"] = 7
+    data["addons"][0]["enabled"] = False
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(data))
+    Run.objects.create(status=RunStatus.PAUSED)
+    with pytest.raises(CommandError, match="Import is refused while run #.* is paused"):
+        call_command("import_config", str(path), stdout=StringIO(), stderr=StringIO())
+    assert comparable(export("--include-secrets")) == before
+
+
+def test_imported_catalogs_are_shown_by_the_catalogs_page(configured, tmp_path, admin_client):
+    data = export("--include-secrets")
+    data["addons"][0]["catalogs"][0]["extras"] = [{"name": "genre", "isRequired": True}]  # options optional
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(data))
+    call_command("import_config", str(path), stdout=StringIO(), stderr=StringIO())
+    catalog = Catalog.objects.get(catalog_id="top", content_type="movie")
+    assert catalog.extras == [{"name": "genre", "isRequired": True, "options": []}]
+    assert admin_client.get("/catalogs/").status_code == 200

@@ -6,13 +6,14 @@ from functools import cached_property
 from urllib.parse import urlsplit
 
 from addons.client import ClientLimits
-from addons.manifest import CatalogExtra, Manifest, addon_key
+from addons.manifest import CINEMETA_MANIFEST_URL, CatalogExtra, Manifest, addon_key, declares_skip, extras_blocker
 from addons.redaction import redact_url
 
 
 @dataclass
 class EngineSettings:
-    """Engine parameters; names and defaults mirror `PrefetchSettings`."""
+    """Engine parameters, derived from `PrefetchSettings` (the one definition): same names and
+    defaults, checked by tests/test_one_source.py. Plain data, so that the engine needs no Django."""
 
     movies_global_limit: int = -1
     series_global_limit: int = -1
@@ -33,7 +34,7 @@ class EngineSettings:
     include_specials: bool = False
     include_unreleased: bool = False
     episodes_per_series: int = -1
-    fallback_meta_url: str = ""
+    fallback_meta_url: str = CINEMETA_MANIFEST_URL
     cache_requests_enabled: bool = False
     cached_stream_regex: str = "⚡"
     skip_stream_regex: str = ""
@@ -103,7 +104,7 @@ class CatalogSpec:
 
     @property
     def declares_skip(self) -> bool:
-        return any(extra.name == "skip" for extra in self.extras)
+        return declares_skip(self.extras)
 
     @property
     def kind(self) -> str:
@@ -111,12 +112,9 @@ class CatalogSpec:
         return self.type if self.type in ("movie", "series") else "mixed"
 
     def skip_reason(self, stream_addons: list[AddonSpec]) -> str | None:
-        required = [extra for extra in self.extras if extra.required and extra.name != "skip"]
-        if any(extra.name == "search" for extra in required):
-            return "search-only catalog"
-        unmet = [extra.name for extra in required if not self.extra_values.get(extra.name)]
-        if unmet:
-            return f"required extra not chosen: {', '.join(unmet)}"
+        blocker = extras_blocker(self.extras, self.extra_values)
+        if blocker:
+            return blocker
         if self.type in ("tv", "channel") and not any(
             addon.manifest.supports_type("stream", self.type) for addon in stream_addons
         ):

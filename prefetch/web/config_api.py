@@ -8,7 +8,8 @@ from rest_framework.views import APIView
 
 from addons.models import Addon
 from prefetch.models import SECRET_URL_SETTINGS, PrefetchSettings
-from prefetch.runs import ConfigLocked, refuse_while_running
+from prefetch.runs import ConfigLocked
+from prefetch.services import save_settings
 from prefetch.web import forms
 from prefetch.web.addon_serializers import AddonSerializer
 from prefetch.web.api_conventions import StrictModelSerializer
@@ -37,15 +38,19 @@ class ConfigSerializer(StrictModelSerializer):
         model = PrefetchSettings
         exclude = ["id"]
 
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            # Types only here: the rules are the model's, checked for every field at once by
+            # save_settings (full_clean), as for the page, the admin and the import.
+            field.validators = []
+        return fields
+
     def validate_proxy_url(self, value):
-        return forms.unless_masked(value, self.instance.proxy_url if self.instance else "", forms.clean_proxy_url)
+        return forms.unmasked(value, self.instance.proxy_url)
 
     def validate_fallback_meta_url(self, value):
-        current = self.instance.fallback_meta_url if self.instance else ""
-        return forms.unless_masked(value, current, forms.clean_fallback_meta_url)
-
-    def validate_cache_request_hosts(self, value):
-        return forms.clean_cache_request_hosts(value)
+        return forms.unmasked(value, self.instance.fallback_meta_url)
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -100,11 +105,13 @@ class ConfigView(APIView):
                 if new in data:
                     raise serializers.ValidationError({old: [f"Give either {old} or {new}, not both."]})
                 data[new] = data.pop(old)
+        row = PrefetchSettings.load()
+        given = ConfigSerializer(row, data=data, partial=True)
+        given.is_valid(raise_exception=True)
+        for name, value in given.validated_data.items():
+            setattr(row, name, value)
         try:
-            refuse_while_running()
+            save_settings(row)  # a model ValidationError is a 400 per field (api_conventions)
         except ConfigLocked as locked:
             raise Conflict(str(locked)) from None
-        given = ConfigSerializer(PrefetchSettings.load(), data=data, partial=True)
-        given.is_valid(raise_exception=True)
-        given.save()
         return Response(config_body())

@@ -1,19 +1,13 @@
 """The Settings page form: every PrefetchSettings field, grouped; time values as number + unit."""
 
 import math
-from urllib.parse import urlsplit
 
 from django import forms
 from django.core.exceptions import ValidationError
 
-from addons.manifest import AddonUrlError, normalize_addon_url
-from addons.network_policy import INPUT_REFUSAL, AddressNotAllowed
 from addons.redaction import redact_url
-from addons.services import client_limits
+from prefetch.engine.durations import UNIT_LABELS, UNITS
 from prefetch.models import SECRET_URL_SETTINGS, UNLIMITED, PrefetchSettings
-
-UNIT_SECONDS = {"ms": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400, "w": 604800}
-UNIT_LABELS = {"ms": "milliseconds", "s": "seconds", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 class AmountWidget(forms.MultiWidget):
@@ -42,10 +36,10 @@ class AmountWidget(forms.MultiWidget):
             return [0, "s" if "s" in self.units else self.units[0], False]
         unit = self.units[0]
         for candidate in self.units:  # the largest unit that gives a whole number
-            amount = value / UNIT_SECONDS[candidate]
+            amount = value / UNITS[candidate]
             if abs(amount - round(amount)) < 1e-9 and abs(amount) >= 1:
                 unit = candidate
-        amount = value / UNIT_SECONDS[unit]
+        amount = value / UNITS[unit]
         amount = int(round(amount)) if abs(amount - round(amount)) < 1e-9 else round(amount, 3)
         return [amount, unit, False]
 
@@ -79,7 +73,7 @@ class AmountField(forms.MultiValueField):
             raise ValidationError(f"Enter a number{hint}.")
         if not math.isfinite(value):
             raise ValidationError("Enter a finite number.")
-        seconds = value * UNIT_SECONDS.get(unit, 1) if self.units else value
+        seconds = value * UNITS.get(unit, 1) if self.units else value
         if self.integer:
             if abs(seconds - round(seconds)) > 1e-6:
                 raise ValidationError("Use a whole number" + (" of seconds." if self.units else "."))
@@ -91,7 +85,8 @@ def limit(**kw):
     return AmountField(unlimited_label="Unlimited", integer=True, **kw)
 
 
-# (title, description, fields): the Settings page renders these groups in this order.
+# (title, description, fields): how the Settings page arranges the model's fields (the form has every
+# one of them; tests/test_one_source.py checks each is placed in exactly one group).
 GROUPS = [
     ("Limits", "How much one run prefetches. Unlimited = no cap.", [
         "movies_global_limit", "series_global_limit", "movies_per_catalog", "series_per_catalog",
@@ -135,20 +130,20 @@ class SettingsForm(forms.ModelForm):
     items_per_mixed_catalog = limit(label="Items per mixed catalog")
     episodes_per_series = limit(label="Episodes per series", help_text="Newest first.")
     delay_s = AmountField(
-        units=["ms", "s", "min", "h"], label="Delay between requests", help_text="0 = no delay."
+        units=["ms", "s", "m", "h"], label="Delay between requests", help_text="0 = no delay."
     )
-    request_timeout_s = AmountField(units=["s", "min"], label="Request timeout")
+    request_timeout_s = AmountField(units=["s", "m"], label="Request timeout")
     cache_validity_s = AmountField(
-        units=["s", "min", "h", "d", "w"], unlimited_label="Never expires", integer=True,
+        units=["s", "m", "h", "d", "w"], unlimited_label="Never expires", integer=True,
         label="Skip items prefetched within", help_text="0 = always request again.",
     )
     max_execution_time_s = AmountField(
-        units=["s", "min", "h", "d"], unlimited_label="Unlimited", integer=True, label="Max execution time",
+        units=["s", "m", "h", "d"], unlimited_label="Unlimited", integer=True, label="Max execution time",
     )
 
     class Meta:
         model = PrefetchSettings
-        fields = [name for _, _, names in GROUPS for name in names]
+        fields = "__all__"
         widgets = {
             "proxy_url": forms.TextInput(attrs={"placeholder": "http://user:pass@proxy:8080", "autocomplete": "off"}),
             "fallback_meta_url": forms.TextInput(),
@@ -193,55 +188,20 @@ class SettingsForm(forms.ModelForm):
         return [(title, text, [self[name] for name in names]) for title, text, names in GROUPS]
 
     def clean_proxy_url(self):
-        return unless_masked(self.cleaned_data["proxy_url"], self.instance.proxy_url, clean_proxy_url)
+        return unmasked(self.cleaned_data["proxy_url"], self.instance.proxy_url)
 
     def clean_fallback_meta_url(self):
-        return unless_masked(
-            self.cleaned_data["fallback_meta_url"], self.instance.fallback_meta_url, clean_fallback_meta_url
-        )
-
-    def clean_cache_request_hosts(self):
-        return clean_cache_request_hosts(self.cleaned_data["cache_request_hosts"])
+        return unmasked(self.cleaned_data["fallback_meta_url"], self.instance.fallback_meta_url)
 
 
-# Shared with the JSON API's serializer: the same rules whichever way settings arrive.
+# Shared with the JSON API's serializer: both show secret URLs masked. Everything else about a
+# value (normalising, checking) is the model's `PrefetchSettings.clean`.
 def masked(url: str) -> str:
     return redact_url(url) if url else ""
 
 
-def unless_masked(value: str, current: str, clean) -> str:
-    """A masked URL sent back as shown keeps the stored one; anything else is cleaned as new."""
+def unmasked(value: str, current: str) -> str:
+    """A masked URL sent back as shown keeps the stored one; anything else is taken as new."""
     if current and value.strip() == masked(current):
         return current
-    return clean(value)
-
-
-def clean_proxy_url(value: str) -> str:
-    value = value.strip()
-    if value:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValidationError("Use an http:// or https:// proxy URL, e.g. http://proxy:8080.")
     return value
-
-
-def clean_fallback_meta_url(value: str) -> str:
-    value = value.strip()
-    if not value:
-        return value
-    try:
-        url = normalize_addon_url(value)
-        client_limits().policy.check_url(url)
-    except AddonUrlError as error:
-        raise ValidationError(str(error)) from None
-    except AddressNotAllowed:
-        raise ValidationError(INPUT_REFUSAL) from None
-    return url
-
-
-def clean_cache_request_hosts(value: str) -> str:
-    hosts = [h.strip().lower() for h in value.split(",") if h.strip()]
-    bad = [h for h in hosts if "/" in h or " " in h or ":" in h]
-    if bad:
-        raise ValidationError(f"Host names only, without scheme or path: {', '.join(bad)}.")
-    return ", ".join(hosts)

@@ -7,7 +7,8 @@ from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
 from prefetch.models import PrefetchSettings
-from prefetch.runs import active_run
+from prefetch.runs import ConfigLocked, active_run
+from prefetch.services import save_settings
 from prefetch.web.forms import SettingsForm
 
 
@@ -21,17 +22,17 @@ def settings_page(request):
     form = SettingsForm(request.POST or None, instance=row)
     run = active_run()
     if request.method == "POST":
-        if run is not None:
-            form.is_valid()
-            form.add_error(None, f"Settings cannot change while run #{run.pk} is {run.status}. "
-                                 "Wait for it to finish or cancel it on the Dashboard; nothing was saved.")
-        elif form.is_valid():
-            form.save()
-            kept = form.kept_while_off
-            messages.success(request, "Settings saved." + (
-                f" Stream source cache requests are off, so the invalid {', '.join(kept)} kept the saved value."
-                if kept else ""))
-            return redirect("settings")
+        if form.is_valid():
+            try:
+                save_settings(form.instance)
+            except ConfigLocked as locked:
+                form.add_error(None, f"{locked} Nothing was saved.")
+            else:
+                kept = form.kept_while_off
+                messages.success(request, "Settings saved." + (
+                    f" Stream source cache requests are off, so the invalid {', '.join(kept)} kept the saved value."
+                    if kept else ""))
+                return redirect("settings")
     return render(
         request,
         "settings/settings.html",
