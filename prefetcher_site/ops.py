@@ -182,7 +182,8 @@ def render_metrics() -> str:
 
     out.family("prefetcher_run_last_finished_timestamp_seconds", "gauge",
                "When the latest run with this status ended (Unix time).")
-    for status in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.ABORTED, RunStatus.CANCELLED):
+    for status in (RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES, RunStatus.FAILED, RunStatus.ABORTED,
+                   RunStatus.CANCELLED):
         last = Run.objects.filter(status=status, finished_at__isnull=False).order_by("-finished_at").first()
         if last:
             out.sample("prefetcher_run_last_finished_timestamp_seconds", last.finished_at.timestamp(), status=status)

@@ -8,15 +8,17 @@ from prefetch.engine.walk import (
     STOP_COMPLETED,
     STOP_DATABASE_UNAVAILABLE,
     STOP_GLOBAL_LIMITS,
+    STOP_NO_STREAM_ADDON,
     STOP_TIME_LIMIT,
     AddonGate,
     BreakerPolicy,
     PrefetchEngine,
     catalog_extra,
     encode_component,
+    has_failures,
 )
 
 __all__ = [
-    "STOP_CANCELLED", "STOP_COMPLETED", "STOP_DATABASE_UNAVAILABLE", "STOP_GLOBAL_LIMITS", "STOP_TIME_LIMIT",
-    "AddonGate", "BreakerPolicy", "PrefetchEngine", "catalog_extra", "encode_component",
+    "STOP_CANCELLED", "STOP_COMPLETED", "STOP_DATABASE_UNAVAILABLE", "STOP_GLOBAL_LIMITS", "STOP_NO_STREAM_ADDON",
+    "STOP_TIME_LIMIT", "AddonGate", "BreakerPolicy", "PrefetchEngine", "catalog_extra", "encode_component", "has_failures",
 ]

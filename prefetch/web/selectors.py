@@ -40,7 +40,7 @@ def job_status() -> dict:
         body = progress.run_payload(run)
     else:
         body = run_detail(run)
-        if run.status in (RunStatus.COMPLETED, RunStatus.CANCELLED):
+        if run.status in (RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES, RunStatus.CANCELLED):
             body["summary"] = run.statistics
     body.update(schedule_summary())
     body["server_time"] = timezone.now().isoformat()
