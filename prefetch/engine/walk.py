@@ -31,6 +31,8 @@ STOP_TIME_LIMIT = "time limit reached"
 STOP_GLOBAL_LIMITS = "global limits reached"
 STOP_DATABASE_UNAVAILABLE = "database unavailable"
 STOP_NO_STREAM_ADDON = "no usable stream addon"
+STOP_ADDONS_GIVEN_UP = "stream addons given up"
+STOP_NOTHING_SERVABLE = "no item could be warmed"
 
 # Why an item of a catalog was not prefetched. Each is counted per catalog (`CatalogResult.<reason>`)
 # and per run (`statistics["items_<reason>"]`), with a few sample ids per catalog.
@@ -362,7 +364,8 @@ class PrefetchEngine:
                 watcher.cancel()
                 await asyncio.gather(watcher, return_exceptions=True)
                 await self._flush_outcomes()
-        self.failure = self.failure or self._given_up_failure()
+        if not self.failure:
+            self._fail_if_useless()
         report = self.report()
         stats = self.stats
         self.log.info(
@@ -401,20 +404,26 @@ class PrefetchEngine:
             return f"no usable stream addon: {names} declare{'s' if len(self.plan.stream_addons) == 1 else ''} no stream resource"
         return ""
 
-    def _given_up_failure(self) -> str:
-        """A walk whose every stream addon was given up requested nothing more: the run failed."""
+    def _fail_if_useless(self) -> None:
+        """A run did nothing useful, and fails with the reason, when every stream addon was given up,
+        or when the catalogs listed items but no stream addon (or no meta source) could serve any."""
         gates = [self.gates[addon.key] for addon in self.plan.stream_addons]
         if gates and all(gate.given_up for gate in gates):
-            return "every stream addon was given up: " + "; ".join(f"{g.addon.label} {g.message}" for g in gates)
+            self.stop_reason = STOP_ADDONS_GIVEN_UP
+            self.failure = "every stream addon was given up: " + "; ".join(
+                f"{g.addon.label} {g.message}" for g in gates)
+            return
         stats = self.stats
         unservable = stats["items_unsupported"] + stats["items_no_meta"]
         if self.stop_reason == STOP_COMPLETED and unservable and not (
             stats["stream_requests"] or stats["already_prefetched"] or stats["items_done_before_resume"]
         ):
-            return (f"no item the catalogs listed could be warmed: {stats['items_unsupported']} are served by no "
-                    f"stream addon (type or id prefix), {stats['items_no_meta']} series have no meta source "
-                    "(see each catalog's counts)")
-        return ""
+            self.stop_reason = STOP_NOTHING_SERVABLE
+            self.failure = (
+                f"no item the catalogs listed could be warmed: {stats['items_unsupported']} are served by no "
+                f"stream addon (type or id prefix), {stats['items_no_meta']} series have no meta source "
+                "(see each catalog's counts)"
+            )
 
     async def _watch(self, crawl: asyncio.Task) -> None:
         """Polls cancel / pause flags, enforces the time limit, flushes records and publishes progress."""
