@@ -202,6 +202,8 @@ class RecordFilterFields(serializers.Serializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=300)
     status = serializers.ChoiceField(choices=[("", "any"), *[(s, s) for s in RECORD_STATUSES]], required=False,
                                      allow_blank=True)
+    run = serializers.IntegerField(min_value=1, max_value=MAX_INT, required=False,
+                                   help_text="Only records last attempted during this run.")
 
 
 class RecordFilterSerializer(StrictSerializer, RecordFilterFields):
@@ -230,7 +232,7 @@ class RecordListView(APIView):
                    responses=RecordsAnswer)
     def get(self, request):
         params = query_params(RecordListQuery, request)
-        records = filtered_records(params.get("q", ""), params.get("status", ""))
+        records = filtered_records(params.get("q", ""), params.get("status", ""), params.get("run"))
         limit, offset = params["limit"], params["offset"]
         return Response(_ok(total=records.count(), records=[record_row(r) for r in records[offset : offset + limit]]))
 
@@ -247,7 +249,8 @@ class RecordInvalidateView(APIView):
         elif "ids" in data:
             records = PrefetchRecord.objects.filter(pk__in=data["ids"])
         else:
-            records = filtered_records(data["filter"].get("q", ""), data["filter"].get("status", ""))
+            records = filtered_records(data["filter"].get("q", ""), data["filter"].get("status", ""),
+                                       data["filter"].get("run"))
         deleted, _ = PrefetchRecord.objects.filter(pk__in=list(records.values_list("pk", flat=True))).delete()
         return Response(_ok(invalidated=deleted))
 

@@ -26,7 +26,7 @@ def history(request):
         for run in reversed(recent)
     ]
     return render(request, "prefetch/history.html", {
-        "page": page, "chart": chart, "statuses": RunStatus.values, "triggers": RunTrigger.values,
+        "page": page, "chart": chart, "statuses": RunStatus.choices, "triggers": RunTrigger.values,
         "status": request.GET.get("status", ""), "trigger": request.GET.get("trigger", ""),
         "retention_days": PrefetchSettings.load().run_retention_days,
     })
@@ -42,9 +42,11 @@ def records(request):
     state = request.GET.get("status", "")
     if state not in RECORD_STATUSES:
         state = ""
-    page = Paginator(filtered_records(q, state), 100).get_page(request.GET.get("page"))
+    run_id = request.GET.get("run", "")
+    run_id = int(run_id) if run_id.isdigit() else None
+    page = Paginator(filtered_records(q, state, run_id), 100).get_page(request.GET.get("page"))
     return render(request, "prefetch/records.html", {
-        "page": page, "q": q, "state": state, "statuses": RECORD_STATUSES,
+        "page": page, "q": q, "state": state, "statuses": RECORD_STATUSES, "run_id": run_id,
     })
 
 

@@ -4,6 +4,7 @@ prefetch records, each with its filters."""
 from collections.abc import Callable
 
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from prefetch import progress
@@ -28,7 +29,13 @@ def run_detail(run: Run) -> dict:
     body["statistics"] = run.statistics
     body["catalogs"] = run.catalogs
     body["addons"] = run.addons
+    body["failed_records_url"] = failed_records_url(run)
     return body
+
+
+def failed_records_url(run: Run) -> str:
+    """The records page showing the stream requests this run left failed (see `filtered_records`)."""
+    return f"{reverse('records')}?status=failed&run={run.pk}"
 
 
 def job_status() -> dict:
@@ -68,8 +75,17 @@ def filtered_runs(params):
 RECORD_STATUSES = ("ok", "empty", "failed", "never")
 
 
-def filtered_records(q: str = "", state: str = ""):
+def filtered_records(q: str = "", state: str = "", run_id: int | None = None):
+    """Records by text and state; with `run_id`, those last attempted during that run (so `failed`
+    lists what the run left failed and no later run has requested again)."""
     records = PrefetchRecord.objects.all()
+    run = Run.objects.filter(pk=run_id, started_at__isnull=False).first() if run_id else None
+    if run_id:
+        if run is None:
+            return records.none()
+        records = records.filter(last_attempt__gte=run.started_at)
+        if run.finished_at:
+            records = records.filter(last_attempt__lte=run.finished_at)
     q = (q or "").strip()
     if q:
         records = records.filter(Q(title__icontains=q) | Q(video_id__icontains=q))

@@ -69,15 +69,17 @@
     const elapsed = elapsedNow(run);
     $("row-time").hidden = !(maxTime > 0);
     $("bar-time").style.width = `${pct(elapsed, maxTime)}%`;
-    $("text-time").textContent = `${RunView.fmtDuration(elapsed)} / ${maxTime > 0 ? RunView.fmtDuration(maxTime) : "∞"}`;
+    $("text-time").textContent = `${RunView.fmtDuration(elapsed)} / ${maxTime > 0 ? RunView.fmtDuration(maxTime) : "∞"}`
+      + (p.paused_s ? ` (+ ${RunView.fmtDuration(p.paused_s)} paused)` : "");
 
     $("counters").replaceChildren(
       counter("Movies", stats.movies_prefetched || 0, limits.movies_global),
       counter("Series", stats.series_prefetched || 0, limits.series_global),
       counter("Episodes", stats.episodes_prefetched || 0),
       counter("Already prefetched", stats.already_prefetched || 0),
-      counter("Failed", stats.items_failed || 0),
-      counter("Stream requests", stats.stream_requests || 0, undefined, `${stats.stream_requests_ok || 0} ok · ${stats.stream_requests_failed || 0} failed`),
+      counter("Items failed", stats.items_failed || 0, undefined, `${stats.videos_failed || 0} videos failed`),
+      counter("Stream requests", stats.stream_requests || 0, undefined,
+        `${stats.stream_requests_ok || 0} ok · ${stats.stream_requests_failed || 0} failed after retries · ${stats.stream_requests_retried_ok || 0} ok after a retry`),
       counter("Cache requests", stats.cache_requests_sent || 0, limits.cache_requests_global, `✓ ${stats.cache_requests_ok || 0}`),
       counter("Pages", stats.pages_fetched || 0));
     for (const node of $("counters").querySelectorAll(".stat")) node.dataset.counter = node.querySelector(".label").textContent;
@@ -129,7 +131,8 @@
     if (!run.catalogs) {  // a live "finished" message carries no per-catalog data: fetch the detail
       try { run = (await api(`/api/runs/${run.id}`)).run; } catch (error) { log(`run detail failed: ${error.message}`); }
     }
-    $("finished-heading").textContent = `Run #${run.id} ${run.status}`;
+    $("finished-heading").textContent = `Run #${run.id} ${run.status.replaceAll("_", " ")}`;
+    $("finished-heading").className = `flush status-${run.status}`;
     $("finished-link").href = `/runs/${run.id}/`;
     if (renderedCompletion !== `${run.id}:${run.seq}`) {
       renderedCompletion = `${run.id}:${run.seq}`;

@@ -7,7 +7,7 @@
     canvas.parentElement.replaceChildren(window.App.el("p", { class: "muted" }, "No finished runs to chart yet."));
     return;
   }
-  const colors = { completed: "#4ade80", failed: "#f87171", aborted: "#f87171", cancelled: "#fbbf24" };
+  const colors = { completed: "#4ade80", completed_with_failures: "#fbbf24", failed: "#f87171", aborted: "#f87171", cancelled: "#fbbf24" };
   new Chart(canvas, {
     data: {
       labels: data.map((r) => `#${r.id}`),

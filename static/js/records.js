@@ -22,8 +22,9 @@
   if (filtered) {
     filtered.addEventListener("click", () => {
       const q = form.elements.q.value.trim(), status = form.elements.status.value;
-      const body = q || status ? { filter: { q, status } } : { all: true };
-      invalidate(body, q || status ? "Invalidate every record matching this search?" : "Invalidate ALL records? The next run requests everything again.");
+      const run = form.elements.run ? Number(form.elements.run.value) : null;
+      const body = q || status || run ? { filter: { q, status, ...(run ? { run } : {}) } } : { all: true };
+      invalidate(body, q || status || run ? "Invalidate every record matching this search?" : "Invalidate ALL records? The next run requests everything again.");
     });
   }
   const all = document.getElementById("invalidate-all");
