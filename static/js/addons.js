@@ -59,6 +59,7 @@
       render();
       form.url.value = "";
       toast(`Added ${data.addon.name}.`, "success");
+      if (data.warning) toast(data.warning, "warning");
     } catch (error) {
       showAddError(error.message.replace(/^url: /, ""));
     } finally {
