@@ -157,6 +157,10 @@ class Manifest:
     def has_resource(self, name: str) -> bool:
         return self._resource(name) is not None
 
+    def scope(self, name: str) -> tuple[list[str], list[str] | None]:
+        """(types, idPrefixes or None = any id) a resource serves; ([], None) when the addon lacks it."""
+        return self._resource(name) or ([], None)
+
     def supports(self, resource: str, content_type: str, item_id: str) -> bool:
         found = self._resource(resource)
         if found is None:

@@ -95,13 +95,32 @@ def find_duplicate(url: str, exclude_pk: int | None = None) -> Addon | None:
     return next((other for other in others.only("id", "url", "role", "name") if other.url.lower() == url.lower()), None)
 
 
+def same_manifest_warning(addon: Addon) -> str:
+    """Another URL of the same addon (its manifest id) in an overlapping role: a typo in a config
+    segment the addon accepts anyway, or a second configuration. Both would be walked and asked for
+    every stream; the user is told, not refused (two configurations can be on purpose)."""
+    manifest_id = (addon.manifest or {}).get("id")
+    if not manifest_id:
+        return ""
+    for other in Addon.objects.exclude(pk=addon.pk).order_by("position", "id"):
+        overlap = (other.serves_catalogs and addon.serves_catalogs) or (other.serves_streams and addon.serves_streams)
+        if overlap and (other.manifest or {}).get("id") == manifest_id:
+            return (
+                f"{other.name or manifest_id} ({other.redacted_url}, “{other.get_role_display()}”) is the same addon "
+                f"({manifest_id}) under another URL: both will be walked and asked for every stream. "
+                "Remove one unless the two configurations differ on purpose."
+            )
+    return ""
+
+
 def _check_duplicate(url: str, exclude_pk: int | None = None) -> None:
     other = find_duplicate(url, exclude_pk)
     if other is not None:
-        raise AddonError(
-            f"This addon is already configured ({other.get_role_display()}: {other}). "
-            "To use it for catalogs and streams, move it to “Both”."
-        )
+        if other.role == AddonRole.BOTH:
+            advice = "It is already used for catalogs and streams."
+        else:
+            advice = "To use it for catalogs and streams too, move it to “Both”."
+        raise AddonError(f"This addon is already configured, in “{other.get_role_display()}”: {other}. {advice}")
 
 
 def check_role(role: str) -> str:

@@ -198,6 +198,8 @@ class RunStatus(models.TextChoices):
     PAUSING = "pausing"
     PAUSED = "paused"
     COMPLETED = "completed"
+    # ended normally, but stream requests or items failed (see the run's failed records)
+    COMPLETED_WITH_FAILURES = "completed_with_failures", "Completed with failures"
     FAILED = "failed"
     CANCELLED = "cancelled"
     ABORTED = "aborted"
@@ -217,7 +219,7 @@ class RunTrigger(models.TextChoices):
 
 
 class Run(models.Model):
-    status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    status = models.CharField(max_length=24, choices=RunStatus.choices, default=RunStatus.QUEUED)
     trigger = models.CharField(max_length=10, choices=RunTrigger.choices, default=RunTrigger.MANUAL)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -261,10 +263,16 @@ class Run(models.Model):
 
     @property
     def duration_s(self) -> float | None:
+        """Active time: pauses left out (`paused_s`). Runs recorded before it was kept: start to end."""
+        if "active_s" in (self.statistics or {}):
+            return self.statistics["active_s"]
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
 
+    @property
+    def paused_s(self) -> float:
+        return (self.statistics or {}).get("paused_s", 0.0)
 
 class MetricTotal(models.Model):
     """A monotonic total behind /metrics: stream requests by outcome and their latency histogram,

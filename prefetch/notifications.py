@@ -18,10 +18,11 @@ from .models import Run, RunStatus
 logger = logging.getLogger("prefetch.notifications")
 
 FAILURE_STATUSES = {RunStatus.FAILED, RunStatus.ABORTED}
-FINAL_STATUSES = FAILURE_STATUSES | {RunStatus.COMPLETED, RunStatus.CANCELLED}
+FINAL_STATUSES = FAILURE_STATUSES | {RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES, RunStatus.CANCELLED}
 SUMMARY_FIGURES = (
     "catalogs_processed", "movies_prefetched", "series_prefetched", "episodes_prefetched", "already_prefetched",
-    "items_failed", "stream_requests", "stream_requests_ok", "stream_requests_failed",
+    "items_failed", "videos_failed", "items_unsupported", "stream_requests", "stream_requests_ok",
+    "stream_requests_failed", "stream_requests_retried_ok",
 )
 
 

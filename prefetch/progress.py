@@ -117,7 +117,8 @@ def run_payload(run) -> dict:
         "created_at": _iso(run.created_at),
         "start_time": _iso(run.started_at),
         "end_time": _iso(run.finished_at),
-        "duration_s": round(duration, 1) if duration is not None else None,
+        "duration_s": round(duration, 1) if duration is not None else None,  # active time: pauses left out
+        "paused_s": round(run.paused_s, 1),
         "stop_reason": run.stop_reason,
         "error": run.error,
         "seq": int(progress.get("seq") or 0),

@@ -231,10 +231,13 @@ def _summary_block(run: Run) -> str:
     if run.error:
         lines.append(f"error: {run.error}")
     if run.duration_s is not None:
-        lines.append(f"duration: {run.duration_s:.1f} s")
-    for key in ("catalogs_processed", "catalogs_skipped", "pages_fetched", "movies_prefetched", "series_prefetched",
-                "episodes_prefetched", "already_prefetched", "items_failed", "stream_requests", "stream_requests_ok",
-                "stream_requests_failed", "cache_requests_sent", "cache_requests_ok", "success_rate"):
+        lines.append(f"duration: {run.duration_s:.1f} s active, {run.paused_s:.1f} s paused")
+    for key in ("catalogs_processed", "catalogs_skipped", "catalogs_not_reached", "pages_fetched", "items_prefetched",
+                "prefetched_by_type", "movies_prefetched", "series_prefetched", "episodes_prefetched",
+                "already_prefetched", "items_failed", "videos_failed", "items_unsupported", "items_no_meta",
+                "items_excluded", "items_embedded", "items_duplicates", "stream_requests", "stream_requests_ok",
+                "stream_requests_failed", "stream_requests_retried_ok", "stream_requests_skipped",
+                "cache_requests_sent", "cache_requests_ok", "success_rate"):
         if key in stats:
             lines.append(f"{key.replace('_', ' ')}: {stats[key]}")
     if run.catalogs:
@@ -244,6 +247,9 @@ def _summary_block(run: Run) -> str:
             lines.append(
                 f"  {catalog.get('name')} ({catalog.get('type')}): {catalog.get('prefetched', 0)} prefetched, "
                 f"{catalog.get('already_prefetched', 0)} already, {catalog.get('failed', 0)} failed, "
+                f"{catalog.get('videos_failed', 0)} videos failed, {catalog.get('unsupported', 0)} unsupported, "
+                f"{catalog.get('no_meta', 0)} without meta, {catalog.get('excluded', 0)} excluded, "
+                f"{catalog.get('embedded', 0)} embedded, {catalog.get('duplicates', 0)} duplicates, "
                 f"{catalog.get('duration_s', 0)} s, {catalog.get('stop_reason') or ''}"
             )
     return redact_text("\n".join(lines) + "\n")

@@ -24,8 +24,8 @@ from addons.manifest import Manifest, ManifestError
 from addons.models import Addon, Catalog
 from addons.services import client_limits
 
-from .engine import STOP_CANCELLED, PrefetchEngine
-from .engine.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
+from .engine import STOP_CANCELLED, PrefetchEngine, has_failures
+from .engine.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan, merge_addons
 from .models import ACTIVE_STATUSES, EXECUTING_STATUSES, PrefetchSettings, Run, RunStatus, RunTrigger
 from .notifications import notify_run_finished
 from .record_store import DatabaseRecordStore
@@ -222,8 +222,10 @@ def plan_from_database(overrides: dict | None = None) -> RunPlan:
 
 
 def plan_from_addons(addons: list[AddonSpec], overrides: dict | None = None) -> RunPlan:
-    """The CLI's `--addon` form: exactly these addons, all their catalogs in manifest order."""
+    """The CLI's `--addon` form: exactly these addons (one per URL, with the union of its roles), all
+    their catalogs in manifest order."""
     settings = EngineSettings.from_model(PrefetchSettings.load(), overrides)
+    addons = merge_addons(addons)
     catalogs = [
         CatalogSpec(addon=addon, type=decl.type, id=decl.id, name=decl.name, extras=decl.extras)
         for addon in addons
@@ -379,11 +381,16 @@ def _execute_claimed(run_id, token, plan, local_cancel, listeners, engine_option
         run = Run.objects.get(pk=run_id)
         _queue_again(run, f"worker {run.worker} shut down while running it", timezone.now())
         return Run.objects.get(pk=run_id)
-    failure = engine.failure()
-    if failure:
-        return _finish(run_id, token, RunStatus.FAILED, report=report, error=failure)
-    status = RunStatus.CANCELLED if report["stop_reason"] == STOP_CANCELLED else RunStatus.COMPLETED
-    return _finish(run_id, token, status, report=report)
+    return _finish(run_id, token, final_status(report), report=report, error=report["failure"])
+
+
+def final_status(report: dict) -> str:
+    """A run that did nothing useful failed; one with failed requests or items says so."""
+    if report["failure"]:
+        return RunStatus.FAILED
+    if report["stop_reason"] == STOP_CANCELLED:
+        return RunStatus.CANCELLED
+    return RunStatus.COMPLETED_WITH_FAILURES if has_failures(report["statistics"]) else RunStatus.COMPLETED
 
 
 def _reconnect_and_log(retry_state) -> None:

@@ -32,7 +32,8 @@ class DatabaseCollector(Collector):
 
         last = GaugeMetricFamily("prefetcher_run_last_finished_timestamp_seconds",
                                  "When the latest run with this status ended (Unix time).", labels=["status"])
-        for status in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.ABORTED, RunStatus.CANCELLED):
+        for status in (RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES, RunStatus.FAILED, RunStatus.ABORTED,
+                       RunStatus.CANCELLED):
             run = Run.objects.filter(status=status, finished_at__isnull=False).order_by("-finished_at").first()
             if run:
                 last.add_metric([status], run.finished_at.timestamp())

@@ -176,6 +176,30 @@ def test_add_addon_normalises_fetches_and_refuses_duplicates(api, peer):
     assert unknown.status_code == 400 and "extra" in unknown.json()["errors"]
 
 
+def test_the_same_addon_twice_is_named_with_the_group_it_is_really_in(api, peer):
+    first = post(api, "/api/addons", {"url": peer.url, "type": "both"})
+    assert first.status_code == 201 and first.json()["warning"] == ""
+    again = post(api, "/api/addons", {"url": peer.base + "/", "type": "stream"})
+    message = again.json()["errors"]["url"][0]
+    assert again.status_code == 400 and "in “Both (catalog + stream)”" in message
+    assert "already used for catalogs and streams" in message and "move it" not in message
+
+    # An addon that accepts any config segment: a typo is a second "Peer Test Addon" in the same role.
+    typo = post(api, "/api/addons", {"url": peer.base + "/nope.json/manifest.json", "type": "stream"})
+    assert typo.status_code == 201
+    warning = typo.json()["warning"]
+    assert warning.startswith(f"Peer Test Addon ({peer.base}/manifest.json, “Both (catalog + stream)”) is the same addon")
+    assert "org.peer.testaddon" in warning
+    other_role = post(api, "/api/addons", {"url": peer.base + "/other/manifest.json", "type": "catalog"})
+    assert "is the same addon" in other_role.json()["warning"]  # Both also walks its catalogs
+    Addon.objects.exclude(url=peer.url).delete()
+    Addon.objects.filter(url=peer.url).update(role="catalog")
+    streams_only = post(api, "/api/addons", {"url": peer.base + "/s/manifest.json", "type": "stream"})
+    assert streams_only.json()["warning"] == ""  # catalogs from one URL, streams from another: no overlap
+    moved = post(api, "/api/addons", {"url": peer.url, "type": "stream"})
+    assert "To use it for catalogs and streams too, move it to “Both”" in moved.json()["errors"]["url"][0]
+
+
 def test_configuration_required_and_unreachable_are_refused_with_clear_text(api, make_peer):
     needs_config = make_peer(PEER_CONFIG_REQUIRED="1")
     response = post(api, "/api/addons", {"url": needs_config.url})

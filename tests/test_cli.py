@@ -111,3 +111,48 @@ def test_secret_config_segment_never_reaches_the_output(make_peer):
     summary = json.loads(out.getvalue())
     assert summary["statistics"]["stream_requests_ok"] > 0  # the token was used...
     assert "s3cr3t" not in out.getvalue() and "s3cr3t" not in err.getvalue()  # ...and never shown
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_addon_twice_is_one_addon_with_both_roles(peer):
+    peer.reset()
+    out = StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command(
+            "prefetch", "--addon", f"both={peer.base}/", "--addon", f"stream={peer.url}", "--addon", f"both={peer.url}",
+            "--delay", "0", "--cache-validity", "0", "--movies-per-catalog", "5", "--series-per-catalog", "1",
+            "--items-per-mixed-catalog", "2", "--json", stdout=out, stderr=StringIO(),
+        )
+    assert exit_info.value.code == 0
+    summary = json.loads(out.getvalue())
+    streams = [(entry["type"], entry["id"]) for entry in peer.requests("stream")]
+    assert len(streams) == len(set(streams)) == summary["statistics"]["stream_requests"]  # each stream once
+    catalogs = [(entry["type"], entry["id"], entry["extra"]) for entry in peer.requests("catalog")]
+    assert len(catalogs) == len(set(catalogs))  # each catalog walked once
+    assert len(summary["addons"]) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_text_summary_shows_failures_and_a_run_that_warmed_nothing_exits_one(peer):
+    metas = [{"id": f"test:{n}", "type": "movie", "name": f"Test {n}"} for n in range(7)]
+    manifest = {"id": "org.test.prefixes", "name": "Test prefixes", "version": "1.0.0", "resources": ["catalog"],
+                "types": ["movie"], "idPrefixes": ["test:"], "catalogs": [{"type": "movie", "id": "tests"}]}
+    with json_addon(lambda path: manifest if path.endswith("/manifest.json") else {"metas": metas}) as url:
+        out = StringIO()
+        with pytest.raises(SystemExit) as exit_info:
+            call_command("prefetch", "--addon", f"catalog={url}", "--addon", f"stream={peer.url}", "--delay", "0",
+                         "--fallback-meta", "none", stdout=out, stderr=StringIO())
+    assert exit_info.value.code == 1
+    text = out.getvalue()
+    assert "failed (no item could be warmed)" in text and "Error: no item the catalogs listed could be warmed" in text
+    assert "not prefetched: 7 unsupported, 0 without meta" in text
+    assert "0 failed after retries" in text and "0 videos failed" in text
+    assert Run.objects.get().status == "failed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fallback_meta_option():
+    err = StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("prefetch", "--fallback-meta", "ftp://meta.example/manifest.json", stderr=err, stdout=StringIO())
+    assert exit_info.value.code == 2 and "--fallback-meta" in err.getvalue()

@@ -166,3 +166,45 @@ def test_debug_panel_opens_on_long_press_and_logs_api_calls(signed_in_page):
     page.evaluate("window.__copied = null; navigator.clipboard.writeText = async (t) => { window.__copied = t; }")
     page.click("#debug-copy")
     assert "page /logs/ loaded" in page.evaluate("window.__copied")
+
+
+def test_a_run_completed_with_failures_is_shown_as_such_with_its_failed_records(
+    signed_in_page, make_peer, embedded_worker
+):
+    page = signed_in_page
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    faulty = make_peer(PEER_FAIL_EVERY=6, PEER_DUAL=30)
+    configure(faulty, [("movie", "peer-dual")], movies_per_catalog=-1, concurrency=2, retries=0, delay_s=0)
+    page.goto("/")
+    page.click("#run-now")
+    expect(page.locator("#screen-finished")).to_be_visible(timeout=30_000)
+    run = Run.objects.get()
+    failed = run.statistics["stream_requests_failed"]
+    assert run.status == RunStatus.COMPLETED_WITH_FAILURES and failed > 0
+    heading = page.locator("#finished-heading")
+    expect(heading).to_have_text(f"Run #{run.pk} completed with failures")
+    amber = page.evaluate("""() => {
+        const probe = document.createElement("i");
+        probe.style.color = "var(--warn)";
+        document.body.append(probe);
+        const color = getComputedStyle(probe).color;
+        probe.remove();
+        return color;
+    }""")
+    assert heading.evaluate("e => getComputedStyle(e).color") == amber
+    expect(page.locator("#summary-stats")).to_contain_text(f"{failed} failed after retries")
+
+    Run.objects.create(status=RunStatus.COMPLETED, started_at="2026-01-01T00:00:00Z", finished_at="2026-01-01T00:01:00Z")
+    page.goto("/runs/?status=completed_with_failures")
+    expect(page.locator("#runs-table tbody tr")).to_have_count(1)  # the filter leaves the plain completed run out
+    row = page.locator(f'#runs-table tr[data-run="{run.pk}"]')
+    expect(row.locator(".status")).to_have_text("completed with failures")
+    row.get_by_role("link", name="records").click()
+    expect(page.locator("#records-table tbody tr")).to_have_count(failed)
+
+    page.goto(f"/runs/{run.pk}/")
+    expect(page.locator("h1 + .status")).to_have_text("completed with failures")
+    page.locator("#failed-records a").click()
+    expect(page.locator("#records-table tbody tr")).to_have_count(failed)
+    assert errors == []

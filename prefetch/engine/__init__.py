@@ -10,15 +10,18 @@ from prefetch.engine.walk import (
     STOP_CONTROL_FAILING,
     STOP_DATABASE_UNAVAILABLE,
     STOP_GLOBAL_LIMITS,
+    STOP_NO_STREAM_ADDON,
     STOP_TIME_LIMIT,
     AddonGate,
     BreakerPolicy,
     PrefetchEngine,
     catalog_extra,
     encode_component,
+    has_failures,
 )
 
 __all__ = [
-    "MAX_CONTROL_FAILURES", "STOP_CANCELLED", "STOP_COMPLETED", "STOP_CONTROL_FAILING", "STOP_DATABASE_UNAVAILABLE", "STOP_GLOBAL_LIMITS", "STOP_TIME_LIMIT",
-    "AddonGate", "BreakerPolicy", "PrefetchEngine", "catalog_extra", "encode_component",
+    "MAX_CONTROL_FAILURES", "STOP_CANCELLED", "STOP_COMPLETED", "STOP_CONTROL_FAILING", "STOP_DATABASE_UNAVAILABLE",
+    "STOP_GLOBAL_LIMITS", "STOP_NO_STREAM_ADDON", "STOP_TIME_LIMIT", "AddonGate", "BreakerPolicy", "PrefetchEngine",
+    "catalog_extra", "encode_component", "has_failures",
 ]

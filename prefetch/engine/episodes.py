@@ -27,19 +27,39 @@ def _as_int(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def videos_from_meta(meta: dict) -> list[Video]:
-    """`meta.videos` as Video objects: ids verbatim, de-duplicated, embedded-stream videos left out."""
-    videos, seen = [], set()
+@dataclass
+class MetaVideos:
+    """What a meta says to request: `videos` (ids verbatim, de-duplicated), how many videos carry
+    their own `streams` (players never ask addons for those), and whether the meta names no video
+    at all (Stremio then plays the meta's own id, or `behaviorHints.defaultVideoId`)."""
+
+    videos: list[Video]
+    embedded: int = 0
+
+
+def videos_from_meta(meta: dict, item_id: str) -> MetaVideos:
+    """The videos a stream request is made for. A series is asked for by its own id only when the meta
+    says so: `behaviorHints.defaultVideoId`, or no videos at all (as Stremio does)."""
+    videos, seen, embedded = [], set(), 0
     for raw in meta.get("videos") or []:
         if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"]:
             continue
-        if raw["id"] in seen or raw.get("streams"):  # embedded streams: players never ask addons
+        if raw["id"] in seen:
             continue
         seen.add(raw["id"])
+        if raw.get("streams"):
+            embedded += 1
+            continue
         season, episode = _as_int(raw.get("season")), _as_int(raw.get("episode"))
         label = f"S{season:02d}E{episode:02d}" if season is not None and episode is not None else ""
         videos.append(Video(raw["id"], label, season, episode, _parse_released(raw.get("released"))))
-    return videos
+    hints = meta.get("behaviorHints") if isinstance(meta.get("behaviorHints"), dict) else {}
+    default_id = hints.get("defaultVideoId")
+    if isinstance(default_id, str) and default_id and default_id not in seen:
+        videos.append(Video(default_id))
+    elif not seen:
+        videos.append(Video(item_id))
+    return MetaVideos(videos, embedded)
 
 
 def select_episodes(

@@ -93,6 +93,18 @@ class AddonSpec:
         return f"{self.name} ({redact_url(self.url)})"
 
 
+def merge_addons(addons: list[AddonSpec]) -> list[AddonSpec]:
+    """One addon per normalised URL (its key), with the union of the roles it was given, in first-seen
+    order: the same addon given twice is walked once and asked for each stream once."""
+    merged: dict[str, AddonSpec] = {}
+    for addon in addons:
+        first = merged.setdefault(addon.key, addon)
+        if first is not addon:
+            first.serves_catalogs = first.serves_catalogs or addon.serves_catalogs
+            first.serves_streams = first.serves_streams or addon.serves_streams
+    return list(merged.values())
+
+
 @dataclass
 class CatalogSpec:
     addon: AddonSpec

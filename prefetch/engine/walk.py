@@ -8,16 +8,19 @@ database thread, so Celery, the CLI and tests drive it the same way.
 import asyncio
 import logging
 import random
+import re
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import quote, urlsplit
 
 from addons.client import AddonClient, FetchResult, run_sync
 from addons.manifest import MAX_ID_CHARS, ManifestError, id_too_long, resource_url
+from addons.redaction import redact_url
 from prefetch.engine.episodes import Video, select_episodes, videos_from_meta
 from prefetch.engine.plan import AddonSpec, CatalogSpec, RunPlan
 from prefetch.engine.records import RecordStore, StreamOutcome
@@ -31,6 +34,34 @@ STOP_CONTROL_FAILING = "cancel and pause checks failing"
 # The cancel / pause check failing this many ticks in a row for another reason (a bug, a broken
 # collaborator) stops the run, which could not be cancelled or paused any more (~5 s at 0.2 s a tick).
 MAX_CONTROL_FAILURES = 25
+STOP_NO_STREAM_ADDON = "no usable stream addon"
+STOP_ADDONS_GIVEN_UP = "stream addons given up"
+STOP_NOTHING_SERVABLE = "no item could be warmed"
+
+# Why an item of a catalog was not prefetched. Each is counted per catalog (`CatalogResult.<reason>`)
+# and per run (`statistics["items_<reason>"]`), with a few sample ids per catalog.
+REASON_UNSUPPORTED = "unsupported"  # no stream addon serves its type / id prefix
+REASON_NO_META = "no_meta"  # a series whose episodes are unknown: no addon serves its meta
+REASON_EXCLUDED = "excluded"  # every episode left out by the episode policy (specials, unreleased, cap)
+REASON_EMBEDDED = "embedded"  # every video carries its own streams: nothing to request
+REASON_DUPLICATES = "duplicates"  # already seen in an earlier catalog of this run
+REASON_FAILED = "failed"  # its meta or every one of its stream requests failed
+REASONS = (REASON_UNSUPPORTED, REASON_NO_META, REASON_EXCLUDED, REASON_EMBEDDED, REASON_DUPLICATES, REASON_FAILED)
+SAMPLE_IDS = 5
+
+
+def has_failures(statistics: dict) -> bool:
+    """A run that ended with something failed: stream requests (after retries), items, or requests
+    not made because their addon was given up. The run's status says so ("completed with failures")."""
+    return any(statistics.get(key, 0) for key in ("stream_requests_failed", "stream_requests_skipped", "items_failed"))
+
+
+def id_prefix(item_id: str) -> str:
+    """`tt`, `kitsu:`, `peer:`: how a prefix mismatch is reported."""
+    if ":" in item_id:
+        return item_id.split(":", 1)[0] + ":"
+    letters = re.match(r"[A-Za-z]+", item_id)
+    return letters.group(0) if letters else item_id[:2]
 
 
 def encode_component(value: str) -> str:
@@ -93,26 +124,39 @@ class CatalogResult:
     id: str
     name: str
     kind: str
-    prefetched: int = 0
-    movies: int = 0
-    series: int = 0
+    prefetched: int = 0  # items with at least one video warmed in this run
+    movies: int = 0  # prefetched items of type movie
+    series: int = 0  # prefetched items of type series
+    by_type: dict = field(default_factory=dict)  # prefetched items by their own type (movie, series, other, …)
     episodes: int = 0
-    failed: int = 0
     already_prefetched: int = 0
+    # items not prefetched, by reason (see REASONS), with a few sample ids each in `samples`
+    unsupported: int = 0
+    no_meta: int = 0
+    excluded: int = 0
+    embedded: int = 0
     duplicates: int = 0
+    failed: int = 0
+    samples: dict = field(default_factory=dict)
+    videos_failed: int = 0  # videos none of whose stream requests succeeded
+    stream_requests_failed: int = 0  # failed after retries
+    stream_requests_retried_ok: int = 0  # succeeded after at least one retry
     pages: int = 0
     cache_requests_sent: int = 0
     cache_requests_ok: int = 0
     stop_reason: str = ""
     skipped: bool = False
+    not_reached: bool = False  # selected, but the run stopped before it
     started_at: str | None = None
     finished_at: str | None = None
-    duration_s: float = 0.0
+    duration_s: float = 0.0  # active time: pauses left out
     reserved: int = 0  # in flight: counted against the limit until the outcome is known
+    unsupported_prefixes: Counter = field(default_factory=Counter)  # (type, id prefix) -> items, for one log line
 
     def report(self) -> dict:
         data = dict(self.__dict__)
         data.pop("reserved")
+        data.pop("unsupported_prefixes")
         return data
 
 
@@ -131,7 +175,9 @@ class AddonGate:
         self.consecutive_failures = 0
         self.given_up = False
         self.message = ""
-        self.requests = self.ok = self.empty = self.failed = self.skipped = 0
+        # stream requests: made, answered with a list, answered empty, failed after retries, not made
+        # (given up), succeeded after a retry; attempts counts every HTTP try, retries included
+        self.requests = self.ok = self.empty = self.failed = self.skipped = self.retried_ok = self.attempts = 0
         self.other_requests = 0
         self.latencies: list[float] = []
 
@@ -185,6 +231,8 @@ class AddonGate:
             "empty": self.empty,
             "failed": self.failed,
             "skipped": self.skipped,
+            "retried_ok": self.retried_ok,
+            "attempts": self.attempts,
             "other_requests": self.other_requests,
             "latency_ms_p50": percentile(latencies, 0.5),
             "latency_ms_p95": percentile(latencies, 0.95),
@@ -249,12 +297,15 @@ class PrefetchEngine:
 
         self.stats = {
             "catalogs_total": len(plan.catalogs), "catalogs_processed": 0, "catalogs_skipped": 0,
-            "pages_fetched": 0, "items_seen": 0, "movies_prefetched": 0, "series_prefetched": 0,
-            "episodes_found": 0, "episodes_prefetched": 0, "items_failed": 0, "items_unsupported": 0,
-            "already_prefetched": 0, "stream_requests": 0, "stream_requests_ok": 0,
-            "stream_requests_empty": 0, "stream_requests_failed": 0, "stream_requests_skipped": 0,
-            "meta_requests": 0, "meta_requests_failed": 0, "cache_requests_sent": 0, "cache_requests_ok": 0,
-            "items_done_before_resume": 0,
+            "catalogs_not_reached": 0, "pages_fetched": 0, "items_seen": 0,
+            "items_prefetched": 0, "prefetched_by_type": {}, "movies_prefetched": 0, "series_prefetched": 0,
+            "episodes_found": 0, "episodes_prefetched": 0, "already_prefetched": 0,
+            **{f"items_{reason}": 0 for reason in REASONS},
+            "videos_failed": 0, "stream_requests": 0, "stream_attempts": 0, "stream_requests_ok": 0,
+            "stream_requests_empty": 0, "stream_requests_failed": 0, "stream_requests_retried_ok": 0,
+            "stream_requests_skipped": 0, "meta_requests": 0, "meta_requests_failed": 0,
+            "cache_requests_sent": 0, "cache_requests_ok": 0, "items_done_before_resume": 0,
+            "active_s": 0.0, "paused_s": 0.0,
         }
         self.catalog_results: list[CatalogResult] = []
         self.current_catalog: CatalogResult | None = None
@@ -266,6 +317,10 @@ class PrefetchEngine:
         self.pending_outcomes: list[StreamOutcome] = []
         self.inflight = 0
         self.paused = False
+        self.paused_total_s = 0.0
+        self.paused_since: float | None = None
+        self.reached: set[int] = set()  # id() of the catalogs the walk got to
+        self.failure = ""  # why a run that did nothing useful failed
         self.stop_reason = ""
         self.progress_seq = 0
         self.cached_re, self.skip_re, regex_error = self.settings.compiled_regexes()
@@ -309,7 +364,12 @@ class PrefetchEngine:
         )
         async with self.client_factory() as client:
             self.client = client
-            crawl = asyncio.create_task(self._crawl())
+            unusable = self._unusable_stream_addons()
+            if unusable:
+                self.failure = unusable
+                self.stop_reason = STOP_NO_STREAM_ADDON
+                self.log.error("Not walking any catalog: %s", unusable)
+            crawl = asyncio.create_task(self._crawl() if not unusable else asyncio.sleep(0))
             watcher = asyncio.create_task(self._watch(crawl))
             try:
                 await crawl
@@ -321,13 +381,24 @@ class PrefetchEngine:
                 watcher.cancel()
                 await asyncio.gather(watcher, return_exceptions=True)
                 await self._flush_outcomes()
+        self.failure = self.failure or self._stopped_by_failure()
+        if not self.failure:
+            self._fail_if_useless()
         report = self.report()
+        stats = self.stats
         self.log.info(
-            "Run finished (%s) in %.1f s: %d movies, %d series (%d episodes), %d already prefetched, %d failed",
-            self.stop_reason, report["timing"]["duration_s"], self.stats["movies_prefetched"],
-            self.stats["series_prefetched"], self.stats["episodes_prefetched"],
-            self.stats["already_prefetched"], self.stats["items_failed"],
+            "Run finished (%s) in %.1f s active (%.1f s paused): %d items prefetched (%s; %d episodes), "
+            "%d already prefetched, %d items failed, %d videos failed, %d stream requests failed after retries, "
+            "%d succeeded after a retry; not prefetched: %d unsupported, %d without meta, %d excluded, "
+            "%d with embedded streams, %d duplicates",
+            self.stop_reason, stats["active_s"], stats["paused_s"], stats["items_prefetched"],
+            ", ".join(f"{n} {t}" for t, n in stats["prefetched_by_type"].items()) or "none",
+            stats["episodes_prefetched"], stats["already_prefetched"], stats["items_failed"], stats["videos_failed"],
+            stats["stream_requests_failed"], stats["stream_requests_retried_ok"], stats["items_unsupported"],
+            stats["items_no_meta"], stats["items_excluded"], stats["items_embedded"], stats["items_duplicates"],
         )
+        if self.failure:
+            self.log.error("The run did nothing useful: %s", self.failure)
         try:
             await self._db(self.on_progress, self.snapshot(), "finished")
         except Exception:
@@ -341,7 +412,42 @@ class PrefetchEngine:
         )
 
     def _elapsed(self) -> float:
-        return time.monotonic() - self.started_monotonic
+        """Active run time: what the time limit, durations and rates measure (pauses left out)."""
+        return time.monotonic() - self.started_monotonic - self._paused_s()
+
+    def _paused_s(self) -> float:
+        current = time.monotonic() - self.paused_since if self.paused_since is not None else 0.0
+        return self.paused_total_s + current
+
+    def _unusable_stream_addons(self) -> str:
+        """Why no stream request can be made at all, or ""."""
+        if not self.plan.stream_addons:
+            return "no stream addon is configured"
+        if not any(addon.manifest.has_resource("stream") for addon in self.plan.stream_addons):
+            names = ", ".join(addon.label for addon in self.plan.stream_addons)
+            return f"no usable stream addon: {names} declare{'s' if len(self.plan.stream_addons) == 1 else ''} no stream resource"
+        return ""
+
+    def _fail_if_useless(self) -> None:
+        """A run did nothing useful, and fails with the reason, when every stream addon was given up,
+        or when the catalogs listed items but no stream addon (or no meta source) could serve any."""
+        gates = [self.gates[addon.key] for addon in self.plan.stream_addons]
+        if gates and all(gate.given_up for gate in gates):
+            self.stop_reason = STOP_ADDONS_GIVEN_UP
+            self.failure = "every stream addon was given up: " + "; ".join(
+                f"{g.addon.label} {g.message}" for g in gates)
+            return
+        stats = self.stats
+        unservable = stats["items_unsupported"] + stats["items_no_meta"]
+        if self.stop_reason == STOP_COMPLETED and unservable and not (
+            stats["stream_requests"] or stats["already_prefetched"] or stats["items_done_before_resume"]
+        ):
+            self.stop_reason = STOP_NOTHING_SERVABLE
+            self.failure = (
+                f"no item the catalogs listed could be warmed: {stats['items_unsupported']} are served by no "
+                f"stream addon (type or id prefix), {stats['items_no_meta']} series have no meta source "
+                "(see each catalog's counts)"
+            )
 
     async def _watch(self, crawl: asyncio.Task) -> None:
         """Polls cancel / pause flags, enforces the time limit, flushes records and publishes progress."""
@@ -406,9 +512,12 @@ class PrefetchEngine:
             self.paused = pause
             if pause:
                 self.resume_event.clear()
+                self.paused_since = time.monotonic()
                 self.log.info("Paused")
             else:
                 self.resume_event.set()
+                self.paused_total_s += time.monotonic() - self.paused_since
+                self.paused_since = None
                 self.log.info("Resumed")
             await self._db(self.on_progress, self.snapshot(), "paused" if pause else "resumed")
         # Outcomes are saved every tick: a worker killed now loses at most one tick of answers.
@@ -435,15 +544,15 @@ class PrefetchEngine:
             self.control_failures = 0
         return flags
 
-    def failure(self) -> str | None:
-        """Why the run failed, for the stop reasons that are failures (None for the others)."""
+    def _stopped_by_failure(self) -> str:
+        """Why the run failed, for the stop reasons that are failures ("" for the others)."""
         if self.stop_reason == STOP_DATABASE_UNAVAILABLE:
             return (f"The database was unreachable for more than {self.database_outage_limit_s:g} s "
                     f"({self.database_error.__class__.__name__}: {self.database_error})")
         if self.stop_reason == STOP_CONTROL_FAILING:
             return (f"Checking for cancel / pause failed {MAX_CONTROL_FAILURES} times in a row "
                     f"({self.control_error.__class__.__name__}: {self.control_error})")
-        return None
+        return ""
 
     def _stop(self, crawl: asyncio.Task, reason: str) -> bool:
         self.stop_reason = reason
@@ -496,8 +605,9 @@ class PrefetchEngine:
         )
 
     async def _process_catalog(self, catalog: CatalogSpec) -> None:
-        result = CatalogResult(catalog.addon.name, catalog.type, catalog.id, catalog.name, catalog.kind)
+        result = _catalog_result(catalog)
         self.catalog_results.append(result)
+        self.reached.add(id(catalog))
         skip_reason = catalog.skip_reason(self.plan.stream_addons)
         if skip_reason:
             result.skipped, result.stop_reason = True, f"skipped: {skip_reason}"
@@ -505,7 +615,7 @@ class PrefetchEngine:
             self.log.info("Skipping catalog %s (%s): %s", catalog.name, catalog.type, skip_reason)
             return
         self.current_catalog = result
-        started = time.monotonic()
+        started = self._elapsed()
         result.started_at = _iso_now()
         self.log.info("Catalog %s (%s) from %s", catalog.name, catalog.type, catalog.addon.name)
         tasks: set[asyncio.Task] = set()
@@ -520,13 +630,54 @@ class PrefetchEngine:
             raise
         finally:
             result.finished_at = _iso_now()
-            result.duration_s = round(time.monotonic() - started, 3)
+            result.duration_s = round(self._elapsed() - started, 3)
             self.stats["catalogs_processed"] += 1
-            self.log.info(
-                "Catalog %s done: %d prefetched, %d already prefetched, %d failed, %d pages (%s)",
-                catalog.name, result.prefetched, result.already_prefetched, result.failed, result.pages,
-                result.stop_reason,
-            )
+            self._log_catalog_end(catalog, result)
+
+    def _log_catalog_end(self, catalog: CatalogSpec, result: CatalogResult) -> None:
+        """One line for the catalog, one per prefix mismatch, one per other reason (never one per item)."""
+        self.log.info(
+            "Catalog %s done: %d prefetched, %d already prefetched, %d failed (%d videos, %d stream requests "
+            "failed after retries), %d unsupported, %d without meta, %d excluded, %d with embedded streams, "
+            "%d duplicates, %d pages (%s)",
+            catalog.name, result.prefetched, result.already_prefetched, result.failed, result.videos_failed,
+            result.stream_requests_failed, result.unsupported, result.no_meta, result.excluded, result.embedded,
+            result.duplicates, result.pages, result.stop_reason,
+        )
+        for (item_type, prefix), count in sorted(result.unsupported_prefixes.items()):
+            self.log.warning("Catalog %s: %d %s items have ids `%s…`; %s", catalog.name, count, item_type, prefix,
+                             self._stream_scope(item_type))
+        explanations = {
+            REASON_NO_META: "series whose episodes are unknown: no configured addon serves their meta"
+                            + self._fallback_note(),
+            REASON_EXCLUDED: "series whose every episode is left out by the episode policy "
+                             "(specials, unreleased episodes, episodes per series)",
+            REASON_EMBEDDED: "items whose every video carries its own streams (nothing to request)",
+        }
+        for reason, text in explanations.items():
+            if getattr(result, reason):
+                self.log.info("Catalog %s: %d %s, e.g. %s", catalog.name, getattr(result, reason), text,
+                              ", ".join(result.samples.get(reason, [])))
+
+    def _stream_scope(self, item_type: str) -> str:
+        """What the stream addons serve, for a prefix-mismatch message."""
+        scopes = [addon.manifest.scope("stream") for addon in self.plan.stream_addons]
+        if not any(item_type in types for types, _ in scopes):
+            served = sorted({t for types, _ in scopes for t in types})
+            return f"no stream addon serves type {item_type} (they serve {', '.join(served) or 'nothing'})"
+        prefixes = [prefixes for types, prefixes in scopes if item_type in types]
+        if any(p is None for p in prefixes):  # unreachable: an addon serving any id would have served it
+            return "no stream addon serves them"
+        served = sorted({p for group in prefixes for p in group})
+        return f"the stream addons serve {item_type} ids {', '.join(f'`{p}`' for p in served)}"
+
+    def _fallback_note(self) -> str:
+        url = self.settings.fallback_meta_url
+        if not url:
+            return " (no fallback meta addon is set: setting 'fallback meta addon', or --fallback-meta URL)"
+        if self._fallback_meta is None:
+            return f" (the fallback meta addon {redact_url(url)} could not be reached)"
+        return ""
 
     async def _walk_catalog(self, catalog: CatalogSpec, result: CatalogResult, tasks: set) -> str:
         seen_in_catalog: set[str] = set()
@@ -546,6 +697,9 @@ class PrefetchEngine:
             )
             result.pages += 1
             self.stats["pages_fetched"] += 1
+            if not page.ok and page.status == 404 and skip and catalog.declares_skip:
+                # static addons serve a fixed set of files: the page after the last one does not exist
+                return f"end of catalog: page at skip={skip} not found"
             if not page.ok:
                 self.log.warning("Catalog %s: page at skip=%d failed: %s", catalog.name, skip, page.error)
                 return f"error: {page.error}"
@@ -597,11 +751,10 @@ class PrefetchEngine:
         """Start one item, once there is room under the limits. Returns a stop reason or None."""
         if id_too_long(item.type, item.id):
             self.log.warning("%s: an item's id or type is longer than %d characters; skipped", catalog.name, MAX_ID_CHARS)
-            result.failed += 1
-            self.stats["items_failed"] += 1
+            self._count(result, REASON_FAILED, item.id[:MAX_ID_CHARS])
             return None
         if (item.type, item.id) in self.seen_items:
-            result.duplicates += 1
+            self._count(result, REASON_DUPLICATES, item.id)
             return None
         kind = "series" if item.type == "series" else "movie"
         while not self._has_room(catalog, result, kind):
@@ -639,26 +792,37 @@ class PrefetchEngine:
             if outcome == "prefetched":
                 result.prefetched += 1
                 self.prefetched_by_kind[kind] += 1
-                if kind == "series":
+                self.stats["items_prefetched"] += 1
+                for by_type in (result.by_type, self.stats["prefetched_by_type"]):
+                    by_type[item.type] = by_type.get(item.type, 0) + 1
+                if item.type == "series":
                     result.series += 1
                     self.stats["series_prefetched"] += 1
-                else:
+                elif item.type == "movie":
                     result.movies += 1
                     self.stats["movies_prefetched"] += 1
             elif outcome == "already":
                 result.already_prefetched += 1
                 self.stats["already_prefetched"] += 1
-            elif outcome == "failed":
-                result.failed += 1
-                self.stats["items_failed"] += 1
-            elif outcome == "unsupported":
-                self.stats["items_unsupported"] += 1
+            elif outcome in REASONS:
+                self._count(result, outcome, item.id)
+
+    def _count(self, result: CatalogResult, reason: str, item_id: str) -> None:
+        """An item not prefetched, counted by reason per catalog and per run, with a few sample ids."""
+        setattr(result, reason, getattr(result, reason) + 1)
+        self.stats[f"items_{reason}"] += 1
+        samples = result.samples.setdefault(reason, [])
+        if len(samples) < SAMPLE_IDS:
+            samples.append(item_id)
 
     async def _warm_item(self, catalog: CatalogSpec, result: CatalogResult, item: Item) -> str:
-        videos, error = await self._videos(catalog, item)
-        if error:
-            self.log.warning("%s %s: %s", item.type, item.name, error)
-            return "failed"
+        """Warm one item; returns "prefetched", "already" or the reason it was not (REASONS)."""
+        if not any(addon.manifest.supports("stream", item.type, item.id) for addon in self.plan.stream_addons):
+            result.unsupported_prefixes[(item.type, id_prefix(item.id))] += 1  # reported once per catalog
+            return REASON_UNSUPPORTED  # and no meta fetched for it
+        videos, reason = await self._videos(catalog, item)
+        if reason:
+            return reason
         if any(id_too_long(video.id) for video in videos):
             self.log.warning("%s %s: videos with ids over %d characters skipped", item.type, item.name, MAX_ID_CHARS)
             videos = [video for video in videos if not id_too_long(video.id)]
@@ -672,8 +836,9 @@ class PrefetchEngine:
             if addon.manifest.supports("stream", item.type, video.id)
         ]
         if not targets:
-            self.log.info("%s %s: no stream addon serves it", item.type, item.name)
-            return "unsupported"
+            for video in videos[:1]:
+                result.unsupported_prefixes[(item.type, id_prefix(video.id))] += 1
+            return REASON_UNSUPPORTED if videos else REASON_FAILED
         earlier = await self._attempted_before_resume(item, targets)
         targets = [(addon, video) for addon, video in targets if (addon.key, video.id) not in earlier]
         warmed_earlier = {video_id for (_, video_id), ok in earlier.items() if ok}
@@ -694,10 +859,13 @@ class PrefetchEngine:
         self.requested_pairs.update((addon.key, item.type, video.id) for addon, video in todo)
         outcomes = await asyncio.gather(*(self._warm_stream(catalog, result, item, addon, video) for addon, video in todo))
         warmed_videos = warmed_earlier | {video.id for (addon, video), ok in zip(todo, outcomes) if ok}
+        failed_videos = {video.id for _, video in todo} - warmed_videos
+        result.videos_failed += len(failed_videos)
+        self.stats["videos_failed"] += len(failed_videos)
         if not todo and not earlier:
             return "already"
         if not warmed_videos:
-            return "failed"
+            return REASON_FAILED
         if episodic:
             self.stats["episodes_prefetched"] += len(warmed_videos)
             result.episodes += len(warmed_videos)
@@ -716,12 +884,14 @@ class PrefetchEngine:
         )
 
     async def _videos(self, catalog: CatalogSpec, item: Item) -> tuple[list[Video], str | None]:
+        """The videos to request, or the reason there are none (REASONS)."""
         if item.type == "movie":
             return [Video(item.id)], None
         source = await self._meta_source(catalog.addon, item)
         if source is None:
             if item.type == "series":
-                return [], "no configured addon serves its meta (episodes unknown)"
+                self.log.debug("%s %s: no configured addon serves its meta (episodes unknown)", item.type, item.name)
+                return [], REASON_NO_META
             return [Video(item.id)], None
         self.stats["meta_requests"] += 1
         answer = await self._fetch_json(
@@ -730,20 +900,19 @@ class PrefetchEngine:
         meta = answer.data.get("meta") if answer.ok and isinstance(answer.data, dict) else None
         if not isinstance(meta, dict) or not meta.get("id"):
             self.stats["meta_requests_failed"] += 1
-            return [], f"meta from {source.name}: {answer.error or 'not found'}"
-        videos = videos_from_meta(meta)
-        if not videos:
-            return [Video(item.id)], None
-        return (
-            select_episodes(
-                videos,
-                include_specials=self.settings.include_specials,
-                include_unreleased=self.settings.include_unreleased,
-                cap=self.settings.episodes_per_series,
-                now=datetime.now(timezone.utc),
-            ),
-            None,
+            self.log.warning("%s %s: meta from %s: %s", item.type, item.name, source.name, answer.error or "not found")
+            return [], REASON_FAILED
+        listed = videos_from_meta(meta, item.id)
+        if not listed.videos:
+            return [], REASON_EMBEDDED
+        videos = select_episodes(
+            listed.videos,
+            include_specials=self.settings.include_specials,
+            include_unreleased=self.settings.include_unreleased,
+            cap=self.settings.episodes_per_series,
+            now=datetime.now(timezone.utc),
         )
+        return videos, None if videos else REASON_EXCLUDED
 
     async def _meta_source(self, catalog_addon: AddonSpec, item: Item) -> AddonSpec | None:
         if catalog_addon.manifest.supports("meta", item.type, item.id):
@@ -766,8 +935,13 @@ class PrefetchEngine:
                         manifest = await self.client.fetch_manifest(url)
                         self._fallback_meta = AddonSpec(url, manifest.name, manifest, False, False)
                         self.gates[self._fallback_meta.key] = AddonGate(self, self._fallback_meta)
-                    except ManifestError as error:
-                        self.log.warning("Fallback meta addon unavailable: %s", error)
+                    except ManifestError as error:  # tried once per run: series needing it count as no_meta
+                        self.log.warning(
+                            "The fallback meta addon %s could not be reached (%s); series that no configured addon "
+                            "has meta for are left out of this run. Change it with the setting 'fallback meta addon' "
+                            "(fallback_meta_url) or, on the command line, --fallback-meta URL|none",
+                            redact_url(url), error,
+                        )
             return self._fallback_meta
 
     async def _fetch_json(self, addon: AddonSpec, url: str) -> FetchResult:
@@ -802,16 +976,23 @@ class PrefetchEngine:
         ok = isinstance(streams, list)
         error = answer.error or ("" if ok else "the answer has no streams list")
         gate.requests += 1
+        gate.attempts += answer.attempts
         self.stats["stream_requests"] += 1
+        self.stats["stream_attempts"] += answer.attempts
         if ok:
             gate.ok += 1
             gate.latencies.append(answer.latency_ms)
             self.stats["stream_requests_ok"] += 1
+            if answer.attempts > 1:
+                gate.retried_ok += 1
+                result.stream_requests_retried_ok += 1
+                self.stats["stream_requests_retried_ok"] += 1
             if not streams:
                 gate.empty += 1
                 self.stats["stream_requests_empty"] += 1
         else:
             gate.failed += 1
+            result.stream_requests_failed += 1
             self.stats["stream_requests_failed"] += 1
             self.log.warning("Streams for %s from %s failed: %s", title, addon.name, error)
         self.pending_outcomes.append(
@@ -874,7 +1055,8 @@ class PrefetchEngine:
         return {
             "seq": self.progress_seq,
             "paused": self.paused,
-            "elapsed_s": round(self._elapsed(), 1),
+            "elapsed_s": round(self._elapsed(), 1),  # active time
+            "paused_s": round(self._paused_s(), 1),
             "max_execution_time_s": self.settings.max_execution_time_s,
             "catalogs_total": len(self.plan.catalogs),
             "catalogs_done": self.stats["catalogs_processed"] + self.stats["catalogs_skipped"],
@@ -890,27 +1072,46 @@ class PrefetchEngine:
                 "cache_requests_global": self.settings.cache_requests_global,
                 "cache_requests_enabled": self.cache_requests_enabled,
             },
-            "statistics": dict(self.stats),
+            "statistics": self._statistics(),
             "addons": [gate.report() for gate in self.gates.values()],
         }
 
+    def _statistics(self) -> dict:
+        stats = dict(self.stats, prefetched_by_type=dict(self.stats["prefetched_by_type"]))
+        stats["active_s"], stats["paused_s"] = round(self._elapsed(), 3), round(self._paused_s(), 3)
+        return stats
+
     def report(self) -> dict:
         finished_at = datetime.now(timezone.utc)
-        stats = dict(self.stats)
+        not_reached = [
+            _catalog_result(catalog, not_reached=True, stop_reason=f"not reached ({self.stop_reason})")
+            for catalog in self.plan.catalogs
+            if id(catalog) not in self.reached
+        ]
+        self.stats["catalogs_not_reached"] = len(not_reached)
+        stats = self._statistics()
+        # over the stream requests made (a retried request counts once); `stream_attempts` has every try
         stats["success_rate"] = (
             round(100.0 * stats["stream_requests_ok"] / stats["stream_requests"], 1) if stats["stream_requests"] else None
         )
         return {
             "stop_reason": self.stop_reason,
+            "failure": self.failure,
             "statistics": stats,
-            "catalogs": [result.report() for result in self.catalog_results],
+            "catalogs": [result.report() for result in [*self.catalog_results, *not_reached]],
             "addons": [gate.report() for gate in self.gates.values()],
             "timing": {
                 "started_at": self.started_at.isoformat(),
                 "finished_at": finished_at.isoformat(),
-                "duration_s": round((finished_at - self.started_at).total_seconds(), 3),
+                "duration_s": stats["active_s"],  # active time: pauses left out
+                "paused_s": stats["paused_s"],
+                "wall_s": round((finished_at - self.started_at).total_seconds(), 3),
             },
         }
+
+
+def _catalog_result(catalog: CatalogSpec, **fields) -> CatalogResult:
+    return CatalogResult(catalog.addon.name, catalog.type, catalog.id, catalog.name, catalog.kind, **fields)
 
 
 def _iso_now() -> str:

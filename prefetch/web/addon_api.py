@@ -41,6 +41,10 @@ def _selection_note() -> dict:
 
 AddonList = inline_serializer("AddonList", {"success": serializers.BooleanField(), "addons": AddonSerializer(many=True)})
 AddonOne = inline_serializer("AddonOne", {"success": serializers.BooleanField(), "addon": AddonSerializer()})
+AddonAdded = inline_serializer("AddonAdded", {
+    "success": serializers.BooleanField(), "addon": AddonSerializer(),
+    "warning": serializers.CharField(help_text="Set when the same addon (manifest id) is configured under another URL."),
+})
 Done = inline_serializer("Done", {"success": serializers.BooleanField()})
 Revealed = inline_serializer("Revealed", {"success": serializers.BooleanField(), "url": serializers.CharField()})
 CatalogList = inline_serializer(
@@ -54,7 +58,7 @@ class AddonListView(APIView):
     def get(self, request):
         return Response(_ok(addons=AddonSerializer(Addon.objects.all(), many=True).data))
 
-    @extend_schema(request=AddonCreateSerializer, responses={201: AddonOne}, summary="Add an addon")
+    @extend_schema(request=AddonCreateSerializer, responses={201: AddonAdded}, summary="Add an addon")
     def post(self, request):
         given = AddonCreateSerializer(data=request.data)
         given.is_valid(raise_exception=True)
@@ -63,7 +67,8 @@ class AddonListView(APIView):
                                        display_name=given.validated_data.get("display_name"))
         except services.AddonError as error:
             raise refusal(error) from None
-        return Response(_ok(addon=AddonSerializer(addon).data), status=status.HTTP_201_CREATED)
+        return Response(_ok(addon=AddonSerializer(addon).data, warning=services.same_manifest_warning(addon)),
+                        status=status.HTTP_201_CREATED)
 
 
 class AddonDetailView(APIView):

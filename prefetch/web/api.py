@@ -209,6 +209,8 @@ class RecordFilterFields(serializers.Serializer):
     addon = serializers.RegexField(r"^[0-9a-f]{40}$", required=False, allow_blank=True,
                                    help_text="An addon's key (records of that stream addon only).",
                                    error_messages={"invalid": "Use an addon key: 40 hex digits."})
+    run = serializers.IntegerField(min_value=1, max_value=MAX_INT, required=False,
+                                   help_text="Only records last attempted during this run.")
 
 
 class RecordFilterSerializer(StrictSerializer, RecordFilterFields):
@@ -237,7 +239,8 @@ class RecordListView(APIView):
                    responses=RecordsAnswer)
     def get(self, request):
         params = query_params(RecordListQuery, request)
-        records = filtered_records(params.get("q", ""), params.get("status", ""), params.get("addon", ""))
+        records = filtered_records(params.get("q", ""), params.get("status", ""), params.get("addon", ""),
+                                   params.get("run"))
         limit, offset = params["limit"], params["offset"]
         return Response(_ok(total=records.count(), records=[record_row(r) for r in records[offset : offset + limit]]))
 
@@ -255,7 +258,8 @@ class RecordInvalidateView(APIView):
             records = PrefetchRecord.objects.filter(pk__in=data["ids"])
         else:
             chosen = data["filter"]
-            records = filtered_records(chosen.get("q", ""), chosen.get("status", ""), chosen.get("addon", ""))
+            records = filtered_records(chosen.get("q", ""), chosen.get("status", ""), chosen.get("addon", ""),
+                                       chosen.get("run"))
         # Deleted by the query itself (records have no relations or signals, so Django issues one
         # DELETE ... WHERE): a list of every matching id would exceed SQLite's variable limit at scale.
         deleted, _ = records.delete()

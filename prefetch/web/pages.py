@@ -42,7 +42,7 @@ def history(request):
         for run in reversed(recent)
     ]
     return render(request, "prefetch/history.html", {
-        "page": page, "chart": chart, "statuses": RunStatus.values, "triggers": RunTrigger.values,
+        "page": page, "chart": chart, "statuses": RunStatus.choices, "triggers": RunTrigger.values,
         "status": request.GET.get("status", ""), "trigger": request.GET.get("trigger", ""),
         "retention_days": PrefetchSettings.load().run_retention_days,
     })
@@ -59,6 +59,8 @@ def records(request):
     state = request.GET.get("status", "")
     if state not in RECORD_STATUSES:
         state = ""
+    run_id = request.GET.get("run", "")
+    run_id = int(run_id) if run_id.isdigit() else None
     addons = records_per_addon()
     addon = request.GET.get("addon", "")
     if addon not in {row["addon_key"] for row in addons}:
@@ -67,7 +69,7 @@ def records(request):
     if sort not in RECORD_SORTS:
         sort = "recent"
     videos = (
-        filtered_records(q, state, addon).order_by().values("content_type", "video_id")
+        filtered_records(q, state, addon, run_id).order_by().values("content_type", "video_id")
         .annotate(name=Max("title"), last=Max("last_attempt")).order_by(*RECORD_SORTS[sort][0])
     )
     page = Paginator(videos, 100).get_page(request.GET.get("page"))
@@ -81,9 +83,9 @@ def records(request):
     rows = [{**video, "records": sorted(chips[(video["content_type"], video["video_id"])], key=lambda r: r.label)}
             for video in page.object_list]
     return render(request, "prefetch/records.html", {
-        "page": page, "rows": rows, "q": q, "state": state, "statuses": RECORD_STATUSES,
+        "page": page, "rows": rows, "q": q, "state": state, "statuses": RECORD_STATUSES, "run_id": run_id,
         "addons": addons, "addon": addon, "sort": sort, "sorts": [(key, label) for key, (_, label) in RECORD_SORTS.items()],
-        "records_total": filtered_records(q, state, addon).count(),
+        "records_total": filtered_records(q, state, addon, run_id).count(),
     })
 
 

@@ -4,6 +4,7 @@ prefetch records, each with its filters."""
 from collections.abc import Callable
 
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from addons.models import Addon
@@ -29,7 +30,13 @@ def run_detail(run: Run) -> dict:
     body["statistics"] = run.statistics
     body["catalogs"] = run.catalogs
     body["addons"] = run.addons
+    body["failed_records_url"] = failed_records_url(run)
     return body
+
+
+def failed_records_url(run: Run) -> str:
+    """The records page showing the stream requests this run left failed (see `filtered_records`)."""
+    return f"{reverse('records')}?status=failed&run={run.pk}"
 
 
 def job_status() -> dict:
@@ -41,7 +48,7 @@ def job_status() -> dict:
         body = progress.run_payload(run)
     else:
         body = run_detail(run)
-        if run.status in (RunStatus.COMPLETED, RunStatus.CANCELLED):
+        if run.status in (RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES, RunStatus.CANCELLED):
             body["summary"] = run.statistics
     body.update(schedule_summary())
     body["server_time"] = timezone.now().isoformat()
@@ -69,10 +76,19 @@ def filtered_runs(params):
 RECORD_STATUSES = ("ok", "empty", "failed", "never")
 
 
-def filtered_records(q: str = "", state: str = "", addon: str = ""):
+def filtered_records(q: str = "", state: str = "", addon: str = "", run_id: int | None = None):
+    """Records by text and state; with `run_id`, those last attempted during that run (so `failed`
+    lists what the run left failed and no later run has requested again)."""
     records = PrefetchRecord.objects.all()
     if addon:
         records = records.filter(addon_key=addon)
+    run = Run.objects.filter(pk=run_id, started_at__isnull=False).first() if run_id else None
+    if run_id:
+        if run is None:
+            return records.none()
+        records = records.filter(last_attempt__gte=run.started_at)
+        if run.finished_at:
+            records = records.filter(last_attempt__lte=run.finished_at)
     q = (q or "").strip()
     if q:
         records = records.filter(Q(title__icontains=q) | Q(video_id__icontains=q))

@@ -99,6 +99,7 @@
       addForm.reset();
       clearPreview();
       toast(`Added ${data.addon.label}.`, "success");
+      if (data.warning) toast(data.warning, "warning");
     } catch (error) {
       button.disabled = false;
       showAddError(error.message.replace(/^(url|display_name): /, ""));

@@ -76,7 +76,8 @@
     const maxTime = p.max_execution_time_s;
     const elapsed = elapsedNow(run);
     $("row-time").hidden = !(maxTime > 0);
-    $("text-time").textContent = `${fmtDuration(elapsed)} / ${maxTime > 0 ? fmtDuration(maxTime) : "∞"}`;
+    $("text-time").textContent = `${fmtDuration(elapsed)} / ${maxTime > 0 ? fmtDuration(maxTime) : "∞"}`
+      + (p.paused_s ? ` (+ ${fmtDuration(p.paused_s)} paused)` : "");
     setBar("time", pct(elapsed, maxTime), $("text-time").textContent);
 
     $("counters").replaceChildren(
@@ -84,8 +85,9 @@
       counter("Series", stats.series_prefetched || 0, limits.series_global),
       counter("Episodes", stats.episodes_prefetched || 0),
       counter("Already prefetched", stats.already_prefetched || 0),
-      counter("Failed", stats.items_failed || 0),
-      counter("Stream requests", stats.stream_requests || 0, undefined, `${stats.stream_requests_ok || 0} ok · ${stats.stream_requests_failed || 0} failed`),
+      counter("Items failed", stats.items_failed || 0, undefined, `${stats.videos_failed || 0} videos failed`),
+      counter("Stream requests", stats.stream_requests || 0, undefined,
+        `${stats.stream_requests_ok || 0} ok · ${stats.stream_requests_failed || 0} failed after retries · ${stats.stream_requests_retried_ok || 0} ok after a retry`),
       limits.cache_requests_enabled ? counter("Cache requests", stats.cache_requests_sent || 0, limits.cache_requests_global, `✓ ${stats.cache_requests_ok || 0}`) : null,
       counter("Pages", stats.pages_fetched || 0));
     for (const node of $("counters").querySelectorAll(".stat")) node.dataset.counter = node.querySelector(".label").textContent;
@@ -137,7 +139,7 @@
     if (!run.catalogs) {  // a live "finished" message carries no per-catalog data: fetch the detail
       try { run = (await api(`/api/runs/${run.id}`)).run; } catch (error) { log(`run detail failed: ${error.message}`); }
     }
-    $("finished-heading").textContent = `Run #${run.id} ${run.status}`;
+    $("finished-heading").textContent = `Run #${run.id} ${run.status.replaceAll("_", " ")}`;
     $("finished-heading").className = `flush status status-${run.status}`;
     $("finished-trigger").textContent = run.trigger || "";
     $("finished-link").href = `/runs/${run.id}/`;

@@ -9,12 +9,13 @@
     return;
   }
   // Status -> theme colour, as the status texts and badges use them.
-  const STATUSES = [["completed", "ok"], ["failed", "bad"], ["aborted", "bad"], ["cancelled", "warn"]];
+  const STATUSES = [["completed", "ok"], ["completed_with_failures", "warn"], ["failed", "bad"], ["aborted", "bad"],
+    ["cancelled", "muted"]];
   const minutes = (r) => (r.duration_s ? r.duration_s / 60 : 0);
   window.App.themedChart((color) => {
     const shown = STATUSES.filter(([status]) => data.some((r) => r.status === status));
     const bars = shown.map(([status, variable]) => ({
-      type: "bar", label: `Duration, ${status} (min)`, yAxisID: "y", stack: "duration", order: 2,
+      type: "bar", label: `Duration, ${status.replaceAll("_", " ")} (min)`, yAxisID: "y", stack: "duration", order: 2,
       data: data.map((r) => (r.status === status ? minutes(r) : null)), backgroundColor: color(variable),
     }));
     const line = (label, key, variable, dash) => ({

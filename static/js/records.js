@@ -44,8 +44,9 @@
   if (filtered) {
     filtered.addEventListener("click", () => {
       const q = form.elements.q.value.trim(), status = form.elements.status.value, addon = form.elements.addon.value;
-      const any = q || status || addon;
-      invalidateAndReload(any ? { filter: { q, status, addon } } : { all: true },
+      const run = form.elements.run ? Number(form.elements.run.value) : null;
+      const any = q || status || addon || run;
+      invalidateAndReload(any ? { filter: { q, status, addon, ...(run ? { run } : {}) } } : { all: true },
         any ? "Invalidate every record matching this search?" : "Invalidate ALL records? The next run requests everything again.");
     });
   }

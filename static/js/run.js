@@ -7,6 +7,15 @@
     return el("div", { class: "stat" }, el("div", { class: "value" }, String(value)), el("div", { class: "label" }, label),
       extra ? el("div", { class: "label" }, extra) : null);
   }
+  // Why items were not prefetched (engine REASONS), in the order they are shown.
+  const REASONS = [["unsupported", "unsupported"], ["no_meta", "no meta"], ["excluded", "excluded"],
+    ["embedded", "embedded streams"], ["duplicates", "duplicates"], ["failed", "failed"]];
+
+  function reasonsCell(c) {
+    const parts = REASONS.filter(([key]) => c[key]).map(([key, label]) =>
+      el("span", { title: ((c.samples || {})[key] || []).join(", "), "data-reason": key }, `${c[key]} ${label}`));
+    return parts.length ? parts.flatMap((part, i) => (i ? [" · ", part] : [part])) : ["–"];
+  }
 
   function timelineChart(canvas, run) {
     if (!window.Chart) return null;
@@ -51,23 +60,41 @@
     const perMin = (n) => (minutes ? (n / minutes).toFixed(1) : "–");
     if (run.stop_reason && run.stop_reason !== run.status) container.append(el("p", { class: "muted" }, `Stopped: ${run.stop_reason}`));
     if (run.error) container.append(el("pre", { class: "run-error", id: "run-error" }, run.error));
+    const failures = (stats.items_failed || 0) + (stats.stream_requests_failed || 0) + (stats.stream_requests_skipped || 0);
+    if (failures && run.failed_records_url) {
+      container.append(el("p", { id: "failed-records" }, el("a", { href: run.failed_records_url }, "Failed records of this run")));
+    }
 
     container.append(el("div", { class: "grid timing" },
-      stat("Started", fmtDate(run.start_time)), stat("Finished", fmtDate(run.end_time)), stat("Duration", fmtDuration(duration))));
+      stat("Started", fmtDate(run.start_time)), stat("Finished", fmtDate(run.end_time)),
+      stat("Duration", fmtDuration(duration), run.paused_s ? `+ ${fmtDuration(run.paused_s)} paused` : "active time")));
 
     const cacheExtra = stats.cache_requests_sent ? `✓ ${stats.cache_requests_ok || 0} ok` : null;
+    const byType = stats.prefetched_by_type || {};
+    const otherTypes = Object.keys(byType).filter((t) => t !== "movie" && t !== "series");
+    const notPrefetched = REASONS.filter(([key]) => key !== "failed" && stats[`items_${key}`])
+      .map(([key, label]) => `${stats[`items_${key}`]} ${label}`).join(" · ");
     container.append(el("h3", {}, "Statistics"), el("div", { class: "grid stats", id: "summary-stats" },
-      stat("Catalogs", `${(stats.catalogs_processed || 0)}`, stats.catalogs_skipped ? `${stats.catalogs_skipped} skipped` : null),
+      stat("Catalogs", `${(stats.catalogs_processed || 0)}`, [stats.catalogs_skipped ? `${stats.catalogs_skipped} skipped` : "",
+        stats.catalogs_not_reached ? `${stats.catalogs_not_reached} not reached` : ""].filter(Boolean).join(" · ") || null),
       stat("Movies", stats.movies_prefetched || 0), stat("Series", stats.series_prefetched || 0),
+      ...otherTypes.map((t) => stat(`Type ${t}`, byType[t])),
       stat("Episodes", stats.episodes_prefetched || 0), stat("Pages", stats.pages_fetched || 0),
-      stat("Already prefetched", stats.already_prefetched || 0), stat("Failed", stats.items_failed || 0),
+      stat("Already prefetched", stats.already_prefetched || 0),
+      stat("Items failed", stats.items_failed || 0, `${stats.videos_failed || 0} videos failed`),
+      stat("Not prefetched", REASONS.filter(([key]) => key !== "failed").reduce((n, [key]) => n + (stats[`items_${key}`] || 0), 0),
+        notPrefetched || null),
+      stat("Stream requests", stats.stream_requests || 0,
+        `${stats.stream_requests_ok || 0} ok · ${stats.stream_requests_failed || 0} failed after retries · `
+        + `${stats.stream_requests_retried_ok || 0} ok after a retry`
+        + (stats.stream_requests_skipped ? ` · ${stats.stream_requests_skipped} not made (addon given up)` : "")),
       stat("Success rate", stats.success_rate === null || stats.success_rate === undefined ? "–" : `${stats.success_rate}%`,
-        `${stats.stream_requests_ok || 0} / ${stats.stream_requests || 0} stream requests`),
+        "of the stream requests made"),
       stat("Cache requests", stats.cache_requests_sent || 0, cacheExtra)));
 
-    container.append(el("h3", {}, "Rates per minute"), el("div", { class: "grid stats" },
+    container.append(el("h3", {}, "Rates per minute of active time"), el("div", { class: "grid stats" },
       stat("Movies / min", perMin(stats.movies_prefetched || 0)), stat("Episodes / min", perMin(stats.episodes_prefetched || 0)),
-      stat("Items / min", perMin((stats.movies_prefetched || 0) + (stats.series_prefetched || 0))),
+      stat("Items / min", perMin(stats.items_prefetched || 0)),
       stat("Stream requests / min", perMin(stats.stream_requests || 0))));
 
     const catalogs = run.catalogs || [];
@@ -76,20 +103,22 @@
       container.append(el("h3", {}, "Catalog timeline"), el("div", { class: "chart-box", id: "timeline" }, canvas));
       timelineChart(canvas, run);
       container.append(el("h3", {}, "Catalogs"), el("div", { class: "table-wrap" }, el("table", { id: "catalog-table" },
-        el("thead", {}, el("tr", {}, ["Catalog", "Addon", "Type", "Duration", "Prefetched", "Already", "Failed", "Pages", "Cache reqs", "Result"].map((h) => el("th", {}, h)))),
+        el("thead", {}, el("tr", {}, ["Catalog", "Addon", "Type", "Duration", "Prefetched", "Already", "Failed", "Videos failed", "Requests failed", "Not prefetched", "Pages", "Cache reqs", "Result"].map((h) => el("th", {}, h)))),
         el("tbody", {}, catalogs.map((c) => el("tr", {},
           el("td", {}, c.name), el("td", {}, c.addon || ""), el("td", {}, el("span", { class: `badge ${c.kind}` }, c.type)),
-          el("td", {}, c.skipped ? "–" : fmtDuration(c.duration_s)), el("td", {}, c.prefetched), el("td", {}, c.already_prefetched),
-          el("td", {}, c.failed), el("td", {}, c.pages), el("td", {}, c.cache_requests_sent ? `${c.cache_requests_ok} / ${c.cache_requests_sent}` : "0"),
+          el("td", {}, c.skipped || c.not_reached ? "–" : fmtDuration(c.duration_s)), el("td", {}, c.prefetched), el("td", {}, c.already_prefetched),
+          el("td", {}, c.failed), el("td", {}, c.videos_failed || 0),
+          el("td", { title: `${c.stream_requests_retried_ok || 0} ok after a retry` }, c.stream_requests_failed || 0),
+          el("td", { class: "reasons" }, ...reasonsCell(c)), el("td", {}, c.pages), el("td", {}, c.cache_requests_sent ? `${c.cache_requests_ok} / ${c.cache_requests_sent}` : "0"),
           el("td", { class: "muted" }, c.stop_reason || "")))))));
     }
     const addons = run.addons || [];
     if (addons.length) {
       container.append(el("h3", {}, "Addons"), el("div", { class: "table-wrap" }, el("table", { id: "addon-table" },
-        el("thead", {}, el("tr", {}, ["Addon", "Requests", "OK", "Empty", "Failed", "Skipped", "Latency p50", "p95", "Note"].map((h) => el("th", {}, h)))),
+        el("thead", {}, el("tr", {}, ["Addon", "Requests", "OK", "Empty", "Failed", "Retried then OK", "Skipped", "Latency p50", "p95", "Note"].map((h) => el("th", {}, h)))),
         el("tbody", {}, addons.map((a) => el("tr", {},
           el("td", { title: a.url || "" }, a.name), el("td", {}, a.requests), el("td", {}, a.ok), el("td", {}, a.empty),
-          el("td", {}, a.failed), el("td", {}, a.skipped),
+          el("td", {}, a.failed), el("td", {}, a.retried_ok || 0), el("td", {}, a.skipped),
           el("td", {}, a.latency_ms_p50 === null ? "–" : `${a.latency_ms_p50} ms`), el("td", {}, a.latency_ms_p95 === null ? "–" : `${a.latency_ms_p95} ms`),
           el("td", { class: "muted" }, a.given_up ? a.message : "")))))));
     }

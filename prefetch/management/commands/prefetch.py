@@ -1,6 +1,8 @@
 """`manage.py prefetch`: one run in the foreground, with a progress bar on a terminal.
 
-Exit status: 0 completed (per-item failures included), 1 failed, 130 interrupted, 2 bad input.
+Exit status: 0 completed (with failures included: the summary counts them), 1 failed (among others a
+run whose stream addons were all given up, or that had no usable stream addon), 130 interrupted,
+2 bad input.
 """
 
 import json
@@ -58,6 +60,10 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=str, metavar="N", help="parallel requests per addon")
         parser.add_argument("--specials", action="store_true", help="include season 0 (specials)")
         parser.add_argument("--unreleased", action="store_true", help="include episodes not released yet")
+        parser.add_argument(
+            "--fallback-meta", dest="fallback_meta", metavar="URL|none",
+            help="the addon that lists a series' episodes when no configured addon serves its meta; none = no fallback",
+        )
         parser.add_argument("--json", action="store_true", help="print only the run summary as JSON on stdout")
 
     def handle(self, *args, **options):
@@ -92,7 +98,7 @@ class Command(BaseCommand):
             self._print_summary(summary)
         if interrupted.is_set():
             sys.exit(EXIT_INTERRUPTED)
-        sys.exit(EXIT_OK if run.status == RunStatus.COMPLETED else EXIT_FAILED)
+        sys.exit(EXIT_OK if run.status in (RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES) else EXIT_FAILED)
 
     def _overrides(self, options) -> dict:
         overrides = {}
@@ -116,7 +122,17 @@ class Command(BaseCommand):
             overrides["include_specials"] = True
         if options["unreleased"]:
             overrides["include_unreleased"] = True
+        if options["fallback_meta"] is not None:
+            overrides["fallback_meta_url"] = self._fallback_meta(options["fallback_meta"])
         return overrides
+
+    def _fallback_meta(self, value: str) -> str:
+        if value.strip().lower() == "none":
+            return ""
+        try:
+            return normalize_addon_url(value)
+        except AddonUrlError as error:
+            raise UsageError(f"--fallback-meta {redact_url(value)}: {error}") from None
 
     def _addon(self, value: str) -> AddonSpec:
         role, sep, raw_url = value.partition("=")
@@ -137,14 +153,33 @@ class Command(BaseCommand):
 
     def _print_summary(self, summary: dict) -> None:
         stats = summary["statistics"]
+        timing = summary["timing"]
+        paused = f", {timing['paused_s']:g} s paused" if timing.get("paused_s") else ""
         self.stdout.write(
-            f"Run #{summary['id']} {summary['status']} ({summary['stop_reason']}) in {summary['timing']['duration_s']} s"
+            f"Run #{summary['id']} {summary['status']} ({summary['stop_reason']}) in {timing['duration_s']} s{paused}"
         )
         if summary["error"]:
             self.stdout.write(f"Error: {summary['error']}")
-        for key in ("movies_prefetched", "series_prefetched", "episodes_prefetched", "already_prefetched",
-                    "stream_requests", "stream_requests_ok", "stream_requests_failed", "pages_fetched"):
-            self.stdout.write(f"  {key.replace('_', ' ')}: {stats.get(key, 0)}")
+        by_type = ", ".join(f"{count} {kind}" for kind, count in stats.get("prefetched_by_type", {}).items())
+        self.stdout.write(f"  items prefetched: {stats.get('items_prefetched', 0)}" + (f" ({by_type})" if by_type else ""))
+        for label, keys in SUMMARY_LINES:
+            self.stdout.write(f"  {label}: " + ", ".join(f"{stats.get(key, 0)} {text}" for key, text in keys))
+
+
+# The text summary: every count of the run, failures and items not prefetched included.
+SUMMARY_LINES = (
+    ("items", (("episodes_prefetched", "episodes prefetched"), ("already_prefetched", "already prefetched"),
+               ("items_failed", "failed"), ("videos_failed", "videos failed"))),
+    ("not prefetched", (("items_unsupported", "unsupported"), ("items_no_meta", "without meta"),
+                        ("items_excluded", "excluded by the episode policy"),
+                        ("items_embedded", "with embedded streams"), ("items_duplicates", "duplicates"))),
+    ("stream requests", (("stream_requests", "made"), ("stream_requests_ok", "ok"),
+                         ("stream_requests_failed", "failed after retries"),
+                         ("stream_requests_retried_ok", "ok after a retry"),
+                         ("stream_requests_skipped", "not made (addon given up)"))),
+    ("catalogs", (("catalogs_processed", "walked"), ("catalogs_skipped", "skipped"),
+                  ("catalogs_not_reached", "not reached"), ("pages_fetched", "pages"))),
+)
 
 
 def _logs_to_stderr() -> None:
@@ -175,7 +210,8 @@ def run_summary(run) -> dict:
         "timing": {
             "started_at": run.started_at.isoformat() if run.started_at else None,
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-            "duration_s": run.duration_s,
+            "duration_s": run.duration_s,  # active time
+            "paused_s": run.paused_s,
         },
     }
 
