@@ -209,6 +209,9 @@ class RunStatus(models.TextChoices):
 ACTIVE_STATUSES = [RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSING, RunStatus.PAUSED]
 # Active and owned by a worker (claimed): the statuses a heartbeat is kept for.
 EXECUTING_STATUSES = [RunStatus.RUNNING, RunStatus.PAUSING, RunStatus.PAUSED]
+# A run that went to an end of its own (not one skipped before it began).
+FINISHED_STATUSES = [RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES, RunStatus.FAILED, RunStatus.CANCELLED,
+                     RunStatus.ABORTED]
 
 
 class RunTrigger(models.TextChoices):

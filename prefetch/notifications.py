@@ -13,12 +13,12 @@ from django.conf import settings
 
 from addons.redaction import redact_text
 
-from .models import Run, RunStatus
+from .models import FINISHED_STATUSES, Run, RunStatus
 
 logger = logging.getLogger("prefetch.notifications")
 
 FAILURE_STATUSES = {RunStatus.FAILED, RunStatus.ABORTED}
-FINAL_STATUSES = FAILURE_STATUSES | {RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES, RunStatus.CANCELLED}
+FINAL_STATUSES = set(FINISHED_STATUSES)
 SUMMARY_FIGURES = (
     "catalogs_processed", "movies_prefetched", "series_prefetched", "episodes_prefetched", "already_prefetched",
     "items_failed", "videos_failed", "items_unsupported", "stream_requests", "stream_requests_ok",

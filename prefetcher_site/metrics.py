@@ -10,7 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from prefetch.metrics import LATENCY_BUCKET, LATENCY_BUCKETS_S, LATENCY_SUM, OVERFLOW, STREAM_REQUESTS
-from prefetch.models import ACTIVE_STATUSES, MetricTotal, PrefetchRecord, Run, RunStatus
+from prefetch.models import ACTIVE_STATUSES, FINISHED_STATUSES, MetricTotal, PrefetchRecord, Run, RunStatus
 from schedules.liveness import scheduler_status
 
 
@@ -32,8 +32,7 @@ class DatabaseCollector(Collector):
 
         last = GaugeMetricFamily("prefetcher_run_last_finished_timestamp_seconds",
                                  "When the latest run with this status ended (Unix time).", labels=["status"])
-        for status in (RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES, RunStatus.FAILED, RunStatus.ABORTED,
-                       RunStatus.CANCELLED):
+        for status in FINISHED_STATUSES:
             run = Run.objects.filter(status=status, finished_at__isnull=False).order_by("-finished_at").first()
             if run:
                 last.add_metric([status], run.finished_at.timestamp())

@@ -4,7 +4,7 @@ scheduler and worker, records per addon, trends of the last runs)."""
 from dataclasses import dataclass
 
 from addons.models import Addon, AddonRole, Catalog
-from prefetch.models import Run, RunStatus
+from prefetch.models import FINISHED_STATUSES, Run, RunStatus
 from prefetch.web.selectors import records_per_addon
 from schedules.liveness import scheduler_status
 from schedules.models import Schedule
@@ -13,7 +13,6 @@ from schedules.services import next_run_time
 CATALOG_ROLES = (AddonRole.BOTH, AddonRole.CATALOG)
 STREAM_ROLES = (AddonRole.BOTH, AddonRole.STREAM)
 TREND_RUNS = 12
-FINISHED_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.ABORTED)
 
 
 @dataclass
@@ -55,11 +54,13 @@ def trends() -> dict | None:
     if not runs:
         return None
     completed = sum(run.status == RunStatus.COMPLETED for run in runs)
+    with_failures = sum(run.status == RunStatus.COMPLETED_WITH_FAILURES for run in runs)
     durations = [run.duration_s or 0 for run in runs]
     items = [_items(run) for run in runs]
     return {
         "runs": len(runs),
         "completed": completed,
+        "with_failures": with_failures,
         "success_rate": round(100 * completed / len(runs)),
         "width": 10 * len(runs),
         "duration": _bars(runs, durations),

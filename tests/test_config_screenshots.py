@@ -1,4 +1,4 @@
-"""Screenshots of the configuration pages for the README.
+"""Screenshots of the pages for the README.
 
     SCREENSHOTS=1 DATA_DIR=$(mktemp -d) .venv/bin/python -m pytest tests/test_config_screenshots.py
 
@@ -9,6 +9,11 @@ from datetime import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
+
+from prefetch.models import Run, RunStatus
+from tests.test_live_browser import embedded_worker  # noqa: F401 (a fixture)
+from tests.test_live_consumer import configure
 
 pytestmark = [
     pytest.mark.browser,
@@ -17,6 +22,13 @@ pytestmark = [
 ]
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def shoot(page, name: str, full_page: bool = True) -> None:
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(OUT / f"{name}.png"), full_page=full_page)
 
 
 def test_screenshots(signed_in_page, peer):
@@ -24,17 +36,53 @@ def test_screenshots(signed_in_page, peer):
     from schedules.services import create_schedule
 
     OUT.mkdir(parents=True, exist_ok=True)
+    page = signed_in_page
+    page.set_viewport_size(DESKTOP)
+    page.goto("/")
+    shoot(page, "dashboard-first-run", full_page=False)
     services.add_addon(peer.url, "both")
-    services.add_addon(peer.base + "/%7B%22token%22%3A%22abc%22%7D/manifest.json", "stream")
+    services.add_addon(peer.base + "/%7B%22token%22%3A%22abc%22%7D/manifest.json", "stream", display_name="Peer, token abc")
     services.load_catalogs()
     create_schedule(time=time(2, 30), days=[1, 3, 5])
     create_schedule(time=time(14, 0), days=list(range(7)))
-    page = signed_in_page
     for name, path in (("addons", "/addons/"), ("catalogs", "/catalogs/"), ("settings", "/settings/"), ("schedules", "/schedules/")):
         page.goto(path)
-        page.wait_for_load_state("networkidle")
-        page.screenshot(path=str(OUT / f"{name}.png"), full_page=name != "settings")
-    page.evaluate("document.documentElement.dataset.theme = 'light'")
+        shoot(page, name, full_page=name != "settings")
+    page.evaluate("localStorage.setItem('theme', 'light')")
     page.goto("/catalogs/")
-    page.evaluate("document.documentElement.dataset.theme = 'light'")
-    page.screenshot(path=str(OUT / "catalogs-light.png"))
+    shoot(page, "catalogs-light", full_page=False)
+    page.evaluate("localStorage.setItem('theme', 'dark')")
+
+
+def test_run_screenshots(signed_in_page, make_peer, embedded_worker):  # noqa: F811 (the fixture above)
+    OUT.mkdir(parents=True, exist_ok=True)
+    page = signed_in_page
+    page.set_viewport_size(DESKTOP)
+    # Every 9th stream request fails: a run that completes with failures, as a real flaky addon makes.
+    faulty = make_peer(PEER_STREAM_LATENCY_MS=60, PEER_FAIL_EVERY=9)
+    configure(faulty, [("movie", "peer-popular"), ("series", "peer-series"), ("movie", "peer-new")],
+              movies_per_catalog=40, series_per_catalog=6, concurrency=2, retries=0)
+    page.goto("/")
+    page.click("#run-now")
+    expect(page.locator("#screen-running")).to_be_visible()
+    page.wait_for_function(
+        "() => parseInt(document.querySelector('#counters .stat[data-counter=\"Movies\"] .value')?.textContent) > 10")
+    shoot(page, "dashboard-running", full_page=False)
+    expect(page.locator("#screen-finished")).to_be_visible(timeout=120_000)
+    run = Run.objects.get()
+    assert run.status == RunStatus.COMPLETED_WITH_FAILURES
+    page.goto(f"/runs/{run.pk}/")
+    shoot(page, "run-statistics")
+    page.goto("/runs/")
+    shoot(page, "history", full_page=False)
+    page.goto("/records/")
+    shoot(page, "records", full_page=False)
+    page.goto("/")
+    page.click("#dismiss")  # the last run's statistics give way to the overview
+    expect(page.locator("#overview")).to_be_visible()
+    shoot(page, "dashboard-overview", full_page=False)
+    page.set_viewport_size(PHONE)
+    page.goto("/")
+    shoot(page, "mobile-dashboard")
+    page.goto(f"/runs/{run.pk}/")
+    shoot(page, "mobile-run", full_page=False)

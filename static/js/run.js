@@ -58,7 +58,10 @@
     const duration = run.duration_s;
     const minutes = duration ? duration / 60 : 0;
     const perMin = (n) => (minutes ? (n / minutes).toFixed(1) : "–");
-    if (run.stop_reason && run.stop_reason !== run.status) container.append(el("p", { class: "muted" }, `Stopped: ${run.stop_reason}`));
+    // A walk that reached its end needs no "stopped" line; limits, cancel and errors do.
+    if (run.stop_reason && !["completed", run.status].includes(run.stop_reason)) {
+      container.append(el("p", { class: "muted" }, `Stopped: ${run.stop_reason}`));
+    }
     if (run.error) container.append(el("pre", { class: "run-error", id: "run-error" }, run.error));
     const failures = (stats.items_failed || 0) + (stats.stream_requests_failed || 0) + (stats.stream_requests_skipped || 0);
     if (failures && run.failed_records_url) {
