@@ -122,8 +122,8 @@ def memory_run(items: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5, help="rounds per measurement; the median is reported")
-    parser.add_argument("--items", type=int, default=2000, help="movies per throughput measurement")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds per measurement; the median is reported")
+    parser.add_argument("--items", type=int, default=4000, help="movies per throughput measurement")
     parser.add_argument("--latency-items", type=int, default=200, help="movies for the 20 ms measurements")
     parser.add_argument("--memory-items", type=int, default=10000)
     parser.add_argument("--records", type=int, default=1_000_000, help="rows pre-filled in the records table")
