@@ -138,8 +138,8 @@ class AddonClient:
             raise PermanentError("the answer is not JSON", status) from None
 
     async def get_json(self, url: str, max_bytes: int | None = None) -> FetchResult:
-        # A plain loop, not tenacity's AsyncRetrying: that one inspects a dozen callables per request,
-        # a fifth of the engine's own time per stream request against a fast addon.
+        # A plain loop, not tenacity's AsyncRetrying: that one builds and inspects its callbacks again
+        # for every request, which stood out in the engine's profile against a fast addon.
         for attempt in range(1, self.retries + 2):
             started = time.perf_counter()
             try:

@@ -56,39 +56,39 @@ class DatabaseRecordStore:
 
     @transaction.atomic  # records and metric totals together: a save that is retried never counts twice
     def save(self, outcomes: list[StreamOutcome]) -> None:
-        successes = [o for o in outcomes if o.ok]
-        failures = [o for o in outcomes if not o.ok]
+        """Raw SQL (INSERT ... ON CONFLICT reads the same on SQLite and PostgreSQL): bulk_create built
+        a model and compiled every row, 0.14 ms each, a third of a fast addon's whole request time,
+        spent on the database thread while holding the GIL against the engine's event loop."""
         add_stream_outcomes(outcomes)
-        if successes:
-            PrefetchRecord.objects.bulk_create(
-                [self._row(o) for o in successes],
-                update_conflicts=True,
-                unique_fields=["addon_key", "content_type", "video_id"],
-                update_fields=[
-                    "addon_name", "title", "last_attempt", "last_success", "last_status",
-                    "last_error", "stream_count", "latency_ms",
-                ],
-            )
-        if failures:
-            PrefetchRecord.objects.bulk_create(
-                [self._row(o) for o in failures],
-                update_conflicts=True,
-                unique_fields=["addon_key", "content_type", "video_id"],
-                update_fields=["addon_name", "title", "last_attempt", "last_status", "last_error", "latency_ms"],
-            )
+        successes = [self._row(o) for o in outcomes if o.ok]
+        failures = [self._row(o) for o in outcomes if not o.ok]
+        with connection.cursor() as cursor:
+            if successes:
+                cursor.executemany(_upsert_sql(_SUCCESS_UPDATES), successes)
+            if failures:
+                cursor.executemany(_upsert_sql(_FAILURE_UPDATES), failures)
 
     @staticmethod
-    def _row(outcome: StreamOutcome) -> PrefetchRecord:
-        return PrefetchRecord(
-            addon_key=outcome.addon_key,
-            addon_name=outcome.addon_name[:200],
-            content_type=outcome.content_type,
-            video_id=outcome.video_id,
-            title=outcome.title[:400],
-            last_attempt=outcome.at,
-            last_success=outcome.at if outcome.ok else None,
-            last_status=outcome.status,
-            last_error=(outcome.error or "")[:300],
-            stream_count=outcome.stream_count,
-            latency_ms=round(outcome.latency_ms, 2),
+    def _row(outcome: StreamOutcome) -> tuple:
+        """Values in _COLUMNS order."""
+        at = connection.ops.adapt_datetimefield_value(outcome.at)
+        return (
+            outcome.addon_key, outcome.addon_name[:200], outcome.content_type, outcome.video_id, outcome.title[:400],
+            at, at if outcome.ok else None, outcome.status, (outcome.error or "")[:300], outcome.stream_count,
+            round(outcome.latency_ms, 2),
         )
+
+
+_COLUMNS = ("addon_key", "addon_name", "content_type", "video_id", "title", "last_attempt", "last_success",
+            "last_status", "last_error", "stream_count", "latency_ms")
+_FAILURE_UPDATES = ("addon_name", "title", "last_attempt", "last_status", "last_error", "latency_ms")
+_SUCCESS_UPDATES = (*_FAILURE_UPDATES, "last_success", "stream_count")
+
+
+def _upsert_sql(updates: tuple[str, ...]) -> str:
+    table = connection.ops.quote_name(PrefetchRecord._meta.db_table)
+    return (
+        f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
+        f" ON CONFLICT (addon_key, content_type, video_id)"
+        f" DO UPDATE SET {', '.join(f'{column} = excluded.{column}' for column in updates)}"
+    )
