@@ -5,7 +5,7 @@ from django.utils.html import format_html
 
 from addons.redaction import redact_text, redact_url
 
-from .models import PrefetchRecord, PrefetchSettings, Run
+from .models import MetricTotal, PrefetchRecord, PrefetchSettings, Run
 from .runs import ConfigLocked
 from .services import save_settings
 
@@ -103,4 +103,21 @@ class RunAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MetricTotal)
+class MetricTotalAdmin(admin.ModelAdmin):
+    """Read-only: the totals behind /metrics only ever grow, and only the engine adds to them."""
+
+    list_display = ("metric", "addon_name", "label", "value")
+    list_filter = ("metric", "addon_name")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

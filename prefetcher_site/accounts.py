@@ -50,22 +50,18 @@ class FirstRunMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.ready = False
 
     def __call__(self, request):
         # Health, metrics and static files answer before any account exists, and never wait on
-        # the database here (health must report a database outage, not fail on it).
-        if not self.ready and not request.path.startswith(PUBLIC_PATHS):
-            if needs_first_run():
-                setup_path = reverse("first-run")
-                if request.path.startswith("/api/"):
-                    return JsonResponse(
-                        {"success": False, "error": "Create the first account at /setup/ first."}, status=503
-                    )
-                if request.path != setup_path:
-                    return redirect(setup_path)
-            else:
-                self.ready = True
+        # the database here (health must report a database outage, not fail on it). Asked on each
+        # request (one indexed EXISTS), not remembered: accounts removed in the admin or by a
+        # restore bring the first-run page back.
+        if not request.path.startswith(PUBLIC_PATHS) and needs_first_run():
+            setup_path = reverse("first-run")
+            if request.path.startswith("/api/"):
+                return JsonResponse({"success": False, "error": "Create the first account at /setup/ first."}, status=503)
+            if request.path != setup_path:
+                return redirect(setup_path)
         return self.get_response(request)
 
 
