@@ -36,10 +36,9 @@ def add_addon(page, url, role, display_name=""):
     expect(page.locator("#add-preview-box")).to_be_hidden()
 
 
-def test_add_addon_load_and_reorder_catalogs_settings_and_schedule(signed_in_page, peer, make_peer):
-    page = signed_in_page
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+def test_add_addon_load_and_reorder_catalogs_settings_and_schedule(guarded_page, peer, make_peer):
+    # guarded_page: any script or console error, also during the drags, fails the test.
+    page = guarded_page
     # Addons: a refused addon shows its reason next to the input; the peer is added.
     needs_config = make_peer(PEER_CONFIG_REQUIRED="1")
     page.goto("/addons/")
@@ -68,7 +67,7 @@ def test_add_addon_load_and_reorder_catalogs_settings_and_schedule(signed_in_pag
     assert after != before and sorted(after) == sorted(before)
     assert after[0] == before[1] and before[0] in after[1:3]
     expect(rows.nth(0)).not_to_contain_text(first_name.split("\n")[0])
-    assert errors == []  # a drag used to throw in the change handler
+    assert page.problems == []  # a drag used to throw in the change handler
     # Keyboard alternative: ↓ on the focused handle moves the first catalog one down.
     keyboard_before = list(Catalog.objects.order_by("position").values_list("pk", flat=True))
     rows.nth(0).locator(".drag-handle").focus()
