@@ -15,3 +15,14 @@ def test_history_pages_keep_the_filters(client):
     assert "?status=completed&amp;trigger=manual&amp;page=2" in page
     second = client.get("/runs/", {"status": "completed", "trigger": "manual", "page": 2}).content.decode()
     assert "Page 2 of 2" in second and "page=1" in second
+
+
+def test_a_server_error_is_the_styled_500_page_without_the_traceback(client, settings, owner):
+    settings.ROOT_URLCONF = "tests.error_urls"
+    client.force_login(owner)
+    client.raise_request_exception = False
+    response = client.get("/broken/")
+    html = response.content.decode()
+    assert response.status_code == 500
+    assert 'id="error-500"' in html and "Something went wrong" in html
+    assert "RuntimeError" not in html and "a bug" not in html
