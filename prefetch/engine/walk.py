@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 from addons.client import AddonClient, FetchResult, run_sync
 from addons.manifest import MAX_ID_CHARS, ManifestError, id_too_long, resource_url
 from prefetch.engine.episodes import Video, select_episodes, videos_from_meta
+from prefetch.engine.pace import Pace, is_congestion_status
 from prefetch.engine.plan import AddonSpec, CatalogSpec, RunPlan
 from prefetch.engine.records import RecordStore, StreamOutcome
 
@@ -117,13 +118,14 @@ class CatalogResult:
 
 
 class AddonGate:
-    """Per-addon politeness: at most N requests in flight, request starts spaced by the delay,
-    and a breaker that pauses, then gives up on, an addon that keeps failing."""
+    """Per-addon politeness: at most N requests in flight (fixed, or an adaptive limit up to N: see
+    pace.py), request starts spaced by the delay, and a breaker that pauses, then gives up on, an
+    addon that keeps failing."""
 
     def __init__(self, engine: "PrefetchEngine", addon: AddonSpec):
         self.engine = engine
         self.addon = addon
-        self.semaphore = asyncio.Semaphore(max(1, engine.settings.concurrency))
+        self.pace = Pace(engine.settings.concurrency_mode, engine.settings.concurrency)
         self.delay_s = max(0.0, engine.settings.delay_s)
         self.next_start = 0.0
         self.paused_until = 0.0
@@ -139,7 +141,7 @@ class AddonGate:
     async def slot(self):
         engine = self.engine
         await engine.resume_event.wait()
-        async with self.semaphore:
+        async with self.pace.slot():
             await engine.resume_event.wait()
             now = engine.clock()
             start = max(now, self.next_start, self.paused_until)
@@ -154,7 +156,29 @@ class AddonGate:
             finally:
                 engine.inflight -= 1
 
+    @property
+    def backoff(self):
+        """What the client waits with between attempts: in adaptive mode, the pace learns of the
+        refusal at once and the waiting request leaves its slot; in fixed mode, a plain sleep."""
+        return self._adaptive_backoff if self.pace.adaptive else None
+
+    async def _adaptive_backoff(self, wait_s: float, status: int | None, retry_after_s: float | None) -> None:
+        if is_congestion_status(status):
+            self.pace.congested(status, self.engine.clock(), retry_after_s)
+        self.pace.release()
+        self.engine.inflight -= 1
+        try:
+            await self.engine.sleep(wait_s)
+            await self.pace.acquire()
+        except asyncio.CancelledError:
+            self.pace.in_flight += 1  # the slot's exit releases it
+            raise
+        finally:
+            self.engine.inflight += 1
+
     def observe(self, result: FetchResult) -> None:
+        if not result.ok and is_congestion_status(result.status):
+            self.pace.congested(result.status, self.engine.clock())
         if not is_transient(result):
             self.consecutive_failures = 0
             return
@@ -190,6 +214,7 @@ class AddonGate:
             "latency_ms_p95": percentile(latencies, 0.95),
             "given_up": self.given_up,
             "message": self.message,
+            **self.pace.report(),
         }
 
 
@@ -775,7 +800,7 @@ class PrefetchEngine:
         gate = self.gates[addon.key]
         try:
             async with gate.slot():
-                result = await self.client.get_json(url)
+                result = await self.client.get_json(url, backoff=gate.backoff)
         except AddonGivenUp:
             return FetchResult(None, None, f"{addon.name} was given up for this run")
         gate.other_requests += 1
@@ -792,7 +817,7 @@ class PrefetchEngine:
             async with gate.slot():
                 self.current_item = {"title": item.name, "type": item.type, "id": item.id, "video_id": video.id,
                                      "episode": video.label, "addon": addon.name}
-                answer = await self.client.get_json(url)
+                answer = await self.client.get_json(url, backoff=gate.backoff)
         except AddonGivenUp:
             gate.skipped += 1
             self.stats["stream_requests_skipped"] += 1
@@ -806,6 +831,7 @@ class PrefetchEngine:
         if ok:
             gate.ok += 1
             gate.latencies.append(answer.latency_ms)
+            gate.pace.answered(answer.latency_ms, self.clock())
             self.stats["stream_requests_ok"] += 1
             if not streams:
                 gate.empty += 1
