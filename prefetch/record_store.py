@@ -54,6 +54,12 @@ class DatabaseRecordStore:
                 found[(key, video_id)] = success == attempt
         return found
 
+    def mark_looked_cached(self, addon_key: str, since: datetime, threshold_ms: float) -> None:
+        answered = PrefetchRecord.objects.filter(addon_key=addon_key, last_attempt__gte=since, last_error="",
+                                                 latency_ms__isnull=False)
+        answered.filter(latency_ms__lte=threshold_ms).update(looked_cached=True)
+        answered.filter(latency_ms__gt=threshold_ms).update(looked_cached=False)
+
     @transaction.atomic  # records and metric totals together: a save that is retried never counts twice
     def save(self, outcomes: list[StreamOutcome]) -> None:
         successes = [o for o in outcomes if o.ok]
@@ -66,7 +72,7 @@ class DatabaseRecordStore:
                 unique_fields=["addon_key", "content_type", "video_id"],
                 update_fields=[
                     "addon_name", "title", "last_attempt", "last_success", "last_status",
-                    "last_error", "stream_count", "latency_ms",
+                    "last_error", "stream_count", "latency_ms", "looked_cached",
                 ],
             )
         if failures:
@@ -74,7 +80,8 @@ class DatabaseRecordStore:
                 [self._row(o) for o in failures],
                 update_conflicts=True,
                 unique_fields=["addon_key", "content_type", "video_id"],
-                update_fields=["addon_name", "title", "last_attempt", "last_status", "last_error", "latency_ms"],
+                update_fields=["addon_name", "title", "last_attempt", "last_status", "last_error", "latency_ms",
+                               "looked_cached"],
             )
 
     @staticmethod
@@ -91,4 +98,5 @@ class DatabaseRecordStore:
             last_error=(outcome.error or "")[:300],
             stream_count=outcome.stream_count,
             latency_ms=round(outcome.latency_ms, 2),
+            looked_cached=None,  # judged after the run, against the verified warm answer time
         )

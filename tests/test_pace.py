@@ -75,9 +75,9 @@ def test_answers_clearly_slower_than_the_floor_cut_the_limit_as_queueing():
     limit = AdaptiveLimit(ceiling=32)
     feed(limit, 3, latency_ms=30.0)
     assert limit.limit == 8 and limit.floor_ms == 30.0
-    feed(limit, 1, latency_ms=42.0)  # within 1.5x the floor: still near it
+    feed(limit, 1, latency_ms=50.0)  # within 20 ms of the floor: still near it
     assert limit.limit == 16
-    feed(limit, 1, latency_ms=60.0)
+    feed(limit, 1, latency_ms=60.0)  # over 1.5x the floor and 20 ms above it
     assert limit.limit == 11 and limit.cuts["queueing"] == 1
     feed(limit, 1, latency_ms=60.0)
     assert limit.limit == 8 and limit.cuts["queueing"] == 2

@@ -30,7 +30,7 @@ BACKOFF = 0.7  # the limit is multiplied by this on congestion
 # A window's median answer time "clearly above the floor": more than QUEUEING_RATIO times it and
 # more than QUEUEING_MARGIN_MS above it (so a 1 ms floor does not make scheduling noise look like queueing).
 QUEUEING_RATIO = 1.5
-QUEUEING_MARGIN_MS = 10.0
+QUEUEING_MARGIN_MS = 20.0
 MIN_WINDOW = 4  # answers per window at least, so that a median at limit 1 is not a single answer
 FIRST_PROBE_WAIT = 8  # windows before a refused level is tried again; doubles at each new refusal there
 MAX_PROBE_WAIT = 256

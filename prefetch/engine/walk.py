@@ -22,6 +22,7 @@ from prefetch.engine.episodes import Video, select_episodes, videos_from_meta
 from prefetch.engine.pace import Pace, is_congestion_status
 from prefetch.engine.plan import AddonSpec, CatalogSpec, RunPlan
 from prefetch.engine.records import RecordStore, StreamOutcome
+from prefetch.engine.verify import Verifier, percentile
 
 STOP_COMPLETED = "completed"
 STOP_CANCELLED = "cancelled"
@@ -49,13 +50,6 @@ def catalog_extra(catalog: CatalogSpec, skip: int) -> str:
     if skip:
         pairs.append(("skip", str(skip)))
     return "&".join(f"{encode_component(name)}={encode_component(value)}" for name, value in pairs)
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float | None:
-    if not sorted_values:
-        return None
-    index = min(len(sorted_values) - 1, max(0, round(fraction * (len(sorted_values) - 1))))
-    return round(sorted_values[index], 1)
 
 
 def is_transient(result: FetchResult) -> bool:
@@ -298,6 +292,8 @@ class PrefetchEngine:
         if self.settings.cache_requests_enabled and regex_error:
             self.log.error("Stream source cache requests are off for this run: %s", regex_error)
         self._fallback_meta: AddonSpec | None | bool = False  # False = not looked up yet
+        self.verifier = Verifier(self.settings.verify_sample_size)
+        self.verification: dict | None = None
 
     # ----------------------------------------------------------------------------------------------
     def run(self) -> dict:
@@ -334,7 +330,7 @@ class PrefetchEngine:
         )
         async with self.client_factory() as client:
             self.client = client
-            crawl = asyncio.create_task(self._crawl())
+            crawl = asyncio.create_task(self._crawl_and_verify())
             watcher = asyncio.create_task(self._watch(crawl))
             try:
                 await crawl
@@ -346,6 +342,8 @@ class PrefetchEngine:
                 watcher.cancel()
                 await asyncio.gather(watcher, return_exceptions=True)
                 await self._flush_outcomes()
+        if self.verification:
+            await self._mark_looked_cached()
         report = self.report()
         self.log.info(
             "Run finished (%s) in %.1f s: %d movies, %d series (%d episodes), %d already prefetched, %d failed",
@@ -483,6 +481,29 @@ class PrefetchEngine:
             del self.pending_outcomes[: len(batch)]  # only once saved: a failed save is tried again
 
     # ----------------------------------------------------------------------------------------------
+    async def _crawl_and_verify(self) -> None:
+        await self._crawl()
+        if self.settings.verify_sample_size and self.stop_reason in ("", STOP_GLOBAL_LIMITS):
+            self.log.info("Verifying: requesting again up to %d warmed streams per addon", self.settings.verify_sample_size)
+            self.verification = await self.verifier.verify(self._verify_request)
+
+    async def _verify_request(self, addon_key: str, url: str) -> FetchResult | None:
+        """A verification request: through the addon's gate, counted nowhere, remembered in no record."""
+        gate = self.gates[addon_key]
+        try:
+            async with gate.slot():
+                return await self.client.get_json(url, backoff=gate.backoff)
+        except AddonGivenUp:
+            return None
+
+    async def _mark_looked_cached(self) -> None:
+        """The records of this run's answers say whether they came about as fast as a warm answer."""
+        try:
+            for addon_key, threshold_ms in self.verifier.cached_thresholds(self.verification).items():
+                await self._db(self.store.mark_looked_cached, addon_key, self.started_at, threshold_ms)
+        except Exception:
+            self.log.exception("Could not mark which answers looked cached")
+
     async def _crawl(self) -> None:
         catalogs = list(self.plan.catalogs)
         if self.settings.randomize_catalogs:
@@ -832,6 +853,7 @@ class PrefetchEngine:
             gate.ok += 1
             gate.latencies.append(answer.latency_ms)
             gate.pace.answered(answer.latency_ms, self.clock())
+            self.verifier.offer(addon.key, addon.name, url, answer.latency_ms)
             self.stats["stream_requests_ok"] += 1
             if not streams:
                 gate.empty += 1
@@ -931,6 +953,7 @@ class PrefetchEngine:
             "statistics": stats,
             "catalogs": [result.report() for result in self.catalog_results],
             "addons": [gate.report() for gate in self.gates.values()],
+            "verification": self.verification,
             "timing": {
                 "started_at": self.started_at.isoformat(),
                 "finished_at": finished_at.isoformat(),

@@ -182,6 +182,7 @@ def run_summary(run) -> dict:
         "statistics": run.statistics,
         "catalogs": run.catalogs,
         "addons": run.addons,
+        "verification": run.verification or None,
         "timing": {
             "started_at": run.started_at.isoformat() if run.started_at else None,
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
