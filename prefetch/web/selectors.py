@@ -11,6 +11,7 @@ from prefetch import progress
 from prefetch.models import ACTIVE_STATUSES, PrefetchRecord, Run, RunStatus, RunTrigger
 from prefetch.runs import active_run
 from prefetch.status_cache import SharedAnswer
+from prefetch.verification import summary_lines
 
 
 def no_schedules() -> dict:
@@ -29,6 +30,8 @@ def run_detail(run: Run) -> dict:
     body["statistics"] = run.statistics
     body["catalogs"] = run.catalogs
     body["addons"] = run.addons
+    body["verification"] = run.verification or None
+    body["verification_lines"] = summary_lines(run.verification)
     return body
 
 
