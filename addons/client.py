@@ -24,6 +24,8 @@ from .manifest import Manifest, ManifestError
 from .network_policy import AddressNotAllowed, NetworkPolicy, PolicyConnector, proxied_target_checks
 
 T = TypeVar("T")
+# backoff(seconds, status or None, Retry-After seconds or None): waits between two attempts.
+Backoff = Callable[[float, int | None, float | None], Awaitable[None]]
 USER_AGENT = "StreamsPrefetcher/1.0 (+self-hosted cache warmer)"
 MAX_RETRY_AFTER_S = 60.0
 MB = 1024 * 1024
@@ -137,9 +139,12 @@ class AddonClient:
         except ValueError:
             raise PermanentError("the answer is not JSON", status) from None
 
-    async def get_json(self, url: str, max_bytes: int | None = None) -> FetchResult:
-        # A plain loop, not tenacity's AsyncRetrying: that one builds and inspects its callbacks again
-        # for every request, which stood out in the engine's profile against a fast addon.
+    async def get_json(self, url: str, max_bytes: int | None = None, *, backoff: Backoff | None = None) -> FetchResult:
+        """GET and decode JSON, retrying transient failures. `backoff(seconds, status, retry_after)`
+        replaces the plain sleep between attempts (the engine's adaptive pace learns of the refusal
+        at once and does not count the waiting request as in flight)."""
+        # A plain loop, not tenacity's AsyncRetrying: that one inspects a dozen callables per request,
+        # a fifth of the engine's own time per stream request against a fast addon.
         for attempt in range(1, self.retries + 2):
             started = time.perf_counter()
             try:
@@ -149,7 +154,11 @@ class AddonClient:
             except TransientError as error:
                 if attempt > self.retries:
                     return FetchResult(error.status, None, str(error), _ms_since(started), attempt)
-                await asyncio.sleep(self._backoff_s(attempt, error))
+                wait_s = self._backoff_s(attempt, error)
+                if backoff is None:
+                    await asyncio.sleep(wait_s)
+                else:
+                    await backoff(wait_s, error.status, error.retry_after)
             else:
                 return FetchResult(status, data, None, _ms_since(started), attempt)
 

@@ -8,6 +8,9 @@ from django.db import models
 from addons.manifest import CINEMETA_MANIFEST_URL, AddonUrlError, normalize_addon_url
 from addons.network_policy import INPUT_REFUSAL, AddressNotAllowed
 from addons.services import client_limits
+from prefetch.engine.pace import ADAPTIVE, FIXED
+
+CONCURRENCY_MODES = [(FIXED, "Fixed"), (ADAPTIVE, "Adaptive")]
 
 UNLIMITED = -1
 # Settings holding URLs that may carry credentials or an addon configuration: shown masked.
@@ -102,7 +105,14 @@ class PrefetchSettings(models.Model):
     logging_enabled = models.BooleanField("write a log file per run", default=False)
 
     concurrency = models.PositiveIntegerField(
-        "parallel requests per addon", default=2, validators=[MinValueValidator(1)]
+        "parallel requests per addon", default=2, validators=[MinValueValidator(1)],
+        help_text="In adaptive mode, the most the limit may reach.",
+    )
+    concurrency_mode = models.CharField(
+        "concurrency mode", max_length=10, choices=CONCURRENCY_MODES, default=FIXED,
+        help_text="Adaptive: start at 1 request in flight per addon and raise it, up to the parallel requests "
+        "above, while the addon answers as fast as it can and refuses nothing; back off on refusals, "
+        "timeouts and queueing.",
     )
     retries = models.PositiveIntegerField(default=2)
     max_pages_per_catalog = models.PositiveIntegerField(default=50, validators=[MinValueValidator(1)])
@@ -127,6 +137,11 @@ class PrefetchSettings(models.Model):
     cache_request_hosts = models.CharField(
         "extra hosts for cache requests", max_length=1000, blank=True,
         help_text="Comma-separated. The stream addon's own host is always allowed.",
+    )
+    verify_sample_size = models.PositiveIntegerField(
+        "verify: streams sampled per addon", default=20,
+        help_text="After a run, request this many of the streams it warmed again and compare the answer "
+        "times (cold, then warm). 0 = off.",
     )
     run_retention_days = models.PositiveIntegerField("keep runs and logs for (days)", default=90)
 
@@ -169,6 +184,9 @@ class PrefetchRecord(models.Model):
     last_error = models.CharField(max_length=300, blank=True)
     stream_count = models.IntegerField(null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
+    looked_cached = models.BooleanField(
+        null=True, blank=True, help_text="Whether the last answer came about as fast as the addon's fastest in its run."
+    )
 
     class Meta:
         constraints = [
@@ -232,6 +250,9 @@ class Run(models.Model):
     addons = models.JSONField(default=list, blank=True, help_text="Per-addon results.")
     progress = models.JSONField(default=dict, blank=True, help_text="Latest live snapshot.")
     options = models.JSONField(default=dict, blank=True, help_text="Overrides for this run only.")
+    verification = models.JSONField(
+        default=dict, blank=True, help_text="Streams re-requested after the run: cold and warm answer times per addon."
+    )
     stop_reason = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)

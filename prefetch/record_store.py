@@ -54,6 +54,12 @@ class DatabaseRecordStore:
                 found[(key, video_id)] = success == attempt
         return found
 
+    def mark_looked_cached(self, addon_key: str, since: datetime, threshold_ms: float) -> None:
+        answered = PrefetchRecord.objects.filter(addon_key=addon_key, last_attempt__gte=since, last_error="",
+                                                 latency_ms__isnull=False)
+        answered.filter(latency_ms__lte=threshold_ms).update(looked_cached=True)
+        answered.filter(latency_ms__gt=threshold_ms).update(looked_cached=False)
+
     @transaction.atomic  # records and metric totals together: a save that is retried never counts twice
     def save(self, outcomes: list[StreamOutcome]) -> None:
         """Raw SQL (INSERT ... ON CONFLICT reads the same on SQLite and PostgreSQL): bulk_create built
@@ -75,13 +81,13 @@ class DatabaseRecordStore:
         return (
             outcome.addon_key, outcome.addon_name[:200], outcome.content_type, outcome.video_id, outcome.title[:400],
             at, at if outcome.ok else None, outcome.status, (outcome.error or "")[:300], outcome.stream_count,
-            round(outcome.latency_ms, 2),
+            round(outcome.latency_ms, 2), None,  # looked_cached: judged after the run, against the verified warm time
         )
 
 
 _COLUMNS = ("addon_key", "addon_name", "content_type", "video_id", "title", "last_attempt", "last_success",
-            "last_status", "last_error", "stream_count", "latency_ms")
-_FAILURE_UPDATES = ("addon_name", "title", "last_attempt", "last_status", "last_error", "latency_ms")
+            "last_status", "last_error", "stream_count", "latency_ms", "looked_cached")
+_FAILURE_UPDATES = ("addon_name", "title", "last_attempt", "last_status", "last_error", "latency_ms", "looked_cached")
 _SUCCESS_UPDATES = (*_FAILURE_UPDATES, "last_success", "stream_count")
 
 

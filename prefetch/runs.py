@@ -410,6 +410,7 @@ def _finish(run_id: int, token: str, status: str, *, report: dict | None = None,
             statistics=report["statistics"],
             catalogs=report["catalogs"],
             addons=report["addons"],
+            verification=report["verification"] or {},
             stop_reason=report["stop_reason"],
         )
     else:

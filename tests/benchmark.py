@@ -12,7 +12,13 @@ medians of the per-round ratios.
 Targets (the exit status is 1 when one is missed):
 - engine concurrency 1 >= 0.8x the plain aiohttp loop (no added latency);
 - engine concurrency 8 >= 6x engine concurrency 1, with 20 ms stream latency;
-- a 10,000-request run peaks under 150 MB RSS.
+- a 10,000-request run peaks under 150 MB RSS;
+- adaptive pace (ceiling 32) against an addon with 30 ms stream latency and 6 stream slots
+  (`PEER_CAPACITY=6`): refusing beyond them (`PEER_OVERLOAD=429`), >= 0.85x the throughput of the
+  best fixed concurrency with < 3 % of stream requests refused; queueing beyond them
+  (`PEER_OVERLOAD=queue`), >= 0.85x the best fixed throughput with a median answer time < 2x the
+  uncontended one (fixed concurrency 4, under the capacity). Runs use the default 2 retries, so a
+  refused request is retried after its Retry-After, as in a real run.
 """
 
 import argparse
@@ -34,6 +40,12 @@ CACHE_VALIDITY_S = 7 * 86400
 TARGET_C1_VS_AIOHTTP = 0.8
 TARGET_C8_VS_C1 = 6.0
 TARGET_PEAK_RSS_MB = 150
+TARGET_ADAPTIVE_VS_BEST_FIXED = 0.85
+TARGET_REFUSED_FRACTION = 0.03
+TARGET_MEDIAN_VS_UNCONTENDED = 2.0
+PACE_FIXED = (4, 6, 8, 12)
+PACE_CEILING = 32
+PACE_PEER = dict(PEER_NEW_MOVIES=0, PEER_STREAM_LATENCY_MS=30, PEER_CAPACITY=6)
 
 
 def setup_django(data_dir: str) -> None:
@@ -66,6 +78,69 @@ def engine_rate(peer_url: str, concurrency: int) -> float:
     elapsed = time.perf_counter() - started
     assert run.status == RunStatus.COMPLETED, run.error
     return run.statistics["stream_requests"] / elapsed
+
+
+def pace_run(peer, concurrency: int, mode: str) -> dict:
+    """One run against a peer with a capacity: its rate, the share of stream requests the peer
+    refused and the median answer time (ms) the engine measured."""
+    from prefetch.models import PrefetchRecord, RunStatus, RunTrigger
+    from prefetch.runs import create_run, execute_run
+    from tests.helpers import addon, plan
+
+    spec = addon(peer.url)
+    PrefetchRecord.objects.filter(addon_key=spec.key).delete()
+    peer.reset()
+    run_plan = plan(
+        [spec], [("movie", "peer-popular")], concurrency=concurrency, concurrency_mode=mode,
+        max_pages_per_catalog=1000, movies_per_catalog=-1, retries=2, verify_sample_size=0,
+    )
+    run = create_run(RunTrigger.CLI)
+    started = time.perf_counter()
+    run = execute_run(run.pk, plan=run_plan)
+    elapsed = time.perf_counter() - started
+    assert run.status == RunStatus.COMPLETED, run.error
+    stats = peer.get("/_peer/stats")
+    return {
+        "rate": run.statistics["stream_requests_ok"] / elapsed,
+        "refused": stats["refused"] / max(1, stats["byResource"].get("stream", 0)),
+        "p50_ms": run.addons[0]["latency_ms_p50"],
+        "limit": run.addons[0]["concurrency_limit"],
+    }
+
+
+def pace_benchmark(items: int, rounds: int) -> list[tuple]:
+    """Fixed concurrencies and adaptive, interleaved, against both overload behaviours; returns checks."""
+    from tests.peer_server import Peer
+
+    checks = []
+    for overload in ("429", "queue"):
+        peer = Peer(PEER_MOVIES=items, PEER_OVERLOAD=overload, **PACE_PEER)
+        runs: dict[str, list[dict]] = {f"fixed {n}": [] for n in PACE_FIXED} | {f"adaptive <= {PACE_CEILING}": []}
+        try:
+            for _ in range(rounds):
+                for n in PACE_FIXED:
+                    runs[f"fixed {n}"].append(pace_run(peer, n, "fixed"))
+                runs[f"adaptive <= {PACE_CEILING}"].append(pace_run(peer, PACE_CEILING, "adaptive"))
+        finally:
+            peer.stop()
+        print(f"\nPEER_CAPACITY=6 PEER_OVERLOAD={overload}, 30 ms, {items} streams ({rounds} rounds, medians)")
+        print(f"{'setting':20} {'req/s':>8} {'refused':>8} {'p50 ms':>8} {'end limit':>10}")
+        summary = {}
+        for name, results in runs.items():
+            summary[name] = {key: statistics.median(r[key] for r in results) for key in ("rate", "refused", "p50_ms", "limit")}
+            row = summary[name]
+            print(f"{name:20} {row['rate']:8.1f} {100 * row['refused']:7.2f}% {row['p50_ms']:8.1f} {row['limit']:10.0f}")
+        best_name = max((f"fixed {n}" for n in PACE_FIXED), key=lambda name: summary[name]["rate"])
+        adaptive = summary[f"adaptive <= {PACE_CEILING}"]
+        checks.append((f"{overload}: adaptive / best fixed ({best_name})", adaptive["rate"] / summary[best_name]["rate"],
+                       ">=", TARGET_ADAPTIVE_VS_BEST_FIXED))
+        if overload == "429":
+            checks.append(("429: refused share of adaptive's stream requests", adaptive["refused"],
+                           "<", TARGET_REFUSED_FRACTION))
+        else:
+            checks.append(("queue: adaptive median answer / uncontended (fixed 4)",
+                           adaptive["p50_ms"] / summary["fixed 4"]["p50_ms"], "<", TARGET_MEDIAN_VS_UNCONTENDED))
+    return checks
 
 
 def aiohttp_loop_rate(peer, ids: list[str]) -> float:
@@ -127,6 +202,9 @@ def main() -> int:
     parser.add_argument("--latency-items", type=int, default=200, help="movies for the 20 ms measurements")
     parser.add_argument("--memory-items", type=int, default=10000)
     parser.add_argument("--records", type=int, default=1_000_000, help="rows pre-filled in the records table")
+    parser.add_argument("--pace-items", type=int, default=1000, help="movies per adaptive-pace measurement")
+    parser.add_argument("--pace-rounds", type=int, default=3)
+    parser.add_argument("--pace-only", action="store_true", help="only the adaptive-pace measurements")
     parser.add_argument("--memory-run", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_run:
@@ -136,6 +214,8 @@ def main() -> int:
     from tests.peer_server import Peer
 
     setup_django(tempfile.mkdtemp(prefix="bench-"))
+    if args.pace_only:
+        return report(pace_benchmark(args.pace_items, args.pace_rounds))
     fill_s = fill_records(args.records)
     print(f"records table pre-filled with {args.records} rows in {fill_s:.1f} s; cache validity {CACHE_VALIDITY_S} s")
     fast = Peer(PEER_MOVIES=args.items, PEER_NEW_MOVIES=0)
@@ -186,11 +266,18 @@ def main() -> int:
     print(f"(for reference: engine c1 / requests.Session loop at 0 ms "
           f"{ratio('engine concurrency 1, 0 ms', 'requests.Session loop, 0 ms'):.2f}; "
           f"engine c1 / aiohttp loop at 20 ms {ratio('engine concurrency 1, 20 ms', 'aiohttp loop, 20 ms'):.2f})\n")
+    checks += pace_benchmark(args.pace_items, args.pace_rounds)
+    return report(checks)
+
+
+def report(checks: list[tuple]) -> int:
+    """Prints each target as met or missed; the exit status: 1 when one is missed."""
     missed = 0
+    print()
     for name, value, relation, target in checks:
         met = value >= target if relation == ">=" else value < target
         missed += not met
-        print(f"{'ok    ' if met else 'MISSED'} {name}: {value:.2f}  (target {relation} {target})")
+        print(f"{'ok    ' if met else 'MISSED'} {name}: {value:.3f}  (target {relation} {target})")
     return 1 if missed else 0
 
 

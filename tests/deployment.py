@@ -47,7 +47,7 @@ CONFIGURE = textwrap.dedent("""
     addon.apply_manifest(fetch_manifest_sync(url), timezone.now())
     addon.save()
     Catalog.objects.create(addon=addon, content_type="movie", catalog_id="peer-dual", name="Dual")
-    PrefetchSettings.objects.update_or_create(pk=1, defaults={"delay_s": 0, "fallback_meta_url": ""})
+    PrefetchSettings.objects.update_or_create(pk=1, defaults={"delay_s": 0, "fallback_meta_url": "", "verify_sample_size": 0})
     print(Token.objects.create(user=get_user_model().objects.get(username="admin")).key)
 """)
 

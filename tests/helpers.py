@@ -13,6 +13,7 @@ OPEN_SETTINGS = dict(
     movies_global_limit=-1, series_global_limit=-1, movies_per_catalog=-1, series_per_catalog=-1,
     items_per_mixed_catalog=-1, delay_s=0.0, cache_validity_s=0, max_execution_time_s=-1,
     request_timeout_s=5.0, retries=0, include_specials=True, include_unreleased=True, fallback_meta_url="",
+    verify_sample_size=0,  # no re-requests after the run, so that tests count the run's own requests
 )
 
 

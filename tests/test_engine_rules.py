@@ -61,7 +61,7 @@ class ScriptedAddon:
     async def session(self):
         yield self
 
-    async def get_json(self, url: str) -> FetchResult:
+    async def get_json(self, url: str, backoff=None) -> FetchResult:
         path = unquote(urlsplit(url).path)
         self.requests.append((self.clock(), path))
         self.in_flight += 1

@@ -39,7 +39,7 @@ def configure(peer_url: str, catalogs: list[tuple[str, str]], **settings):
             extras=[e.as_dict() for e in decl.extras], position=catalogs.index((decl.type, decl.id)),
         )
     PrefetchSettings.objects.update_or_create(pk=1, defaults={
-        "delay_s": 0, "cache_validity_s": 0, "fallback_meta_url": "", **settings,
+        "delay_s": 0, "cache_validity_s": 0, "fallback_meta_url": "", "verify_sample_size": 0, **settings,
     })
     return addon
 

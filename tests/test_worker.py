@@ -32,7 +32,7 @@ def configure(peer, catalogs: list[tuple[str, str]], **settings) -> Addon:
     PrefetchSettings.objects.update_or_create(pk=1, defaults=dict(
         movies_global_limit=-1, series_global_limit=-1, movies_per_catalog=-1, series_per_catalog=-1,
         items_per_mixed_catalog=-1, delay_s=0.0, cache_validity_s=SEVEN_DAYS, max_execution_time_s=-1,
-        request_timeout_s=10.0, retries=0, concurrency=2, fallback_meta_url="", **settings,
+        request_timeout_s=10.0, retries=0, concurrency=2, fallback_meta_url="", verify_sample_size=0, **settings,
     ))
     return addon
 

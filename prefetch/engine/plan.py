@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from addons.client import ClientLimits
 from addons.manifest import CINEMETA_MANIFEST_URL, CatalogExtra, Manifest, addon_key, declares_skip, extras_blocker
 from addons.redaction import redact_url
+from prefetch.engine.pace import FIXED
 
 
 @dataclass
@@ -29,6 +30,7 @@ class EngineSettings:
     randomize_items: bool = False
     logging_enabled: bool = False
     concurrency: int = 2
+    concurrency_mode: str = FIXED
     retries: int = 2
     max_pages_per_catalog: int = 50
     include_specials: bool = False
@@ -42,6 +44,7 @@ class EngineSettings:
     cache_requests_global: int = 50
     cached_streams_threshold: int = 0
     cache_request_hosts: str = ""
+    verify_sample_size: int = 20
 
     @classmethod
     def from_model(cls, row, overrides: dict | None = None) -> "EngineSettings":

@@ -31,5 +31,9 @@ class RecordStore(Protocol):
     ) -> dict[tuple[str, str], bool]:
         """(addon_key, video_id) -> whether it succeeded, for pairs last attempted at or after `since`."""
 
+    def mark_looked_cached(self, addon_key: str, since: datetime, threshold_ms: float) -> None:
+        """For the addon's records answered successfully since `since`: whether the answer took at most
+        `threshold_ms` (about as fast as a warm answer; see verify.py)."""
+
     def save(self, outcomes: list[StreamOutcome]) -> None:
         """Upsert: a success refreshes everything, a failure never erases the last success."""

@@ -22,8 +22,10 @@ from addons.client import AddonClient, FetchResult, run_sync
 from addons.manifest import MAX_ID_CHARS, ManifestError, id_too_long, resource_url
 from addons.redaction import redact_url
 from prefetch.engine.episodes import Video, select_episodes, videos_from_meta
+from prefetch.engine.pace import Pace, is_congestion_status
 from prefetch.engine.plan import AddonSpec, CatalogSpec, RunPlan
 from prefetch.engine.records import RecordStore, StreamOutcome
+from prefetch.engine.verify import Verifier, percentile
 
 STOP_COMPLETED = "completed"
 STOP_CANCELLED = "cancelled"
@@ -79,13 +81,6 @@ def catalog_extra(catalog: CatalogSpec, skip: int) -> str:
     if skip:
         pairs.append(("skip", str(skip)))
     return "&".join(f"{encode_component(name)}={encode_component(value)}" for name, value in pairs)
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float | None:
-    if not sorted_values:
-        return None
-    index = min(len(sorted_values) - 1, max(0, round(fraction * (len(sorted_values) - 1))))
-    return round(sorted_values[index], 1)
 
 
 def is_transient(result: FetchResult) -> bool:
@@ -161,13 +156,14 @@ class CatalogResult:
 
 
 class AddonGate:
-    """Per-addon politeness: at most N requests in flight, request starts spaced by the delay,
-    and a breaker that pauses, then gives up on, an addon that keeps failing."""
+    """Per-addon politeness: at most N requests in flight (fixed, or an adaptive limit up to N: see
+    pace.py), request starts spaced by the delay, and a breaker that pauses, then gives up on, an
+    addon that keeps failing."""
 
     def __init__(self, engine: "PrefetchEngine", addon: AddonSpec):
         self.engine = engine
         self.addon = addon
-        self.semaphore = asyncio.Semaphore(max(1, engine.settings.concurrency))
+        self.pace = Pace(engine.settings.concurrency_mode, engine.settings.concurrency)
         self.delay_s = max(0.0, engine.settings.delay_s)
         self.next_start = 0.0
         self.paused_until = 0.0
@@ -185,7 +181,7 @@ class AddonGate:
     async def slot(self):
         engine = self.engine
         await engine.resume_event.wait()
-        async with self.semaphore:
+        async with self.pace.slot():
             await engine.resume_event.wait()
             now = engine.clock()
             start = max(now, self.next_start, self.paused_until)
@@ -200,7 +196,29 @@ class AddonGate:
             finally:
                 engine.inflight -= 1
 
+    @property
+    def backoff(self):
+        """What the client waits with between attempts: in adaptive mode, the pace learns of the
+        refusal at once and the waiting request leaves its slot; in fixed mode, a plain sleep."""
+        return self._adaptive_backoff if self.pace.adaptive else None
+
+    async def _adaptive_backoff(self, wait_s: float, status: int | None, retry_after_s: float | None) -> None:
+        if is_congestion_status(status):
+            self.pace.congested(status, self.engine.clock(), retry_after_s)
+        self.pace.release()
+        self.engine.inflight -= 1
+        try:
+            await self.engine.sleep(wait_s)
+            await self.pace.acquire()
+        except asyncio.CancelledError:
+            self.pace.in_flight += 1  # the slot's exit releases it
+            raise
+        finally:
+            self.engine.inflight += 1
+
     def observe(self, result: FetchResult) -> None:
+        if not result.ok and is_congestion_status(result.status):
+            self.pace.congested(result.status, self.engine.clock())
         if not is_transient(result):
             self.consecutive_failures = 0
             return
@@ -238,6 +256,7 @@ class AddonGate:
             "latency_ms_p95": percentile(latencies, 0.95),
             "given_up": self.given_up,
             "message": self.message,
+            **self.pace.report(),
         }
 
 
@@ -328,6 +347,8 @@ class PrefetchEngine:
         if self.settings.cache_requests_enabled and regex_error:
             self.log.error("Stream source cache requests are off for this run: %s", regex_error)
         self._fallback_meta: AddonSpec | None | bool = False  # False = not looked up yet
+        self.verifier = Verifier(self.settings.verify_sample_size)
+        self.verification: dict | None = None
 
     # ----------------------------------------------------------------------------------------------
     def run(self) -> dict:
@@ -369,7 +390,7 @@ class PrefetchEngine:
                 self.failure = unusable
                 self.stop_reason = STOP_NO_STREAM_ADDON
                 self.log.error("Not walking any catalog: %s", unusable)
-            crawl = asyncio.create_task(self._crawl() if not unusable else asyncio.sleep(0))
+            crawl = asyncio.create_task(self._crawl_and_verify() if not unusable else asyncio.sleep(0))
             watcher = asyncio.create_task(self._watch(crawl))
             try:
                 await crawl
@@ -384,6 +405,8 @@ class PrefetchEngine:
         self.failure = self.failure or self._stopped_by_failure()
         if not self.failure:
             self._fail_if_useless()
+        if self.verification:
+            await self._mark_looked_cached()
         report = self.report()
         stats = self.stats
         self.log.info(
@@ -567,6 +590,29 @@ class PrefetchEngine:
             del self.pending_outcomes[: len(batch)]  # only once saved: a failed save is tried again
 
     # ----------------------------------------------------------------------------------------------
+    async def _crawl_and_verify(self) -> None:
+        await self._crawl()
+        if self.settings.verify_sample_size and self.stop_reason in ("", STOP_GLOBAL_LIMITS):
+            self.log.info("Verifying: requesting again up to %d warmed streams per addon", self.settings.verify_sample_size)
+            self.verification = await self.verifier.verify(self._verify_request)
+
+    async def _verify_request(self, addon_key: str, url: str) -> FetchResult | None:
+        """A verification request: through the addon's gate, counted nowhere, remembered in no record."""
+        gate = self.gates[addon_key]
+        try:
+            async with gate.slot():
+                return await self.client.get_json(url, backoff=gate.backoff)
+        except AddonGivenUp:
+            return None
+
+    async def _mark_looked_cached(self) -> None:
+        """The records of this run's answers say whether they came about as fast as a warm answer."""
+        try:
+            for addon_key, threshold_ms in self.verifier.cached_thresholds(self.verification).items():
+                await self._db(self.store.mark_looked_cached, addon_key, self.started_at, threshold_ms)
+        except Exception:
+            self.log.exception("Could not mark which answers looked cached")
+
     async def _crawl(self) -> None:
         catalogs = list(self.plan.catalogs)
         if self.settings.randomize_catalogs:
@@ -949,7 +995,7 @@ class PrefetchEngine:
         gate = self.gates[addon.key]
         try:
             async with gate.slot():
-                result = await self.client.get_json(url)
+                result = await self.client.get_json(url, backoff=gate.backoff)
         except AddonGivenUp:
             return FetchResult(None, None, f"{addon.name} was given up for this run")
         gate.other_requests += 1
@@ -966,7 +1012,7 @@ class PrefetchEngine:
             async with gate.slot():
                 self.current_item = {"title": item.name, "type": item.type, "id": item.id, "video_id": video.id,
                                      "episode": video.label, "addon": addon.name}
-                answer = await self.client.get_json(url)
+                answer = await self.client.get_json(url, backoff=gate.backoff)
         except AddonGivenUp:
             gate.skipped += 1
             self.stats["stream_requests_skipped"] += 1
@@ -982,6 +1028,8 @@ class PrefetchEngine:
         if ok:
             gate.ok += 1
             gate.latencies.append(answer.latency_ms)
+            gate.pace.answered(answer.latency_ms, self.clock())
+            self.verifier.offer(addon.key, addon.name, url, answer.latency_ms)
             self.stats["stream_requests_ok"] += 1
             if answer.attempts > 1:
                 gate.retried_ok += 1
@@ -1100,6 +1148,7 @@ class PrefetchEngine:
             "statistics": stats,
             "catalogs": [result.report() for result in [*self.catalog_results, *not_reached]],
             "addons": [gate.report() for gate in self.gates.values()],
+            "verification": self.verification,
             "timing": {
                 "started_at": self.started_at.isoformat(),
                 "finished_at": finished_at.isoformat(),

@@ -65,9 +65,45 @@ Message = inline_serializer(
 
 
 RunsAnswer = inline_serializer("RunList", {"success": serializers.BooleanField(), "runs": serializers.ListField(child=serializers.DictField())})
-RunAnswer = inline_serializer("RunOne", {"success": serializers.BooleanField(), "run": serializers.DictField()})
+def _ms(**kw):
+    return serializers.FloatField(allow_null=True, **kw)
+
+
+# The parts of a run that issue 13 added, described (the rest of the run stays a free-form object).
+RUN_ADDON_FIELDS = {
+    "name": serializers.CharField(), "requests": serializers.IntegerField(),
+    "latency_ms_p50": _ms(), "latency_ms_p95": _ms(),
+    "pace": serializers.ChoiceField(["fixed", "adaptive"], help_text="The addon's concurrency mode in this run."),
+    "concurrency_limit": serializers.IntegerField(help_text="Requests in flight allowed now (at the end, for a finished run)."),
+    "concurrency_ceiling": serializers.IntegerField(required=False, help_text="Adaptive: the most the limit may reach."),
+    "concurrency_peak": serializers.IntegerField(required=False, help_text="Adaptive: the highest limit reached."),
+    "floor_ms": _ms(required=False, help_text="Adaptive: the addon's answer-time floor in this run."),
+    "limit_cuts": serializers.DictField(child=serializers.IntegerField(), required=False,
+                                        help_text="Adaptive: cuts by cause (refused, timeout, queueing)."),
+    "limit_history": serializers.ListField(child=serializers.IntegerField(), required=False,
+                                           help_text="Adaptive: the last 60 values of the limit."),
+}
+VERIFIED_ADDON_FIELDS = {
+    "name": serializers.CharField(), "sampled": serializers.IntegerField(), "verified": serializers.IntegerField(),
+    "failed": serializers.IntegerField(), "cold_ms_p50": _ms(), "cold_ms_p95": _ms(), "warm_ms_p50": _ms(),
+    "warm_ms_p95": _ms(),
+}
+Verification = inline_serializer("Verification", {
+    "sample_size": serializers.IntegerField(), "addons": inline_serializer("VerifiedAddon", VERIFIED_ADDON_FIELDS, many=True),
+}, allow_null=True, help_text="Streams of the run requested again after it (null: not verified).")
+RunAnswer = inline_serializer("RunOne", {"success": serializers.BooleanField(), "run": inline_serializer("RunDetail", {
+    "id": serializers.IntegerField(), "status": serializers.CharField(), "statistics": serializers.DictField(),
+    "addons": inline_serializer("RunAddon", RUN_ADDON_FIELDS, many=True), "verification": Verification,
+    "verification_lines": serializers.ListField(child=serializers.CharField(),
+                                                help_text='"Comet: cold p50 2.3 s → warm p50 80 ms, 20 sampled"'),
+})})
 RecordsAnswer = inline_serializer("RecordList", {"success": serializers.BooleanField(), "total": serializers.IntegerField(),
-                                                 "records": serializers.ListField(child=serializers.DictField())})
+                                                 "records": inline_serializer("Record", {
+                                                     "latency_ms": _ms(help_text="The last answer time."),
+                                                     "looked_cached": serializers.BooleanField(
+                                                         allow_null=True, help_text="Whether the last answer came about "
+                                                         "as fast as a verified warm answer (null: not judged)."),
+                                                 }, many=True)})
 InvalidatedAnswer = inline_serializer("RecordsInvalidated", {"success": serializers.BooleanField(), "invalidated": serializers.IntegerField()})
 LogsAnswer = inline_serializer("LogList", {"success": serializers.BooleanField(), "logs": serializers.ListField(child=serializers.DictField())})
 LogsDeleted = inline_serializer("LogsDeleted", {"success": serializers.BooleanField(), "deleted": serializers.IntegerField()})
@@ -198,7 +234,7 @@ def record_row(record: PrefetchRecord) -> dict:
         "last_attempt": record.last_attempt.isoformat(),
         "last_success": record.last_success.isoformat() if record.last_success else None,
         "last_status": record.last_status, "last_error": record.last_error,
-        "stream_count": record.stream_count, "latency_ms": record.latency_ms,
+        "stream_count": record.stream_count, "latency_ms": record.latency_ms, "looked_cached": record.looked_cached,
     }
 
 

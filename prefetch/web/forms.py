@@ -103,7 +103,7 @@ GROUPS = [
         "cache_requests_global", "cached_streams_threshold", "cache_request_hosts",
     ]),
     ("Advanced", "Concurrency, retries, network and housekeeping.", [
-        "concurrency", "retries", "max_pages_per_catalog", "proxy_url", "fallback_meta_url",
+        "concurrency_mode", "concurrency", "retries", "verify_sample_size", "max_pages_per_catalog", "proxy_url", "fallback_meta_url",
         "randomize_catalogs", "randomize_items", "logging_enabled", "run_retention_days",
     ]),
 ]

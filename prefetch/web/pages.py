@@ -10,6 +10,7 @@ from django.db.models import Max, Q
 from django.shortcuts import get_object_or_404, render
 
 from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus, RunTrigger
+from prefetch.verification import summary_lines
 from prefetch.web.selectors import (
     RECORD_STATUSES,
     filtered_records,
@@ -38,11 +39,13 @@ def history(request):
             "movies": (run.statistics or {}).get("movies_prefetched", 0),
             "series": (run.statistics or {}).get("series_prefetched", 0),
             "episodes": (run.statistics or {}).get("episodes_prefetched", 0),
+            "verification": summary_lines(run.verification),
         }
         for run in reversed(recent)
     ]
     return render(request, "prefetch/history.html", {
-        "page": page, "chart": chart, "statuses": RunStatus.choices, "triggers": RunTrigger.values,
+        "page": page, "chart": chart, "measured": [row for row in reversed(chart) if row["verification"]],
+        "statuses": RunStatus.choices, "triggers": RunTrigger.values,
         "status": request.GET.get("status", ""), "trigger": request.GET.get("trigger", ""),
         "retention_days": PrefetchSettings.load().run_retention_days,
     })

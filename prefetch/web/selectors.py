@@ -12,6 +12,7 @@ from prefetch import progress
 from prefetch.models import ACTIVE_STATUSES, PrefetchRecord, Run, RunStatus, RunTrigger
 from prefetch.runs import active_run
 from prefetch.status_cache import SharedAnswer
+from prefetch.verification import summary_lines
 
 
 def no_schedules() -> dict:
@@ -31,6 +32,8 @@ def run_detail(run: Run) -> dict:
     body["catalogs"] = run.catalogs
     body["addons"] = run.addons
     body["failed_records_url"] = failed_records_url(run)
+    body["verification"] = run.verification or None
+    body["verification_lines"] = summary_lines(run.verification)
     return body
 
 

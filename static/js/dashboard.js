@@ -106,10 +106,10 @@
       let rate = p.elapsed_s ? (a.requests / p.elapsed_s) * 60 : 0;
       if (before && p.elapsed_s - before.elapsed >= 1) rate = ((a.requests - before.requests) / (p.elapsed_s - before.elapsed)) * 60;
       return el("tr", {}, el("td", { title: a.url || "" }, a.name), el("td", {}, a.requests), el("td", {}, rate.toFixed(0)),
-        el("td", {}, a.ok), el("td", {}, a.failed),
+        el("td", {}, a.ok), el("td", {}, a.failed), el("td", {}, window.RunView.paceText(a)),
         el("td", {}, `${a.latency_ms_p50 === null ? "–" : a.latency_ms_p50 + " ms"} / ${a.latency_ms_p95 === null ? "–" : a.latency_ms_p95 + " ms"}`));
     });
-    tbody.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No requests yet."))]));
+    tbody.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 7, class: "muted" }, "No requests yet."))]));
     const seen = {};
     for (const a of p.addons || []) seen[a.name] = { requests: a.requests, elapsed: p.elapsed_s || 0 };
     previousAddons = seen;

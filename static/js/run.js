@@ -118,12 +118,16 @@
     const addons = run.addons || [];
     if (addons.length) {
       container.append(el("h3", {}, "Addons"), el("div", { class: "table-wrap" }, el("table", { id: "addon-table" },
-        el("thead", {}, el("tr", {}, ["Addon", "Requests", "OK", "Empty", "Failed", "Retried then OK", "Skipped", "Latency p50", "p95", "Note"].map((h) => el("th", {}, h)))),
+        el("thead", {}, el("tr", {}, ["Addon", "Requests", "OK", "Empty", "Failed", "Retried then OK", "Skipped", "In flight", "Latency p50", "p95", "Note"].map((h) => el("th", {}, h)))),
         el("tbody", {}, addons.map((a) => el("tr", {},
           el("td", { title: a.url || "" }, a.name), el("td", {}, a.requests), el("td", {}, a.ok), el("td", {}, a.empty),
-          el("td", {}, a.failed), el("td", {}, a.retried_ok || 0), el("td", {}, a.skipped),
+          el("td", {}, a.failed), el("td", {}, a.retried_ok || 0), el("td", {}, a.skipped), el("td", {}, paceText(a)),
           el("td", {}, a.latency_ms_p50 === null ? "–" : `${a.latency_ms_p50} ms`), el("td", {}, a.latency_ms_p95 === null ? "–" : `${a.latency_ms_p95} ms`),
           el("td", { class: "muted" }, a.given_up ? a.message : "")))))));
+    }
+    const measured = run.verification_lines || [];
+    if (measured.length) {
+      container.append(el("h3", {}, "Measured effect"), el("ul", { id: "verification" }, measured.map((line) => el("li", {}, line))));
     }
     const tail = (run.progress && run.progress.log_tail) || [];
     if (options.full && tail.length) {
@@ -131,5 +135,11 @@
     }
   }
 
-  window.RunView = { render, timelineChart };
+  // The requests in flight allowed per addon: fixed, or the adaptive limit now (with its peak and ceiling).
+  function paceText(a) {
+    if (a.concurrency_limit === undefined) return "–";
+    return a.pace === "adaptive" ? `${a.concurrency_limit} adaptive (peak ${a.concurrency_peak} of ${a.concurrency_ceiling})` : String(a.concurrency_limit);
+  }
+
+  window.RunView = { render, timelineChart, paceText };
 })();

@@ -20,6 +20,7 @@ from addons.models import AddonRole
 from addons.redaction import redact_url
 from addons.services import client_limits
 from prefetch.engine.durations import parse_duration
+from prefetch.engine.pace import ADAPTIVE
 from prefetch.engine.plan import AddonSpec
 from prefetch.models import RunStatus, RunTrigger
 from prefetch.runs import RunRefused, create_run, execute_run, plan_from_addons, plan_from_database, validate_plan
@@ -57,7 +58,12 @@ class Command(BaseCommand):
             parser.add_argument(flag, dest=dest, type=str, metavar="N", help="-1 = unlimited")
         for dest, flag in DURATION_OPTIONS.items():
             parser.add_argument(flag, dest=dest, type=str, metavar="DUR", help="e.g. 500ms, 2s, 90m, 7d; -1 = unlimited")
-        parser.add_argument("--concurrency", type=str, metavar="N", help="parallel requests per addon")
+        parser.add_argument("--concurrency", type=str, metavar="N",
+                            help="parallel requests per addon (with --adaptive: the most the limit may reach)")
+        parser.add_argument("--adaptive", action="store_true",
+                            help="adaptive pace: raise or lower the requests in flight per addon by its answers")
+        parser.add_argument("--verify", type=str, metavar="N",
+                            help="after the run, request again N streams it warmed per addon (0 = off)")
         parser.add_argument("--specials", action="store_true", help="include season 0 (specials)")
         parser.add_argument("--unreleased", action="store_true", help="include episodes not released yet")
         parser.add_argument(
@@ -118,6 +124,10 @@ class Command(BaseCommand):
                 overrides[dest] = seconds if dest in ("delay_s", "request_timeout_s") else int(seconds)
         if options["concurrency"] is not None:
             overrides["concurrency"] = _int(options["concurrency"], "--concurrency", minimum=1)
+        if options["adaptive"]:
+            overrides["concurrency_mode"] = ADAPTIVE
+        if options["verify"] is not None:
+            overrides["verify_sample_size"] = _int(options["verify"], "--verify", minimum=0)
         if options["specials"]:
             overrides["include_specials"] = True
         if options["unreleased"]:
@@ -207,6 +217,7 @@ def run_summary(run) -> dict:
         "statistics": run.statistics,
         "catalogs": run.catalogs,
         "addons": run.addons,
+        "verification": run.verification or None,
         "timing": {
             "started_at": run.started_at.isoformat() if run.started_at else None,
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
