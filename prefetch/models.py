@@ -91,6 +91,11 @@ class PrefetchSettings(models.Model):
         "cache validity (s)", default=7 * 86400, validators=[validate_optional_duration],
         help_text="-1 = never expires, 0 = always request again.",
     )
+    cache_validity_auto = models.BooleanField(
+        "follow the addon's Cache-Control", default=False,
+        help_text="Request a stream again once its answer's max-age has passed; answers without one "
+                  "use the cache validity above.",
+    )
     max_execution_time_s = models.IntegerField(
         "max execution time (s)", default=90 * 60, validators=[validate_optional_duration],
         help_text="-1 = unlimited.",
@@ -169,6 +174,9 @@ class PrefetchRecord(models.Model):
     last_error = models.CharField(max_length=300, blank=True)
     stream_count = models.IntegerField(null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last success expires in the addon's cache (its max-age)."
+    )
 
     class Meta:
         constraints = [

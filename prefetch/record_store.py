@@ -15,20 +15,29 @@ LOOKUP_CHUNK = 400  # keeps IN (...) lists well under SQLite's variable limit
 
 
 class DatabaseRecordStore:
-    def valid_keys(self, addon_keys: list[str], content_type: str, video_ids: list[str], validity_s: int) -> set:
-        """(addon_key, video_id) pairs that succeeded within the validity window (-1: ever; 0: never).
+    def valid_keys(
+        self, addon_keys: list[str], content_type: str, video_ids: list[str], validity_s: int, auto: bool = False
+    ) -> set:
+        """(addon_key, video_id) pairs that succeeded within the validity window (-1: ever; 0: never);
+        with `auto`, those whose answer gave an expiry are valid until it, whatever the window.
 
         Raw SQL: this runs once per item, and building the ORM query cost 35x the query itself
         (0.5 ms against 15 us on SQLite), CPU time that held the GIL against the engine's event loop."""
-        if validity_s == 0 or not addon_keys or not video_ids:
+        if (validity_s == 0 and not auto) or not addon_keys or not video_ids:
             return set()
         table = connection.ops.quote_name(PrefetchRecord._meta.db_table)
-        condition = "content_type = %s AND last_success IS NOT NULL"
-        params: list = [content_type]
-        if validity_s > 0:
-            condition += " AND last_success > %s"
-            cutoff = timezone.now() - timedelta(seconds=validity_s)
-            params.append(connection.ops.adapt_datetimefield_value(cutoff))
+        now = timezone.now()
+        window, window_params = "1 = 1", []  # -1: ever
+        if validity_s == 0:
+            window = "1 = 0"
+        elif validity_s > 0:
+            window = "last_success > %s"
+            window_params = [connection.ops.adapt_datetimefield_value(now - timedelta(seconds=validity_s))]
+        if auto:
+            window = f"(expires_at > %s OR (expires_at IS NULL AND {window}))"
+            window_params = [connection.ops.adapt_datetimefield_value(now), *window_params]
+        condition = f"content_type = %s AND last_success IS NOT NULL AND {window}"
+        params: list = [content_type, *window_params]
         found = set()
         with connection.cursor() as cursor:
             for start in range(0, len(video_ids), LOOKUP_CHUNK):
@@ -66,7 +75,7 @@ class DatabaseRecordStore:
                 unique_fields=["addon_key", "content_type", "video_id"],
                 update_fields=[
                     "addon_name", "title", "last_attempt", "last_success", "last_status",
-                    "last_error", "stream_count", "latency_ms",
+                    "last_error", "stream_count", "latency_ms", "expires_at",
                 ],
             )
         if failures:
@@ -91,4 +100,5 @@ class DatabaseRecordStore:
             last_error=(outcome.error or "")[:300],
             stream_count=outcome.stream_count,
             latency_ms=round(outcome.latency_ms, 2),
+            expires_at=outcome.expires_at,
         )

@@ -22,6 +22,7 @@ class EngineSettings:
     items_per_mixed_catalog: int = 20
     delay_s: float = 2.0
     cache_validity_s: int = 7 * 86400
+    cache_validity_auto: bool = False
     max_execution_time_s: int = 90 * 60
     request_timeout_s: float = 30.0
     proxy_url: str = ""

@@ -20,11 +20,15 @@ class StreamOutcome:
     error: str
     stream_count: int | None
     latency_ms: float
+    expires_at: datetime | None = None  # from the answer's Cache-Control max-age (see freshness.py)
 
 
 class RecordStore(Protocol):
-    def valid_keys(self, addon_keys: list[str], content_type: str, video_ids: list[str], validity_s: int) -> set:
-        """(addon_key, video_id) pairs that succeeded within the validity window (-1: ever; 0: never)."""
+    def valid_keys(
+        self, addon_keys: list[str], content_type: str, video_ids: list[str], validity_s: int, auto: bool = False
+    ) -> set:
+        """(addon_key, video_id) pairs that succeeded within the validity window (-1: ever; 0: never).
+        With `auto`, a record whose answer said when it expires is valid until then instead."""
 
     def attempted_since(
         self, addon_keys: list[str], content_type: str, video_ids: list[str], since: datetime

@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 from addons.client import AddonClient, FetchResult, run_sync
 from addons.manifest import MAX_ID_CHARS, ManifestError, id_too_long, resource_url
 from prefetch.engine.episodes import Video, select_episodes, videos_from_meta
+from prefetch.engine.freshness import expires_at
 from prefetch.engine.plan import AddonSpec, CatalogSpec, RunPlan
 from prefetch.engine.records import RecordStore, StreamOutcome
 
@@ -587,7 +588,7 @@ class PrefetchEngine:
             return
         try:
             valid = await self._lookup(self.store.valid_keys, addon_keys, "movie", [item.id for item in movies],
-                                       self.settings.cache_validity_s)
+                                       self.settings.cache_validity_s, self.settings.cache_validity_auto)
         except DatabaseUnavailable:
             return  # each item looks up for itself, and waits for the database as items do
         for item in movies:
@@ -685,6 +686,7 @@ class PrefetchEngine:
             item.type,
             [video.id for video in videos],
             self.settings.cache_validity_s,
+            self.settings.cache_validity_auto,
         )
         todo = [
             (addon, video)
@@ -814,10 +816,12 @@ class PrefetchEngine:
             gate.failed += 1
             self.stats["stream_requests_failed"] += 1
             self.log.warning("Streams for %s from %s failed: %s", title, addon.name, error)
+        answered_at = datetime.now(timezone.utc)
         self.pending_outcomes.append(
             StreamOutcome(
-                addon.key, addon.name, item.type, video.id, title, datetime.now(timezone.utc), ok,
+                addon.key, addon.name, item.type, video.id, title, answered_at, ok,
                 answer.status, error, len(streams) if ok else None, answer.latency_ms,
+                expires_at(answered_at, answer.cache_control) if ok else None,
             )
         )
         if ok and streams and self.cache_requests_enabled:

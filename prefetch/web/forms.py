@@ -93,7 +93,7 @@ GROUPS = [
         "items_per_mixed_catalog",
     ]),
     ("Time", "Pacing and time budgets.", [
-        "delay_s", "request_timeout_s", "cache_validity_s", "max_execution_time_s",
+        "delay_s", "request_timeout_s", "cache_validity_s", "cache_validity_auto", "max_execution_time_s",
     ]),
     ("Series episodes", "Which episodes of a series are requested.", [
         "episodes_per_series", "include_specials", "include_unreleased",
