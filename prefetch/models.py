@@ -78,7 +78,8 @@ class PrefetchSettings(models.Model):
     The one definition of the settings: `prefetch.engine.plan.EngineSettings` has a field with the
     same name and default for each, except those in `NOT_ENGINE_SETTINGS` (a test checks)."""
 
-    NOT_ENGINE_SETTINGS = ("run_retention_days",)  # housekeeping of the site, not a parameter of a run
+    # Housekeeping of the site and the release-day pass around runs, not parameters of a run.
+    NOT_ENGINE_SETTINGS = ("run_retention_days", "release_delay_s")
 
     movies_global_limit = models.IntegerField(default=-1, validators=[validate_limit])
     series_global_limit = models.IntegerField(default=-1, validators=[validate_limit])
@@ -134,6 +135,10 @@ class PrefetchSettings(models.Model):
         help_text="Comma-separated. The stream addon's own host is always allowed.",
     )
     run_retention_days = models.PositiveIntegerField("keep runs and logs for (days)", default=90)
+    release_delay_s = models.IntegerField(
+        "warm new episodes after their release by (s)", default=3600, validators=[MinValueValidator(0)],
+        help_text="Release-day warming requests an announced episode once it has been out this long.",
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "prefetch settings"
@@ -200,6 +205,33 @@ class PrefetchRecord(models.Model):
         return "ok" if self.stream_count else "empty"
 
 
+class UpcomingRelease(models.Model):
+    """An episode announced with a release time (remembered by runs): release-day warming requests
+    it on every stream addon that serves it once it has been out for the release delay."""
+
+    content_type = models.TextField("type")
+    series_id = models.TextField()
+    series_name = models.CharField(max_length=400, blank=True)
+    video_id = models.TextField()
+    label = models.CharField(max_length=40, blank=True, help_text="S01E02 for episodes.")
+    released_at = models.DateTimeField()
+    warmed_at = models.DateTimeField(null=True, blank=True, help_text="When the release pass warmed it.")
+
+    class Meta:
+        ordering = ["released_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["content_type", "video_id"], name="unique_release_per_video")
+        ]
+        indexes = [models.Index(fields=["warmed_at", "released_at"], name="release_due_idx")]
+
+    def __str__(self):
+        return f"{self.title} at {self.released_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def title(self) -> str:
+        return f"{self.series_name or self.series_id} {self.label}".strip()
+
+
 class RunStatus(models.TextChoices):
     QUEUED = "queued"
     RUNNING = "running"
@@ -222,6 +254,7 @@ class RunTrigger(models.TextChoices):
     SCHEDULE = "schedule"
     CLI = "cli"
     API = "api"
+    RELEASE = "release"
 
 
 class Run(models.Model):

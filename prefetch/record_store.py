@@ -6,9 +6,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from prefetch.engine.records import StreamOutcome
+from prefetch.engine.records import Announcement, StreamOutcome
 from prefetch.metrics import add_stream_outcomes
-from prefetch.models import PrefetchRecord
+from prefetch.models import PrefetchRecord, UpcomingRelease
 
 LOOKUP_CHUNK = 400  # keeps IN (...) lists well under SQLite's variable limit
 
@@ -85,6 +85,30 @@ class DatabaseRecordStore:
                 unique_fields=["addon_key", "content_type", "video_id"],
                 update_fields=["addon_name", "title", "last_attempt", "last_status", "last_error", "latency_ms"],
             )
+
+    @transaction.atomic
+    def remember_announced(self, announcements: list[Announcement]) -> None:
+        """New episodes are added; a release time that moved is taken and warmed again at the new one."""
+        latest = {(a.content_type, a.video_id): a for a in announcements}
+        known = {
+            (row.content_type, row.video_id): row
+            for content_type in {key[0] for key in latest}
+            for row in UpcomingRelease.objects.filter(
+                content_type=content_type, video_id__in=[v for t, v in latest if t == content_type]
+            )
+        }
+        for key, announcement in latest.items():
+            row = known.get(key)
+            names = {"series_name": announcement.series_name[:400], "label": announcement.label[:40]}
+            if row is None:
+                UpcomingRelease.objects.create(
+                    content_type=announcement.content_type, series_id=announcement.series_id,
+                    video_id=announcement.video_id, released_at=announcement.released_at, **names,
+                )
+            elif row.released_at != announcement.released_at:  # moved: warmed (again) at the new time
+                UpcomingRelease.objects.filter(pk=row.pk).update(
+                    released_at=announcement.released_at, warmed_at=None, **names
+                )
 
     @staticmethod
     def _row(outcome: StreamOutcome) -> PrefetchRecord:

@@ -63,3 +63,13 @@ def select_episodes(
         ),
     )
     return list(reversed(oldest_first))[:cap]
+
+
+def announced(videos: list[Video], *, include_specials: bool, now: datetime) -> list[Video]:
+    """Episodes with a release time still to come (specials only if enabled): what release-day
+    warming remembers, whatever the unreleased policy of the run."""
+    return [
+        video
+        for video in videos
+        if video.released is not None and video.released > now and (include_specials or video.season != 0)
+    ]

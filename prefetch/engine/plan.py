@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from addons.client import ClientLimits
 from addons.manifest import CINEMETA_MANIFEST_URL, CatalogExtra, Manifest, addon_key, declares_skip, extras_blocker
 from addons.redaction import redact_url
+from prefetch.engine.episodes import Video
 
 
 @dataclass
@@ -94,6 +95,16 @@ class AddonSpec:
         return f"{self.name} ({redact_url(self.url)})"
 
 
+@dataclass(frozen=True)
+class ListedItem:
+    """An item whose videos the plan already knows (release-day warming): no catalog, no meta."""
+
+    type: str
+    id: str
+    name: str
+    videos: tuple[Video, ...]
+
+
 @dataclass
 class CatalogSpec:
     addon: AddonSpec
@@ -102,6 +113,8 @@ class CatalogSpec:
     name: str
     extras: tuple[CatalogExtra, ...] = ()
     extra_values: dict = field(default_factory=dict)
+    # Given by the plan instead of requested from the addon; each warmed whatever the records say.
+    items: tuple[ListedItem, ...] | None = None
 
     @property
     def declares_skip(self) -> bool:

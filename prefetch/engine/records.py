@@ -23,6 +23,18 @@ class StreamOutcome:
     expires_at: datetime | None = None  # from the answer's Cache-Control max-age (see freshness.py)
 
 
+@dataclass
+class Announcement:
+    """An episode announced with a release time still to come (release-day warming warms it later)."""
+
+    content_type: str
+    series_id: str
+    series_name: str
+    video_id: str
+    label: str
+    released_at: datetime
+
+
 class RecordStore(Protocol):
     def valid_keys(
         self, addon_keys: list[str], content_type: str, video_ids: list[str], validity_s: int, auto: bool = False
@@ -37,3 +49,6 @@ class RecordStore(Protocol):
 
     def save(self, outcomes: list[StreamOutcome]) -> None:
         """Upsert: a success refreshes everything, a failure never erases the last success."""
+
+    def remember_announced(self, announcements: list[Announcement]) -> None:
+        """Upsert by (type, video id): the release time may move; a new time is warmed again."""

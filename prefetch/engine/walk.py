@@ -18,10 +18,10 @@ from urllib.parse import quote, urlsplit
 
 from addons.client import AddonClient, FetchResult, run_sync
 from addons.manifest import MAX_ID_CHARS, ManifestError, id_too_long, resource_url
-from prefetch.engine.episodes import Video, select_episodes, videos_from_meta
+from prefetch.engine.episodes import Video, announced, select_episodes, videos_from_meta
 from prefetch.engine.freshness import expires_at
 from prefetch.engine.plan import AddonSpec, CatalogSpec, RunPlan
-from prefetch.engine.records import RecordStore, StreamOutcome
+from prefetch.engine.records import Announcement, RecordStore, StreamOutcome
 
 STOP_COMPLETED = "completed"
 STOP_CANCELLED = "cancelled"
@@ -85,6 +85,7 @@ class Item:
     name: str
     # (addon key, video id) pairs still valid, looked up with the item's catalog page; None: not yet.
     valid: set | None = None
+    videos: list[Video] | None = None  # known from the plan (a listed item): no meta request
 
 
 @dataclass
@@ -265,6 +266,7 @@ class PrefetchEngine:
         self.prefetched_by_kind = {"movie": 0, "series": 0}
         self.reserved_by_kind = {"movie": 0, "series": 0}
         self.pending_outcomes: list[StreamOutcome] = []
+        self.pending_announcements: list[Announcement] = []
         self.inflight = 0
         self.paused = False
         self.stop_reason = ""
@@ -457,6 +459,10 @@ class PrefetchEngine:
             batch = list(self.pending_outcomes)
             await self._db(self.store.save, batch)
             del self.pending_outcomes[: len(batch)]  # only once saved: a failed save is tried again
+        if self.pending_announcements:
+            batch = list(self.pending_announcements)
+            await self._db(self.store.remember_announced, batch)
+            del self.pending_announcements[: len(batch)]
 
     # ----------------------------------------------------------------------------------------------
     async def _crawl(self) -> None:
@@ -530,6 +536,13 @@ class PrefetchEngine:
             )
 
     async def _walk_catalog(self, catalog: CatalogSpec, result: CatalogResult, tasks: set) -> str:
+        if catalog.items is not None:  # listed by the plan: nothing counts as already warm
+            for listed in catalog.items:
+                item = Item(listed.type, listed.id, listed.name, valid=set(), videos=list(listed.videos))
+                reason = await self._dispatch(catalog, result, item, tasks)
+                if reason:
+                    return reason
+            return "end of list"
         seen_in_catalog: set[str] = set()
         skip = 0
         while True:
@@ -718,6 +731,8 @@ class PrefetchEngine:
         )
 
     async def _videos(self, catalog: CatalogSpec, item: Item) -> tuple[list[Video], str | None]:
+        if item.videos is not None:
+            return item.videos, None
         if item.type == "movie":
             return [Video(item.id)], None
         source = await self._meta_source(catalog.addon, item)
@@ -736,13 +751,18 @@ class PrefetchEngine:
         videos = videos_from_meta(meta)
         if not videos:
             return [Video(item.id)], None
+        now = datetime.now(timezone.utc)
+        self.pending_announcements.extend(
+            Announcement(item.type, item.id, item.name, video.id, video.label, video.released)
+            for video in announced(videos, include_specials=self.settings.include_specials, now=now)
+        )
         return (
             select_episodes(
                 videos,
                 include_specials=self.settings.include_specials,
                 include_unreleased=self.settings.include_unreleased,
                 cap=self.settings.episodes_per_series,
-                now=datetime.now(timezone.utc),
+                now=now,
             ),
             None,
         )
