@@ -200,12 +200,21 @@ def addon_spec(addon: Addon) -> AddonSpec:
 
 def plan_for_run(run: Run) -> RunPlan:
     """What a queued run works on, from what it recorded (so a resumed run does the same)."""
-    return plan_from_database(run.options.get("settings"), releases=run.options.get("releases"))
+    options = run.options
+    since = options.get("released_since")
+    plan = plan_from_database(options.get("settings"), releases=options.get("releases"),
+                              catalog_ids=options.get("catalog_ids"))
+    if "released_since" in options:  # a schedule's "new episodes only"; None: nothing completed yet
+        plan.released_since = datetime.fromisoformat(since) if since else None
+    return plan
 
 
-def plan_from_database(overrides: dict | None = None, releases: list[int] | None = None) -> RunPlan:
-    """The saved configuration: enabled addons and the user's catalog selection, in the user's order;
-    with `releases` (UpcomingRelease ids), those episodes instead of the selection."""
+def plan_from_database(
+    overrides: dict | None = None, releases: list[int] | None = None, catalog_ids: list[int] | None = None
+) -> RunPlan:
+    """The saved configuration: enabled addons and the user's catalog selection, in the user's order
+    (only `catalog_ids` of it, when given: a schedule's subset); with `releases` (UpcomingRelease
+    ids), those episodes instead of the selection."""
     settings = EngineSettings.from_model(PrefetchSettings.load(), overrides)
     specs = {}
     for addon in Addon.objects.filter(enabled=True):
@@ -228,6 +237,7 @@ def plan_from_database(overrides: dict | None = None, releases: list[int] | None
         )
         for catalog in Catalog.objects.filter(enabled=True, missing=False)
         if catalog.addon_id in specs and specs[catalog.addon_id].serves_catalogs
+        and (catalog_ids is None or catalog.pk in catalog_ids)
     ]
     return RunPlan(addons=list(specs.values()), catalogs=catalogs, settings=settings, limits=client_limits())
 

@@ -7,6 +7,7 @@ from celery.signals import worker_ready, worker_shutting_down
 from django.db import connection
 
 from .models import PrefetchSettings, RunTrigger
+from .profiles import run_options
 from .releases import release_run_options
 from .run_logs import prune_history
 from .runs import (
@@ -27,12 +28,13 @@ def execute_run_task(self, run_id: int) -> None:
 
 
 @shared_task(name="prefetch.tasks.scheduled_run", ignore_result=True)
-def scheduled_run(schedule_id: int | None = None) -> None:
+def scheduled_run(schedule_id: int | None = None, profile: dict | None = None) -> None:
+    """Beat's firing of a schedule; `profile` is the schedule's (see prefetch.profiles)."""
     if active_run() is not None:
         record_skipped_trigger(RunTrigger.SCHEDULE, "skipped: another run was active")
         return
     try:
-        request_run(RunTrigger.SCHEDULE, {"schedule_id": schedule_id})
+        request_run(RunTrigger.SCHEDULE, run_options(schedule_id, profile))
     except RunRefused as refusal:
         record_skipped_trigger(RunTrigger.SCHEDULE, f"skipped: {refusal}")
 

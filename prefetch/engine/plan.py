@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from functools import cached_property
 from urllib.parse import urlsplit
 
@@ -142,6 +143,8 @@ class RunPlan:
     catalogs: list[CatalogSpec]
     settings: EngineSettings
     limits: ClientLimits = field(default_factory=ClientLimits)  # the deployment's, not the user's
+    # "New episodes only" (a schedule's profile): episodes released at or after this time.
+    released_since: datetime | None = None
 
     @property
     def stream_addons(self) -> list[AddonSpec]:

@@ -676,6 +676,8 @@ class PrefetchEngine:
         if any(id_too_long(video.id) for video in videos):
             self.log.warning("%s %s: videos with ids over %d characters skipped", item.type, item.name, MAX_ID_CHARS)
             videos = [video for video in videos if not id_too_long(video.id)]
+        if not videos:  # the episode policy left every one out (unreleased, specials, not new)
+            return "nothing to warm"
         episodic = item.type == "series" or len(videos) > 1
         if episodic:
             self.stats["episodes_found"] += len(videos)
@@ -763,6 +765,7 @@ class PrefetchEngine:
                 include_unreleased=self.settings.include_unreleased,
                 cap=self.settings.episodes_per_series,
                 now=now,
+                released_since=self.plan.released_since,
             ),
             None,
         )
