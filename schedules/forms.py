@@ -1,9 +1,10 @@
 from django import forms
 
 from addons.models import Catalog
+from prefetch.profiles import PROFILE_LIMITS
 from prefetch.web.forms import AmountField
 
-from .models import DAY_NAMES, PROFILE_LIMITS, Schedule
+from .models import DAY_NAMES, Schedule
 
 DAY_CHOICES = [(index, name) for index, name in enumerate(DAY_NAMES)]
 LIMIT_LABELS = {

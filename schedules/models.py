@@ -3,7 +3,7 @@ from django.db import models
 
 from addons.models import Catalog
 from prefetch.models import validate_limit, validate_optional_duration
-from prefetch.templatetags.display import format_duration
+from prefetch.profiles import PROFILE_LIMITS, describe_profile
 
 DUPLICATE_SCHEDULE = "A schedule at this time on the same days already exists."
 
@@ -20,8 +20,6 @@ def validate_days(value) -> None:
 
 
 # A schedule's profile: what its runs override of the saved settings (None / empty = as saved).
-PROFILE_LIMITS = ("movies_global_limit", "series_global_limit", "movies_per_catalog", "series_per_catalog",
-                  "items_per_mixed_catalog")
 PROFILE_FIELDS = (*PROFILE_LIMITS, "catalog_ids", "cache_validity_s", "cache_validity_auto", "new_episodes_only")
 
 
@@ -114,25 +112,8 @@ class Schedule(models.Model):
 
     @property
     def profile_label(self) -> str:
-        """The profile in words, for the Schedules page and the API."""
-        profile, parts = self.profile, []
-        if profile.get("new_episodes_only"):
-            parts.append("new episodes only")
-        if profile.get("catalog_ids"):
-            count = len(profile["catalog_ids"])
-            parts.append(f"{count} catalog{'s' if count != 1 else ''}")
-        for name in PROFILE_LIMITS:
-            if name in profile:
-                value = profile[name]
-                parts.append(f"{name.replace('_', ' ')} {'unlimited' if value == -1 else value}")
-        if profile.get("cache_validity_auto"):
-            parts.append("validity auto")
-        elif "cache_validity_s" in profile:
-            value = profile["cache_validity_s"]
-            parts.append(f"validity {'never expires' if value == -1 else format_duration(value)}")
-        elif profile.get("cache_validity_auto") is False:
-            parts.append("validity auto off")
-        return ", ".join(parts) or "full run (saved settings)"
+        """The profile in words, for the Schedules page and the API (as the run page says it)."""
+        return describe_profile(self.profile)
 
     @property
     def days_label(self) -> str:

@@ -26,7 +26,7 @@ def release_pass(*args) -> dict:
     return json.loads(out.getvalue())
 
 
-def test_announced_episodes_are_warmed_once_they_are_out(make_peer):
+def test_announced_episodes_are_warmed_once_they_are_out(make_peer, client, django_user_model):
     soon = make_peer(PEER_SOON_RELEASE_S=20)
     configure(soon.url, [("series", "peer-series")], series_per_catalog=-1, cache_validity_s=7 * 86400,
               release_delay_s=3600)
@@ -57,6 +57,8 @@ def test_announced_episodes_are_warmed_once_they_are_out(make_peer):
     assert run.trigger == RunTrigger.RELEASE and sorted(run.options["releases"]) == sorted(r.pk for r in announced.values())
     assert summary["statistics"]["episodes_prefetched"] == 24
     assert not UpcomingRelease.objects.filter(warmed_at__isnull=True).exists()
+    client.force_login(django_user_model.objects.create_user("viewer", password="x"))
+    assert "Release-day warming: 24 released episodes." in client.get(f"/runs/{run.pk}/").content.decode()
 
     soon.reset()
     assert release_pass("--release-delay", "0")["status"] == "nothing due"  # once

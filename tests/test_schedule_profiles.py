@@ -55,7 +55,7 @@ def test_the_api_takes_shows_and_checks_a_profile(api, peer):
     assert Schedule.objects.count() == 2  # nothing replaced by a refused request
 
 
-def test_a_scheduled_run_uses_its_profile_and_records_it(peer):
+def test_a_scheduled_run_uses_its_profile_and_records_it(peer, client, django_user_model):
     configure(peer.url, [("movie", "peer-popular"), ("movie", "peer-new")], movies_per_catalog=50)
     subset = [catalog("peer-new").pk]
     schedule = services.create_schedule(time=datetime(2026, 1, 1, 4).time(), days=[1], movies_per_catalog=3,
@@ -68,6 +68,9 @@ def test_a_scheduled_run_uses_its_profile_and_records_it(peer):
     assert [(c["id"], c["prefetched"]) for c in run.catalogs] == [("peer-new", 3)]  # its subset, its limit
     assert {e["id"] for e in peer.requests("catalog")} == {"peer-new"}
     assert len(peer.requests("stream")) == 3
+    client.force_login(django_user_model.objects.create_user("viewer", password="x"))
+    page = client.get(f"/runs/{run.pk}/").content.decode()
+    assert "Schedule profile: 1 catalog, movies per catalog 3, validity 0s" in page
 
 
 def test_new_episodes_only_warms_episodes_released_since_the_schedules_last_successful_run(make_peer):

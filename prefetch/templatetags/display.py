@@ -45,3 +45,4 @@ def duration(seconds) -> str:
 @register.simple_tag
 def server_zone() -> str:
     return settings.TIME_ZONE
+
