@@ -45,4 +45,3 @@ def duration(seconds) -> str:
 @register.simple_tag
 def server_zone() -> str:
     return settings.TIME_ZONE
-
