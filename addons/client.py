@@ -40,6 +40,7 @@ class FetchResult:
     error: str | None = None
     latency_ms: float = 0.0
     attempts: int = 1
+    cache_control: str | None = None  # the answer's Cache-Control header(s), comma-joined
 
     @property
     def ok(self) -> bool:
@@ -119,7 +120,7 @@ class AddonClient:
             return max(backoff, min(error.retry_after, MAX_RETRY_AFTER_S))
         return backoff
 
-    async def _get_json_once(self, url: str, max_bytes: int) -> tuple[int, Any]:
+    async def _get_json_once(self, url: str, max_bytes: int) -> tuple[int, Any, str | None]:
         try:
             async with self._session.get(_as_sent(url), proxy=self.proxy) as response:
                 status = response.status
@@ -130,12 +131,13 @@ class AddonClient:
                 if status != 200:
                     raise PermanentError(f"HTTP {status}", status)
                 body = await _read_capped(response, max_bytes)
+                cache_control = ", ".join(response.headers.getall("Cache-Control", [])) or None
         except AddressNotAllowed as error:
             raise PermanentError(str(error)) from None
         except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as error:
             raise TransientError(NOT_AN_ANSWER) from error
         try:
-            return status, json.loads(body)
+            return status, json.loads(body), cache_control
         except ValueError:
             raise PermanentError("the answer is not JSON", status) from None
 
@@ -148,7 +150,7 @@ class AddonClient:
         for attempt in range(1, self.retries + 2):
             started = time.perf_counter()
             try:
-                status, data = await self._get_json_once(url, max_bytes or self.limits.max_answer_bytes)
+                status, data, cache_control = await self._get_json_once(url, max_bytes or self.limits.max_answer_bytes)
             except PermanentError as error:
                 return FetchResult(error.status, None, str(error), _ms_since(started), attempt)
             except TransientError as error:
@@ -160,7 +162,7 @@ class AddonClient:
                 else:
                     await backoff(wait_s, error.status, error.retry_after)
             else:
-                return FetchResult(status, data, None, _ms_since(started), attempt)
+                return FetchResult(status, data, None, _ms_since(started), attempt, cache_control)
 
     async def touch(self, url: str) -> FetchResult:
         """GET that follows redirects and reads no body: enough to make a debrid resolver start work."""

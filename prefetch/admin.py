@@ -5,7 +5,7 @@ from django.utils.html import format_html
 
 from addons.redaction import redact_text, redact_url
 
-from .models import MetricTotal, PrefetchRecord, PrefetchSettings, Run
+from .models import MetricTotal, PrefetchRecord, PrefetchSettings, Run, UpcomingRelease
 from .runs import ConfigLocked
 from .services import save_settings
 
@@ -77,6 +77,19 @@ class PrefetchRecordAdmin(admin.ModelAdmin):
     search_fields = ("title", "video_id", "addon_name")
     date_hierarchy = "last_attempt"
     readonly_fields = [f.name for f in PrefetchRecord._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(UpcomingRelease)
+class UpcomingReleaseAdmin(admin.ModelAdmin):
+    """Written by runs (announced episodes) and the release pass (warmed); read-only here."""
+
+    list_display = ("title", "video_id", "released_at", "warmed_at")
+    list_filter = ("warmed_at",)
+    search_fields = ("series_name", "video_id")
+    readonly_fields = [f.name for f in UpcomingRelease._meta.fields]
 
     def has_add_permission(self, request):
         return False

@@ -81,7 +81,8 @@ class PrefetchSettings(models.Model):
     The one definition of the settings: `prefetch.engine.plan.EngineSettings` has a field with the
     same name and default for each, except those in `NOT_ENGINE_SETTINGS` (a test checks)."""
 
-    NOT_ENGINE_SETTINGS = ("run_retention_days",)  # housekeeping of the site, not a parameter of a run
+    # Housekeeping of the site and the release-day pass around runs, not parameters of a run.
+    NOT_ENGINE_SETTINGS = ("run_retention_days", "release_delay_s")
 
     movies_global_limit = models.IntegerField(default=-1, validators=[validate_limit])
     series_global_limit = models.IntegerField(default=-1, validators=[validate_limit])
@@ -93,6 +94,11 @@ class PrefetchSettings(models.Model):
     cache_validity_s = models.IntegerField(
         "cache validity (s)", default=7 * 86400, validators=[validate_optional_duration],
         help_text="-1 = never expires, 0 = always request again.",
+    )
+    cache_validity_auto = models.BooleanField(
+        "follow the addon's Cache-Control", default=False,
+        help_text="Request a stream again once its answer's max-age has passed; answers without one "
+                  "use the cache validity above.",
     )
     max_execution_time_s = models.IntegerField(
         "max execution time (s)", default=90 * 60, validators=[validate_optional_duration],
@@ -144,6 +150,10 @@ class PrefetchSettings(models.Model):
         "times (cold, then warm). 0 = off.",
     )
     run_retention_days = models.PositiveIntegerField("keep runs and logs for (days)", default=90)
+    release_delay_s = models.IntegerField(
+        "warm new episodes after their release by (s)", default=3600, validators=[MinValueValidator(0)],
+        help_text="Release-day warming requests an announced episode once it has been out this long.",
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "prefetch settings"
@@ -187,6 +197,9 @@ class PrefetchRecord(models.Model):
     looked_cached = models.BooleanField(
         null=True, blank=True, help_text="Whether the last answer came about as fast as the addon's fastest in its run."
     )
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last success expires in the addon's cache (its max-age)."
+    )
 
     class Meta:
         constraints = [
@@ -208,6 +221,33 @@ class PrefetchRecord(models.Model):
         if self.last_success is None:
             return "never"
         return "ok" if self.stream_count else "empty"
+
+
+class UpcomingRelease(models.Model):
+    """An episode announced with a release time (remembered by runs): release-day warming requests
+    it on every stream addon that serves it once it has been out for the release delay."""
+
+    content_type = models.TextField("type")
+    series_id = models.TextField()
+    series_name = models.CharField(max_length=400, blank=True)
+    video_id = models.TextField()
+    label = models.CharField(max_length=40, blank=True, help_text="S01E02 for episodes.")
+    released_at = models.DateTimeField()
+    warmed_at = models.DateTimeField(null=True, blank=True, help_text="When the release pass warmed it.")
+
+    class Meta:
+        ordering = ["released_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["content_type", "video_id"], name="unique_release_per_video")
+        ]
+        indexes = [models.Index(fields=["warmed_at", "released_at"], name="release_due_idx")]
+
+    def __str__(self):
+        return f"{self.title} at {self.released_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def title(self) -> str:
+        return f"{self.series_name or self.series_id} {self.label}".strip()
 
 
 class RunStatus(models.TextChoices):
@@ -237,6 +277,7 @@ class RunTrigger(models.TextChoices):
     SCHEDULE = "schedule"
     CLI = "cli"
     API = "api"
+    RELEASE = "release"
 
 
 class Run(models.Model):

@@ -217,7 +217,7 @@ def _configuration_block() -> str:
     for addon in Addon.objects.filter(enabled=True):
         lines.append(f"  addon ({addon.role}): {addon.name or '?'} {addon.url}")
     for field in ("movies_global_limit", "series_global_limit", "movies_per_catalog", "series_per_catalog",
-                  "items_per_mixed_catalog", "delay_s", "cache_validity_s", "max_execution_time_s",
+                  "items_per_mixed_catalog", "delay_s", "cache_validity_s", "cache_validity_auto", "max_execution_time_s",
                   "request_timeout_s", "concurrency", "cache_requests_enabled"):
         lines.append(f"  {field}: {getattr(config, field)}")
     if config.proxy_url:

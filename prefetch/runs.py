@@ -29,6 +29,7 @@ from .engine.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan, merge_
 from .models import ACTIVE_STATUSES, EXECUTING_STATUSES, PrefetchSettings, Run, RunStatus, RunTrigger
 from .notifications import notify_run_finished
 from .record_store import DatabaseRecordStore
+from .releases import listed_catalog, mark_warmed
 from .run_logs import observe_run
 
 logger = logging.getLogger("prefetch.runs")
@@ -197,8 +198,23 @@ def addon_spec(addon: Addon) -> AddonSpec:
     )
 
 
-def plan_from_database(overrides: dict | None = None) -> RunPlan:
-    """The saved configuration: enabled addons and the user's catalog selection, in the user's order."""
+def plan_for_run(run: Run) -> RunPlan:
+    """What a queued run works on, from what it recorded (so a resumed run does the same)."""
+    options = run.options
+    since = options.get("released_since")
+    plan = plan_from_database(options.get("settings"), releases=options.get("releases"),
+                              catalog_ids=options.get("catalog_ids"))
+    if "released_since" in options:  # a schedule's "new episodes only"; None: nothing completed yet
+        plan.released_since = datetime.fromisoformat(since) if since else None
+    return plan
+
+
+def plan_from_database(
+    overrides: dict | None = None, releases: list[int] | None = None, catalog_ids: list[int] | None = None
+) -> RunPlan:
+    """The saved configuration: enabled addons and the user's catalog selection, in the user's order
+    (only `catalog_ids` of it, when given: a schedule's subset); with `releases` (UpcomingRelease
+    ids), those episodes instead of the selection."""
     settings = EngineSettings.from_model(PrefetchSettings.load(), overrides)
     specs = {}
     for addon in Addon.objects.filter(enabled=True):
@@ -206,6 +222,10 @@ def plan_from_database(overrides: dict | None = None) -> RunPlan:
             specs[addon.pk] = addon_spec(addon)
         except ManifestError:
             logger.warning("Addon %s has no usable cached manifest; reload it on the Addons page", addon)
+    if releases is not None:
+        listed = listed_catalog(releases, [spec for spec in specs.values() if spec.serves_streams])
+        return RunPlan(addons=list(specs.values()), catalogs=[listed] if listed else [], settings=settings,
+                       limits=client_limits())
     catalogs = [
         CatalogSpec(
             addon=specs[catalog.addon_id],
@@ -217,6 +237,7 @@ def plan_from_database(overrides: dict | None = None) -> RunPlan:
         )
         for catalog in Catalog.objects.filter(enabled=True, missing=False)
         if catalog.addon_id in specs and specs[catalog.addon_id].serves_catalogs
+        and (catalog_ids is None or catalog.pk in catalog_ids)
     ]
     return RunPlan(addons=list(specs.values()), catalogs=catalogs, settings=settings, limits=client_limits())
 
@@ -236,7 +257,8 @@ def plan_from_addons(addons: list[AddonSpec], overrides: dict | None = None) -> 
 
 
 def validate_plan(plan: RunPlan) -> None:
-    if not any(addon.serves_catalogs for addon in plan.addons):
+    listed = any(catalog.items is not None for catalog in plan.catalogs)  # needs no catalog addon
+    if not listed and not any(addon.serves_catalogs for addon in plan.addons):
         raise RunRefused("No catalog addon is configured.", fix=("/addons/", "Add one on the Addons page"))
     if not plan.stream_addons:
         raise RunRefused("No stream addon is configured.", fix=("/addons/", "Add one on the Addons page"))
@@ -358,7 +380,7 @@ def _execute_claimed(run_id, token, plan, local_cancel, listeners, engine_option
         logger.warning("Resuming run %s on %s (%s); streams it already requested are not requested again",
                        run_id, run.worker, run.resumes[-1]["reason"])
     try:
-        plan = plan or plan_from_database(run.options.get("settings"))
+        plan = plan or plan_for_run(run)
         validate_plan(plan)
         engine = database_engine(
             plan,
@@ -381,7 +403,10 @@ def _execute_claimed(run_id, token, plan, local_cancel, listeners, engine_option
         run = Run.objects.get(pk=run_id)
         _queue_again(run, f"worker {run.worker} shut down while running it", timezone.now())
         return Run.objects.get(pk=run_id)
-    return _finish(run_id, token, final_status(report), report=report, error=report["failure"])
+    status = final_status(report)
+    if run.trigger == RunTrigger.RELEASE and status in (RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES):
+        mark_warmed(run.options["releases"])
+    return _finish(run_id, token, status, report=report, error=report["failure"])
 
 
 def final_status(report: dict) -> str:

@@ -6,7 +6,9 @@ from celery import shared_task
 from celery.signals import worker_ready, worker_shutting_down
 from django.db import connection
 
-from .models import RunTrigger
+from .models import PrefetchSettings, RunTrigger
+from .profiles import run_options
+from .releases import release_run_options
 from .run_logs import prune_history
 from .runs import (
     EXECUTE_RUN_TASK,
@@ -26,14 +28,28 @@ def execute_run_task(self, run_id: int) -> None:
 
 
 @shared_task(name="prefetch.tasks.scheduled_run", ignore_result=True)
-def scheduled_run(schedule_id: int | None = None) -> None:
+def scheduled_run(schedule_id: int | None = None, profile: dict | None = None) -> None:
+    """Beat's firing of a schedule; `profile` is the schedule's (see prefetch.profiles)."""
     if active_run() is not None:
         record_skipped_trigger(RunTrigger.SCHEDULE, "skipped: another run was active")
         return
     try:
-        request_run(RunTrigger.SCHEDULE, {"schedule_id": schedule_id})
+        request_run(RunTrigger.SCHEDULE, run_options(schedule_id, profile))
     except RunRefused as refusal:
         record_skipped_trigger(RunTrigger.SCHEDULE, f"skipped: {refusal}")
+
+
+@shared_task(name="prefetch.tasks.warm_releases", ignore_result=True)
+def warm_releases() -> None:
+    """Beat, every RELEASE_WARM_INTERVAL_S: a release run for the episodes due now, if any. While
+    another run is active the tick is recorded as skipped; the next tick tries again."""
+    options = release_run_options(PrefetchSettings.load().release_delay_s)
+    if options is None:
+        return
+    try:
+        request_run(RunTrigger.RELEASE, options)
+    except RunRefused as refusal:
+        record_skipped_trigger(RunTrigger.RELEASE, f"skipped: {refusal} Tried again at the next tick.")
 
 
 @shared_task(name="prefetch.tasks.prune_history", ignore_result=True)

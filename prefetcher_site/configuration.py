@@ -21,7 +21,7 @@ from addons.redaction import MASK, redact_url
 from prefetch.models import SECRET_URL_SETTINGS, PrefetchSettings
 from prefetch.runs import ConfigLocked, configuration_change
 from schedules import services as schedule_services
-from schedules.models import Schedule, SchedulingSettings
+from schedules.models import PROFILE_FIELDS, Schedule, SchedulingSettings
 
 FORMAT = "streams-prefetcher-config"
 VERSION = 1
@@ -64,7 +64,7 @@ def export_config(include_secrets: bool = False) -> dict:
             ],
         })
     schedules = [
-        {"time": s.time.strftime("%H:%M"), "days": sorted(s.days), "enabled": s.enabled}
+        {"time": s.time.strftime("%H:%M"), "days": sorted(s.days), "enabled": s.enabled, **_portable_profile(s.profile)}
         for s in Schedule.objects.order_by("time", "id")
     ]
     return {
@@ -76,6 +76,11 @@ def export_config(include_secrets: bool = False) -> dict:
         "addons": addons,
         "scheduling": {"enabled": SchedulingSettings.load().enabled, "schedules": schedules},
     }
+
+
+def _portable_profile(profile: dict) -> dict:
+    """A schedule's profile as it travels: catalog ids are this install's own, so a subset stays here."""
+    return {name: value for name, value in profile.items() if name != "catalog_ids"}
 
 
 def _is_redacted(url: str) -> bool:
@@ -90,6 +95,11 @@ def _check_shape(data) -> None:
     for key, kind in (("settings", dict), ("addons", list), ("scheduling", dict)):
         if not isinstance(data.get(key), kind):
             raise ConfigError(f"'{key}' is missing or not a{'n' if kind is list else ''} {kind.__name__}.")
+
+
+def _profile_of(item: dict) -> dict:
+    """The profile keys of an exported schedule (checked with the schedule, by its model's rules)."""
+    return {name: item[name] for name in PROFILE_FIELDS if name in item}
 
 
 def _parse_time(value: str) -> dt_time:
@@ -115,7 +125,7 @@ def import_config(data: dict) -> dict:
         raise ConfigError("'scheduling.schedules' is not a list.")
     entries = [
         {"time": _parse_time(item.get("time")), "days": list(item.get("days") or []),
-         "enabled": bool(item.get("enabled", True))}
+         "enabled": bool(item.get("enabled", True)), **_portable_profile(_profile_of(item))}
         for item in scheduling.get("schedules") or []
     ]
     try:

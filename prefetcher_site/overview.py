@@ -4,7 +4,8 @@ scheduler and worker, records per addon, trends of the last runs)."""
 from dataclasses import dataclass
 
 from addons.models import Addon, AddonRole, Catalog
-from prefetch.models import FINISHED_STATUSES, Run, RunStatus
+from prefetch.models import FINISHED_STATUSES, PrefetchSettings, Run, RunStatus
+from prefetch.releases import upcoming
 from prefetch.web.selectors import records_per_addon
 from schedules.liveness import scheduler_status
 from schedules.models import Schedule
@@ -80,4 +81,5 @@ def idle_overview(worker: dict) -> dict:
         "worker": worker,
         "records": records_per_addon(),
         "trends": trends(),
+        "releases": upcoming(PrefetchSettings.load().release_delay_s),
     }

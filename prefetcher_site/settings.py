@@ -283,8 +283,11 @@ SCHEDULER_HEARTBEAT_S = env.float("SCHEDULER_HEARTBEAT_S", default=15.0)
 SCHEDULER_STALE_AFTER_S = env.float("SCHEDULER_STALE_AFTER_S", default=90.0)
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 # Housekeeping only; user schedules live in the database (schedules app), never here.
+# How often beat looks for announced episodes that are due for release-day warming (prefetch.releases).
+RELEASE_WARM_INTERVAL_S = env.float("RELEASE_WARM_INTERVAL_S", default=900.0)
 CELERY_BEAT_SCHEDULE = {
     "prune-history": {"task": "prefetch.tasks.prune_history", "schedule": crontab(hour=4, minute=17)},
+    "warm-releases": {"task": "prefetch.tasks.warm_releases", "schedule": RELEASE_WARM_INTERVAL_S},
 }
 
 # --- Channels -----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from .services import delete_schedule, next_occurrence, sync_all, sync_schedule
 
 @admin.register(Schedule)
 class ScheduleAdmin(admin.ModelAdmin):
-    list_display = ("time", "days_label", "enabled", "next_run", "periodic_task")
+    list_display = ("time", "days_label", "enabled", "profile_label", "next_run", "periodic_task")
     list_filter = ("enabled",)
     readonly_fields = ("next_run", "periodic_task", "created_at")
 

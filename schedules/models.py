@@ -1,6 +1,10 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from addons.models import Catalog
+from prefetch.models import validate_limit, validate_optional_duration
+from prefetch.profiles import PROFILE_LIMITS, describe_profile
+
 DUPLICATE_SCHEDULE = "A schedule at this time on the same days already exists."
 
 DAY_NAMES = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]  # cron numbering: 0 = Sunday
@@ -13,6 +17,23 @@ def validate_days(value) -> None:
         raise ValidationError("Days are numbers from 0 (Sunday) to 6 (Saturday).")
     if len(set(value)) != len(value):
         raise ValidationError("A day is listed twice.")
+
+
+# A schedule's profile: what its runs override of the saved settings (None / empty = as saved).
+PROFILE_FIELDS = (*PROFILE_LIMITS, "catalog_ids", "cache_validity_s", "cache_validity_auto", "new_episodes_only")
+
+
+def validate_catalog_ids(value) -> None:
+    if not isinstance(value, list) or any(not isinstance(pk, int) or isinstance(pk, bool) for pk in value):
+        raise ValidationError("A list of catalog ids.")
+    if len(set(value)) != len(value):
+        raise ValidationError("A catalog is listed twice.")
+    selected = set(Catalog.objects.filter(pk__in=value, enabled=True, missing=False).values_list("pk", flat=True))
+    unknown = [pk for pk in value if pk not in selected]
+    if unknown:
+        raise ValidationError(
+            f"Not among the selected catalogs: {', '.join(map(str, unknown))}. Pick them on the Catalogs page first."
+        )
 
 
 class SchedulingSettings(models.Model):
@@ -42,6 +63,22 @@ class Schedule(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # The profile (see PROFILE_FIELDS): a nightly full run and an hourly light one differ here.
+    movies_global_limit = models.IntegerField(null=True, blank=True, validators=[validate_limit])
+    series_global_limit = models.IntegerField(null=True, blank=True, validators=[validate_limit])
+    movies_per_catalog = models.IntegerField(null=True, blank=True, validators=[validate_limit])
+    series_per_catalog = models.IntegerField(null=True, blank=True, validators=[validate_limit])
+    items_per_mixed_catalog = models.IntegerField(null=True, blank=True, validators=[validate_limit])
+    catalog_ids = models.JSONField(
+        default=list, blank=True, validators=[validate_catalog_ids],
+        help_text="A subset of the selected catalogs (ids); empty = all of them.",
+    )
+    cache_validity_s = models.IntegerField(null=True, blank=True, validators=[validate_optional_duration])
+    cache_validity_auto = models.BooleanField(null=True, blank=True, help_text="Empty = as in Settings.")
+    new_episodes_only = models.BooleanField(
+        default=False, help_text="Only episodes released since this schedule's last successful run."
+    )
+
     class Meta:
         ordering = ["time", "id"]
         constraints = [
@@ -63,6 +100,20 @@ class Schedule(models.Model):
         except ValidationError as error:
             # Reported on the time field: the one a user changes to tell two schedules apart.
             raise ValidationError({"time": error.messages}) from None
+
+    @property
+    def profile(self) -> dict:
+        """What this schedule's runs override, as plain data (the beat task's kwargs carry it)."""
+        values = {name: getattr(self, name) for name in PROFILE_FIELDS}
+        unset = {name for name, value in values.items() if value is None or value == []}
+        if not self.new_episodes_only:
+            unset.add("new_episodes_only")
+        return {name: value for name, value in values.items() if name not in unset}
+
+    @property
+    def profile_label(self) -> str:
+        """The profile in words, for the Schedules page and the API (as the run page says it)."""
+        return describe_profile(self.profile)
 
     @property
     def days_label(self) -> str:

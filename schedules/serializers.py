@@ -1,8 +1,18 @@
 from rest_framework import serializers
 
-from prefetch.web.api_conventions import StrictSerializer
+from prefetch.web.api_conventions import MAX_INT, IdField, StrictSerializer
 
 from .services import next_occurrence
+
+MAX_PROFILE_CATALOGS = 1000  # a bound on the list, as on every list the API takes; ids are checked against the selection
+
+
+class LimitField(serializers.IntegerField):
+    """A profile's limit: -1 = unlimited, null = as in the settings."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_null=True, min_value=-1, max_value=MAX_INT,
+                         help_text="-1 = unlimited; null = as in the settings.", **kwargs)
 
 
 class ScheduleEntrySerializer(StrictSerializer):
@@ -14,6 +24,27 @@ class ScheduleEntrySerializer(StrictSerializer):
     )
     enabled = serializers.BooleanField(default=True)
     next_run = serializers.SerializerMethodField()
+    # The profile: what this schedule's runs override (null / empty / false = as in the settings).
+    movies_global_limit = LimitField()
+    series_global_limit = LimitField()
+    movies_per_catalog = LimitField()
+    series_per_catalog = LimitField()
+    items_per_mixed_catalog = LimitField()
+    catalog_ids = serializers.ListField(
+        child=IdField(), required=False, max_length=MAX_PROFILE_CATALOGS,
+        help_text="A subset of the selected catalogs (ids from /api/catalogs/selection); empty = all.",
+    )
+    cache_validity_s = serializers.IntegerField(
+        required=False, allow_null=True, min_value=-1, max_value=MAX_INT,
+        help_text="Seconds; -1 = never expires, 0 = always request again; null = as in the settings.",
+    )
+    cache_validity_auto = serializers.BooleanField(
+        required=False, allow_null=True, help_text="Follow each answer's Cache-Control max-age; null = as in the settings.",
+    )
+    new_episodes_only = serializers.BooleanField(
+        required=False, default=False, help_text="Only episodes released since this schedule's last successful run.",
+    )
+    profile = serializers.CharField(source="profile_label", read_only=True, help_text="The profile in words.")
 
     def get_next_run(self, schedule) -> str | None:
         when = next_occurrence(schedule) if getattr(schedule, "pk", None) else None

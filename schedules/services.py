@@ -43,7 +43,7 @@ def sync_schedule(schedule: Schedule) -> PeriodicTask:
         for field, value in crontab_fields.items():
             setattr(crontab, field, value)
         crontab.save()
-    task.kwargs = json.dumps({"schedule_id": schedule.pk})
+    task.kwargs = json.dumps({"schedule_id": schedule.pk, "profile": schedule.profile})
     task.enabled = schedule.enabled and global_enabled
     # Beat counts the next run from the last one. From now: an edit never makes it fire a time
     # already past at once, and the next run shown (next_occurrence) is the one beat makes.
@@ -119,12 +119,13 @@ def next_run_time(now: datetime | None = None) -> datetime | None:
     return min(times) if times else None
 
 
-def create_schedule(*, time, days, enabled: bool = True) -> Schedule:
-    """Every new schedule comes here (API, page, config import), so the cap is checked here."""
+def create_schedule(*, time, days, enabled: bool = True, **profile) -> Schedule:
+    """Every new schedule comes here (API, page, config import), so the cap is checked here.
+    `profile`: any of PROFILE_FIELDS (what its runs override of the saved settings)."""
     with transaction.atomic():
         if Schedule.objects.count() >= MAX_SCHEDULES:
             raise ValidationError({"schedules": [f"At most {MAX_SCHEDULES} schedules: delete one before adding another."]})
-        schedule = Schedule(time=time, days=list(days), enabled=enabled)
+        schedule = Schedule(time=time, days=list(days), enabled=enabled, **profile)
         schedule.full_clean(exclude=["periodic_task"])  # also sorts the days
         schedule.save()
         sync_schedule(schedule)
@@ -188,5 +189,5 @@ def catch_up_missed(now: datetime | None = None) -> int | None:
     if Run.objects.filter(trigger=RunTrigger.SCHEDULE, created_at__gte=when).exists():
         return None
     logger.info("Schedule %s was missed at %s while the app was down: running it now", schedule, when)
-    scheduled_run(schedule.pk)
+    scheduled_run(schedule.pk, schedule.profile)
     return schedule.pk

@@ -46,10 +46,11 @@ def schedule_edit(request, pk: int | None = None):
         data = form.cleaned_data
         try:
             if schedule is None:
-                services.create_schedule(time=data["time"], days=data["days"], enabled=data["enabled"])
+                services.create_schedule(time=data["time"], days=data["days"], enabled=data["enabled"], **form.profile())
                 messages.success(request, "Schedule added.")
             else:
-                services.update_schedule(schedule, time=data["time"], days=data["days"], enabled=data["enabled"])
+                services.update_schedule(schedule, time=data["time"], days=data["days"], enabled=data["enabled"],
+                                         **form.profile())
                 messages.success(request, "Schedule saved.")
             return redirect("schedules")
         except ValidationError as refused:  # the service's own limits (the form checked the fields)

@@ -167,7 +167,7 @@ def test_missed_schedule_runs_once_at_start_up_when_less_than_an_hour_late():
     PeriodicTask.objects.filter(pk=schedule.periodic_task_id).update(last_run_at=now - timedelta(days=3))
     assert services.catch_up_missed(now) == schedule.pk
     run = Run.objects.get()
-    assert run.trigger == RunTrigger.SCHEDULE and run.options == {"schedule_id": schedule.pk}
+    assert run.trigger == RunTrigger.SCHEDULE and run.options == {"schedule_id": schedule.pk, "profile": {}}
     # Beat would otherwise fire the stale crontab itself: its last run is now "just now".
     assert PeriodicTask.objects.get(pk=schedule.periodic_task_id).last_run_at == now
     # A second start-up (or a beat restart) never runs it again.

@@ -38,7 +38,7 @@ class MemoryStore:
     def __init__(self):
         self.saved = []
 
-    def valid_keys(self, addon_keys, content_type, video_ids, validity_s):
+    def valid_keys(self, addon_keys, content_type, video_ids, validity_s, auto=False):
         return set()
 
     def attempted_since(self, addon_keys, content_type, video_ids, since):

@@ -39,8 +39,10 @@ def test_every_beat_entry_loads_through_django_celery_beats_own_scheduler(celery
     schedules = [services.create_schedule(time=minute_from_now(minutes), days=EVERY_DAY) for minutes in (10, 70)]
     scheduler = Scheduler(app=celery_app)  # as `celery beat` builds it: housekeeping entries installed
     entries = scheduler.schedule
-    expected = {"prune-history", *(f"prefetch-schedule-{schedule.pk}" for schedule in schedules)}
+    expected = {"prune-history", "warm-releases", *(f"prefetch-schedule-{schedule.pk}" for schedule in schedules)}
     assert set(entries) == expected == set(PeriodicTask.objects.values_list("name", flat=True))
+    releases = entries.pop("warm-releases")  # release-day warming: an interval, RELEASE_WARM_INTERVAL_S
+    assert releases.task == "prefetch.tasks.warm_releases" and releases.schedule.run_every == timedelta(seconds=900)
     for entry in entries.values():
         assert isinstance(entry.schedule, crontab), entry
         due, next_check_s = entry.is_due()
@@ -144,7 +146,7 @@ def test_beat_start_runs_a_missed_schedule_once_and_beat_does_not_fire_it_again(
     PeriodicTask.objects.filter(pk=schedule.periodic_task_id).update(last_run_at=timezone.now() - timedelta(days=2))
     entries = Scheduler(app=celery_app).schedule
     run = Run.objects.get()
-    assert run.trigger == RunTrigger.SCHEDULE and run.options == {"schedule_id": schedule.pk}
+    assert run.trigger == RunTrigger.SCHEDULE and run.options == {"schedule_id": schedule.pk, "profile": {}}
     assert entries[f"prefetch-schedule-{schedule.pk}"].is_due()[0] is False  # not a second time by beat
     Scheduler(app=celery_app)  # a beat restart
     assert Run.objects.count() == 1
@@ -204,6 +206,6 @@ def test_a_beat_process_fires_a_schedule_for_the_next_minute_and_a_worker_runs_i
 
     wait_s = (at - timezone.now()).total_seconds()
     run = wait_for(finished_scheduled_run, timeout=wait_s + 30, message=f"beat to fire the schedule at {at:%H:%M}", worker=beat)
-    assert run.status == RunStatus.COMPLETED and run.options == {"schedule_id": schedule.pk}, run.error
+    assert run.status == RunStatus.COMPLETED and run.options == {"schedule_id": schedule.pk, "profile": {}}, run.error
     assert run.created_at >= at and run.worker == worker.hostname  # fired at the minute, by beat
     assert scheduler_status()["ok"] is True

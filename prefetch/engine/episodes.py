@@ -63,14 +63,17 @@ def videos_from_meta(meta: dict, item_id: str) -> MetaVideos:
 
 
 def select_episodes(
-    videos: list[Video], *, include_specials: bool, include_unreleased: bool, cap: int, now: datetime
+    videos: list[Video], *, include_specials: bool, include_unreleased: bool, cap: int, now: datetime,
+    released_since: datetime | None = None,
 ) -> list[Video]:
-    """Apply the episode policy. With a cap, the newest episodes are kept and come first."""
+    """Apply the episode policy. With a cap, the newest episodes are kept and come first. With
+    `released_since` ("new episodes only"), only episodes released since then (dated ones)."""
     chosen = [
         video
         for video in videos
         if (include_specials or video.season != 0)
         and (include_unreleased or video.released is None or video.released <= now)
+        and (released_since is None or (video.released is not None and video.released >= released_since))
     ]
     if cap < 0 or cap >= len(chosen):
         return chosen
@@ -83,3 +86,13 @@ def select_episodes(
         ),
     )
     return list(reversed(oldest_first))[:cap]
+
+
+def announced(videos: list[Video], *, include_specials: bool, now: datetime) -> list[Video]:
+    """Episodes with a release time still to come (specials only if enabled): what release-day
+    warming remembers, whatever the unreleased policy of the run."""
+    return [
+        video
+        for video in videos
+        if video.released is not None and video.released > now and (include_specials or video.season != 0)
+    ]

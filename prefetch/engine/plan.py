@@ -2,12 +2,14 @@
 
 import re
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from functools import cached_property
 from urllib.parse import urlsplit
 
 from addons.client import ClientLimits
 from addons.manifest import CINEMETA_MANIFEST_URL, CatalogExtra, Manifest, addon_key, declares_skip, extras_blocker
 from addons.redaction import redact_url
+from prefetch.engine.episodes import Video
 from prefetch.engine.pace import FIXED
 
 
@@ -23,6 +25,7 @@ class EngineSettings:
     items_per_mixed_catalog: int = 20
     delay_s: float = 2.0
     cache_validity_s: int = 7 * 86400
+    cache_validity_auto: bool = False
     max_execution_time_s: int = 90 * 60
     request_timeout_s: float = 30.0
     proxy_url: str = ""
@@ -108,6 +111,16 @@ def merge_addons(addons: list[AddonSpec]) -> list[AddonSpec]:
     return list(merged.values())
 
 
+@dataclass(frozen=True)
+class ListedItem:
+    """An item whose videos the plan already knows (release-day warming): no catalog, no meta."""
+
+    type: str
+    id: str
+    name: str
+    videos: tuple[Video, ...]
+
+
 @dataclass
 class CatalogSpec:
     addon: AddonSpec
@@ -116,6 +129,8 @@ class CatalogSpec:
     name: str
     extras: tuple[CatalogExtra, ...] = ()
     extra_values: dict = field(default_factory=dict)
+    # Given by the plan instead of requested from the addon; each warmed whatever the records say.
+    items: tuple[ListedItem, ...] | None = None
 
     @property
     def declares_skip(self) -> bool:
@@ -143,6 +158,8 @@ class RunPlan:
     catalogs: list[CatalogSpec]
     settings: EngineSettings
     limits: ClientLimits = field(default_factory=ClientLimits)  # the deployment's, not the user's
+    # "New episodes only" (a schedule's profile): episodes released at or after this time.
+    released_since: datetime | None = None
 
     @property
     def stream_addons(self) -> list[AddonSpec]:

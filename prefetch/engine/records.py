@@ -20,11 +20,27 @@ class StreamOutcome:
     error: str
     stream_count: int | None
     latency_ms: float
+    expires_at: datetime | None = None  # from the answer's Cache-Control max-age (see freshness.py)
+
+
+@dataclass
+class Announcement:
+    """An episode announced with a release time still to come (release-day warming warms it later)."""
+
+    content_type: str
+    series_id: str
+    series_name: str
+    video_id: str
+    label: str
+    released_at: datetime
 
 
 class RecordStore(Protocol):
-    def valid_keys(self, addon_keys: list[str], content_type: str, video_ids: list[str], validity_s: int) -> set:
-        """(addon_key, video_id) pairs that succeeded within the validity window (-1: ever; 0: never)."""
+    def valid_keys(
+        self, addon_keys: list[str], content_type: str, video_ids: list[str], validity_s: int, auto: bool = False
+    ) -> set:
+        """(addon_key, video_id) pairs that succeeded within the validity window (-1: ever; 0: never).
+        With `auto`, a record whose answer said when it expires is valid until then instead."""
 
     def attempted_since(
         self, addon_keys: list[str], content_type: str, video_ids: list[str], since: datetime
@@ -37,3 +53,6 @@ class RecordStore(Protocol):
 
     def save(self, outcomes: list[StreamOutcome]) -> None:
         """Upsert: a success refreshes everything, a failure never erases the last success."""
+
+    def remember_announced(self, announcements: list[Announcement]) -> None:
+        """Upsert by (type, video id): the release time may move; a new time is warmed again."""

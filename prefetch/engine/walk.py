@@ -21,10 +21,11 @@ from urllib.parse import quote, urlsplit
 from addons.client import AddonClient, FetchResult, run_sync
 from addons.manifest import MAX_ID_CHARS, ManifestError, id_too_long, resource_url
 from addons.redaction import redact_url
-from prefetch.engine.episodes import Video, select_episodes, videos_from_meta
+from prefetch.engine.episodes import Video, announced, select_episodes, videos_from_meta
+from prefetch.engine.freshness import expires_at
 from prefetch.engine.pace import Pace, is_congestion_status
 from prefetch.engine.plan import AddonSpec, CatalogSpec, RunPlan
-from prefetch.engine.records import RecordStore, StreamOutcome
+from prefetch.engine.records import Announcement, RecordStore, StreamOutcome
 from prefetch.engine.verify import Verifier, percentile
 
 STOP_COMPLETED = "completed"
@@ -110,6 +111,7 @@ class Item:
     name: str
     # (addon key, video id) pairs still valid, looked up with the item's catalog page; None: not yet.
     valid: set | None = None
+    videos: list[Video] | None = None  # known from the plan (a listed item): no meta request
 
 
 @dataclass
@@ -334,6 +336,7 @@ class PrefetchEngine:
         self.prefetched_by_kind = {"movie": 0, "series": 0}
         self.reserved_by_kind = {"movie": 0, "series": 0}
         self.pending_outcomes: list[StreamOutcome] = []
+        self.pending_announcements: list[Announcement] = []
         self.inflight = 0
         self.paused = False
         self.paused_total_s = 0.0
@@ -588,6 +591,10 @@ class PrefetchEngine:
             batch = list(self.pending_outcomes)
             await self._db(self.store.save, batch)
             del self.pending_outcomes[: len(batch)]  # only once saved: a failed save is tried again
+        if self.pending_announcements:
+            batch = list(self.pending_announcements)
+            await self._db(self.store.remember_announced, batch)
+            del self.pending_announcements[: len(batch)]
 
     # ----------------------------------------------------------------------------------------------
     async def _crawl_and_verify(self) -> None:
@@ -726,6 +733,13 @@ class PrefetchEngine:
         return ""
 
     async def _walk_catalog(self, catalog: CatalogSpec, result: CatalogResult, tasks: set) -> str:
+        if catalog.items is not None:  # listed by the plan: nothing counts as already warm
+            for listed in catalog.items:
+                item = Item(listed.type, listed.id, listed.name, valid=set(), videos=list(listed.videos))
+                reason = await self._dispatch(catalog, result, item, tasks)
+                if reason:
+                    return reason
+            return "end of list"
         seen_in_catalog: set[str] = set()
         skip = 0
         while True:
@@ -787,7 +801,7 @@ class PrefetchEngine:
             return
         try:
             valid = await self._lookup(self.store.valid_keys, addon_keys, "movie", [item.id for item in movies],
-                                       self.settings.cache_validity_s)
+                                       self.settings.cache_validity_s, self.settings.cache_validity_auto)
         except DatabaseUnavailable:
             return  # each item looks up for itself, and waits for the database as items do
         for item in movies:
@@ -872,6 +886,8 @@ class PrefetchEngine:
         if any(id_too_long(video.id) for video in videos):
             self.log.warning("%s %s: videos with ids over %d characters skipped", item.type, item.name, MAX_ID_CHARS)
             videos = [video for video in videos if not id_too_long(video.id)]
+        if not videos:  # the episode policy left every one out (unreleased, specials, not new)
+            return "nothing to warm"
         episodic = item.type == "series" or len(videos) > 1
         if episodic:
             self.stats["episodes_found"] += len(videos)
@@ -896,6 +912,7 @@ class PrefetchEngine:
             item.type,
             [video.id for video in videos],
             self.settings.cache_validity_s,
+            self.settings.cache_validity_auto,
         )
         todo = [
             (addon, video)
@@ -931,6 +948,8 @@ class PrefetchEngine:
 
     async def _videos(self, catalog: CatalogSpec, item: Item) -> tuple[list[Video], str | None]:
         """The videos to request, or the reason there are none (REASONS)."""
+        if item.videos is not None:  # listed by the plan (release-day warming)
+            return list(item.videos), None
         if item.type == "movie":
             return [Video(item.id)], None
         source = await self._meta_source(catalog.addon, item)
@@ -951,12 +970,18 @@ class PrefetchEngine:
         listed = videos_from_meta(meta, item.id)
         if not listed.videos:
             return [], REASON_EMBEDDED
+        now = datetime.now(timezone.utc)
+        self.pending_announcements.extend(
+            Announcement(item.type, item.id, item.name, video.id, video.label, video.released)
+            for video in announced(listed.videos, include_specials=self.settings.include_specials, now=now)
+        )
         videos = select_episodes(
             listed.videos,
             include_specials=self.settings.include_specials,
             include_unreleased=self.settings.include_unreleased,
             cap=self.settings.episodes_per_series,
-            now=datetime.now(timezone.utc),
+            now=now,
+            released_since=self.plan.released_since,
         )
         return videos, None if videos else REASON_EXCLUDED
 
@@ -1043,10 +1068,12 @@ class PrefetchEngine:
             result.stream_requests_failed += 1
             self.stats["stream_requests_failed"] += 1
             self.log.warning("Streams for %s from %s failed: %s", title, addon.name, error)
+        answered_at = datetime.now(timezone.utc)
         self.pending_outcomes.append(
             StreamOutcome(
-                addon.key, addon.name, item.type, video.id, title, datetime.now(timezone.utc), ok,
+                addon.key, addon.name, item.type, video.id, title, answered_at, ok,
                 answer.status, error, len(streams) if ok else None, answer.latency_ms,
+                expires_at(answered_at, answer.cache_control) if ok else None,
             )
         )
         if ok and streams and self.cache_requests_enabled:

@@ -93,10 +93,10 @@ GROUPS = [
         "items_per_mixed_catalog",
     ]),
     ("Time", "Pacing and time budgets.", [
-        "delay_s", "request_timeout_s", "cache_validity_s", "max_execution_time_s",
+        "delay_s", "request_timeout_s", "cache_validity_s", "cache_validity_auto", "max_execution_time_s",
     ]),
     ("Series episodes", "Which episodes of a series are requested.", [
-        "episodes_per_series", "include_specials", "include_unreleased",
+        "episodes_per_series", "include_specials", "include_unreleased", "release_delay_s",
     ]),
     ("Stream source cache requests", "Ask the debrid service to cache sources that are not cached yet.", [
         "cache_requests_enabled", "cached_stream_regex", "skip_stream_regex", "cache_requests_per_item",
@@ -139,6 +139,10 @@ class SettingsForm(forms.ModelForm):
     )
     max_execution_time_s = AmountField(
         units=["s", "m", "h", "d"], unlimited_label="Unlimited", integer=True, label="Max execution time",
+    )
+    release_delay_s = AmountField(
+        units=["m", "h", "d"], integer=True, label="Warm new episodes after release by",
+        help_text="Announced episodes are requested once they have been out this long. 0 = at release.",
     )
 
     class Meta:

@@ -10,6 +10,7 @@ from django.db.models import Max, Q
 from django.shortcuts import get_object_or_404, render
 
 from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus, RunTrigger
+from prefetch.profiles import describe_profile
 from prefetch.verification import summary_lines
 from prefetch.web.selectors import (
     RECORD_STATUSES,
@@ -53,7 +54,8 @@ def history(request):
 
 def run_page(request, pk: int):
     run = get_object_or_404(Run, pk=pk)
-    return render(request, "prefetch/run.html", {"run": run, "detail": run_detail(run)})
+    profile = describe_profile(run.options["profile"]) if "profile" in run.options else ""
+    return render(request, "prefetch/run.html", {"run": run, "detail": run_detail(run), "profile": profile})
 
 
 def records(request):

@@ -57,7 +57,8 @@ class Command(BaseCommand):
         for dest, flag in INT_OPTIONS.items():
             parser.add_argument(flag, dest=dest, type=str, metavar="N", help="-1 = unlimited")
         for dest, flag in DURATION_OPTIONS.items():
-            parser.add_argument(flag, dest=dest, type=str, metavar="DUR", help="e.g. 500ms, 2s, 90m, 7d; -1 = unlimited")
+            parser.add_argument(flag, dest=dest, type=str, metavar="DUR", help="e.g. 500ms, 2s, 90m, 7d; -1 = unlimited"
+                                + ("; auto = each answer's Cache-Control max-age" if dest == "cache_validity_s" else ""))
         parser.add_argument("--concurrency", type=str, metavar="N",
                             help="parallel requests per addon (with --adaptive: the most the limit may reach)")
         parser.add_argument("--adaptive", action="store_true",
@@ -112,6 +113,11 @@ class Command(BaseCommand):
             if options[dest] is not None:
                 overrides[dest] = _int(options[dest], flag, minimum=-1)
         for dest, flag in DURATION_OPTIONS.items():
+            if dest == "cache_validity_s" and options[dest] is not None:
+                # `auto`: each answer's max-age, the saved validity where an answer gives none.
+                overrides["cache_validity_auto"] = options[dest].strip().lower() == "auto"
+                if overrides["cache_validity_auto"]:
+                    continue
             if options[dest] is not None:
                 try:
                     seconds = parse_duration(options[dest])

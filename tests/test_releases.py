@@ -1,0 +1,98 @@
+"""Release-day warming: announced episodes are remembered by runs and warmed once they are out."""
+
+import json
+from collections import Counter
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from prefetch.models import Run, RunStatus, RunTrigger, UpcomingRelease
+from prefetch.runs import create_run, execute_run
+from prefetch.tasks import warm_releases
+from tests.helpers import wait_until
+from tests.test_lifecycle import configure
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def release_pass(*args) -> dict:
+    out = StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("prefetch_releases", *args, "--json", stdout=out, stderr=StringIO())
+    assert exit_info.value.code == 0
+    return json.loads(out.getvalue())
+
+
+def test_announced_episodes_are_warmed_once_they_are_out(make_peer, client, django_user_model):
+    soon = make_peer(PEER_SOON_RELEASE_S=20)
+    configure(soon.url, [("series", "peer-series")], series_per_catalog=-1, cache_validity_s=7 * 86400,
+              release_delay_s=3600)
+    normal = execute_run(create_run(RunTrigger.MANUAL).pk)
+    assert normal.status == RunStatus.COMPLETED
+
+    announced = {row.video_id: row for row in UpcomingRelease.objects.all()}
+    assert len(announced) == 24  # every 5th series' last episode
+    assert min(row.released_at for row in announced.values()) > normal.finished_at, "the run outlasted the release"
+    requested = {entry["id"] for entry in soon.requests("stream")}
+    assert requested and not requested & set(announced)  # left unrequested by the normal run
+    assert all(row.title.endswith(row.label) and row.label.startswith("S") for row in announced.values())
+
+    assert release_pass("--release-delay", "0") == {"id": None, "status": "nothing due", "releases": 0}
+
+    last_release = max(row.released_at for row in announced.values())
+    wait_until(lambda: timezone.now() >= last_release, timeout=40, message="the announced episodes to air")
+    soon.reset()
+    assert release_pass() == {"id": None, "status": "nothing due", "releases": 0}  # the saved delay: 1 h
+    summary = release_pass("--release-delay", "0")
+
+    assert summary["status"] == "completed" and summary["releases"] == 24
+    streams = soon.requests("stream")
+    assert Counter(entry["id"] for entry in streams) == Counter(set(announced))  # exactly those, each once
+    assert all(entry["n_items"] > 0 for entry in streams)  # out now: they answer with streams
+    assert not soon.requests("catalog") and not soon.requests("meta")  # the list, not a walk
+    run = Run.objects.get(pk=summary["id"])
+    assert run.trigger == RunTrigger.RELEASE and sorted(run.options["releases"]) == sorted(r.pk for r in announced.values())
+    assert summary["statistics"]["episodes_prefetched"] == 24
+    assert not UpcomingRelease.objects.filter(warmed_at__isnull=True).exists()
+    client.force_login(django_user_model.objects.create_user("viewer", password="x"))
+    assert "Release-day warming: 24 released episodes." in client.get(f"/runs/{run.pk}/").content.decode()
+
+    soon.reset()
+    assert release_pass("--release-delay", "0")["status"] == "nothing due"  # once
+    assert soon.requests("stream") == []
+
+
+def remember(video_id: str, released_ago: timedelta, label: str = "S01E01") -> UpcomingRelease:
+    return UpcomingRelease.objects.create(content_type="series", series_id="tt1", series_name="Show",
+                                          video_id=video_id, label=label, released_at=timezone.now() - released_ago)
+
+
+def test_the_beat_pass_is_skipped_while_a_run_is_active_and_tried_again():
+    remember("tt1:1:1", timedelta(hours=2))
+    remember("tt1:1:2", timedelta(minutes=10))  # out, but not for the 1 h delay yet
+    active = create_run(RunTrigger.MANUAL)
+
+    warm_releases()
+    skipped = Run.objects.get(trigger=RunTrigger.RELEASE)
+    assert skipped.status == RunStatus.SKIPPED and "already active" in skipped.stop_reason
+
+    Run.objects.filter(pk=active.pk).update(status=RunStatus.COMPLETED)
+    warm_releases()
+    queued = Run.objects.get(trigger=RunTrigger.RELEASE, status=RunStatus.QUEUED)
+    assert queued.options["releases"] == [UpcomingRelease.objects.get(video_id="tt1:1:1").pk]
+
+
+def test_nothing_due_starts_nothing():
+    remember("tt1:1:3", timedelta(minutes=1))
+    warm_releases()
+    assert not Run.objects.exists()
+
+
+def test_the_dashboard_lists_the_upcoming_releases(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("viewer", password="x"))
+    remember("tt1:2:5", -timedelta(days=1), label="S02E05")
+    page = client.get("/").content.decode()
+    assert 'id="upcoming-releases"' in page and "Show S02E05" in page
