@@ -22,7 +22,7 @@ from addons.models import Addon
 from addons.redaction import RedactingFilter, redact_text
 
 from . import progress
-from .models import ACTIVE_STATUSES, PrefetchSettings, Run
+from .models import ACTIVE_STATUSES, PrefetchSettings, Run, UpcomingRelease
 
 logger = logging.getLogger("prefetch.runs")
 
@@ -131,13 +131,15 @@ def delete_all_logs() -> int:
 
 
 def prune_history(retention_days: int | None = None) -> tuple[int, int]:
-    """Delete runs older than the retention with their log files, old log files, and files over MAX_FILES."""
+    """Delete runs older than the retention with their log files, old log files, files over
+    MAX_FILES, and releases warmed before the retention (announcements yet to air stay)."""
     if retention_days is None:
         retention_days = PrefetchSettings.load().run_retention_days
     cutoff = timezone.now() - timedelta(days=retention_days)
     old_runs = Run.objects.filter(created_at__lt=cutoff).exclude(status__in=ACTIVE_STATUSES)
     old_files = set(old_runs.exclude(log_file="").values_list("log_file", flat=True))
     runs_deleted, _ = old_runs.delete()
+    UpcomingRelease.objects.filter(warmed_at__lt=cutoff).delete()
     files_deleted = 0
     for index, entry in enumerate(list_logs()):
         path = safe_path(entry["filename"])

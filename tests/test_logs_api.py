@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from prefetch import run_logs
-from prefetch.models import PrefetchSettings, Run
+from prefetch.models import PrefetchSettings, Run, UpcomingRelease
 from prefetch.runs import create_run, execute_run
 from tests.test_live_consumer import configure
 
@@ -110,9 +110,13 @@ def test_pruning_deletes_old_runs_with_their_logs_and_caps_the_folder(log_dir, m
     old_run = Run.objects.create(status="completed", log_file=gone.name)
     Run.objects.filter(pk=old_run.pk).update(created_at=timezone.now() - timedelta(days=91))
     new_run = Run.objects.create(status="completed", log_file=keep.name)
+    release = dict(content_type="series", series_id="tt1", released_at=timezone.now() - timedelta(days=100))
+    UpcomingRelease.objects.create(video_id="tt1:1:1", warmed_at=timezone.now() - timedelta(days=99), **release)
+    UpcomingRelease.objects.create(video_id="tt1:1:2", warmed_at=timezone.now() - timedelta(days=1), **release)
     PrefetchSettings.load()
     assert run_logs.prune_history() == (1, 2)
     assert list(Run.objects.values_list("pk", flat=True)) == [new_run.pk]
+    assert list(UpcomingRelease.objects.values_list("video_id", flat=True)) == ["tt1:1:2"]
     assert keep.exists() and not gone.exists() and not stale.exists()
     monkeypatch.setattr(run_logs, "MAX_FILES", 2)
     for day in range(1, 4):
