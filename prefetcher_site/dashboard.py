@@ -15,5 +15,5 @@ def dashboard(request):
     return render(request, "prefetch/dashboard.html", {
         "status": job_status(),
         "steps": steps if not all(step.done for step in steps) else None,
-        "overview": idle_overview(check_worker()),
+        "overview": idle_overview(check_worker(first_only=True)),
     })

@@ -62,14 +62,16 @@ def check_broker() -> dict:
     return {"ok": True, "transport": "redis", "latency_ms": round((time.monotonic() - started) * 1000, 1)}
 
 
-def check_worker(timeout_s: float = WORKER_PING_TIMEOUT_S) -> dict:
-    """Workers answering a Celery control ping within the timeout (in-process in embedded mode)."""
+def check_worker(timeout_s: float = WORKER_PING_TIMEOUT_S, first_only: bool = False) -> dict:
+    """Workers answering a Celery control ping within the timeout (in-process in embedded mode).
+    A ping waits out its whole timeout to hear every worker; `first_only` stops at the first answer,
+    so a page that only asks "is one alive?" is not held up for a second."""
     if _broker_url().startswith("memory://"):
         return {"ok": True, "workers": ["embedded"], "note": "worker runs inside the web process"}
     from prefetcher_site.celery import app
 
     try:
-        replies = app.control.ping(timeout=timeout_s) or []
+        replies = app.control.ping(timeout=timeout_s, limit=1 if first_only else None) or []
     except Exception as error:
         return {**_failure(error), "workers": []}
     workers = sorted(name for reply in replies for name in reply)

@@ -98,7 +98,9 @@ def pace_run(peer, concurrency: int, mode: str) -> dict:
     started = time.perf_counter()
     run = execute_run(run.pk, plan=run_plan)
     elapsed = time.perf_counter() - started
-    assert run.status == RunStatus.COMPLETED, run.error
+    # A fixed setting above the addon's capacity has requests refused even after retries: the run
+    # completes with failures, and the rate counts only the answers that came.
+    assert run.status in (RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES), run.error
     stats = peer.get("/_peer/stats")
     return {
         "rate": run.statistics["stream_requests_ok"] / elapsed,

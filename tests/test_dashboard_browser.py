@@ -78,7 +78,7 @@ def test_idle_overview_after_real_runs(guarded_page, peer):
         expect(card.locator(".status")).to_have_text("completed")
         expect(card).to_contain_text(f"{settings.TIME_ZONE}")
         expect(page.locator("#next-run")).to_contain_text(f"03:30 {settings.TIME_ZONE}")
-        expect(page.locator("#worker-state")).to_contain_text("1 online")
+        expect(page.locator("#worker-state")).to_contain_text("answering")
         expect(page.locator("#scheduler-state")).to_contain_text("not running")  # no beat in this test
         expect(page.locator("#success-rate")).to_have_text("100%")
         expect(page.locator("#trends svg.spark").first.locator("rect")).to_have_count(2)
