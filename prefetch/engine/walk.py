@@ -704,7 +704,7 @@ class PrefetchEngine:
             REASON_NO_META: "series whose episodes are unknown: no configured addon serves their meta"
                             + self._fallback_note(),
             REASON_EXCLUDED: "series whose every episode is left out by the episode policy "
-                             "(specials, unreleased episodes, episodes per series)",
+                             "(specials, unreleased episodes, episodes per series, new episodes only)",
             REASON_EMBEDDED: "items whose every video carries its own streams (nothing to request)",
         }
         for reason, text in explanations.items():
@@ -886,8 +886,6 @@ class PrefetchEngine:
         if any(id_too_long(video.id) for video in videos):
             self.log.warning("%s %s: videos with ids over %d characters skipped", item.type, item.name, MAX_ID_CHARS)
             videos = [video for video in videos if not id_too_long(video.id)]
-        if not videos:  # the episode policy left every one out (unreleased, specials, not new)
-            return "nothing to warm"
         episodic = item.type == "series" or len(videos) > 1
         if episodic:
             self.stats["episodes_found"] += len(videos)
