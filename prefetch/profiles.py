@@ -31,8 +31,12 @@ def run_options(schedule_id: int | None, profile: dict | None) -> dict:
 
 def last_success(schedule_id: int | None) -> datetime | None:
     """When this schedule's last successful run started; with none yet, the last successful run of
-    any kind (the cache was warm then); None when nothing ever completed (every episode is new)."""
-    completed = Run.objects.filter(status=RunStatus.COMPLETED, started_at__isnull=False).order_by("-started_at")
+    any kind (the cache was warm then); None when nothing ever completed (every episode is new).
+    A run completed with failures counts: it walked to its end (a flaky addon fails a few requests
+    in most runs, and the window would otherwise grow without end)."""
+    completed = Run.objects.filter(
+        status__in=(RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES), started_at__isnull=False
+    ).order_by("-started_at")
     own = completed.filter(trigger=RunTrigger.SCHEDULE, options__schedule_id=schedule_id).first()
     run = own or completed.first()
     return run.started_at if run else None

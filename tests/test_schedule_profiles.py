@@ -9,6 +9,7 @@ from django_celery_beat.models import PeriodicTask
 
 from addons.models import Catalog
 from prefetch.models import Run, RunStatus, RunTrigger
+from prefetch.profiles import last_success
 from prefetch.runs import execute_run
 from prefetch.tasks import scheduled_run
 from schedules import services
@@ -131,3 +132,15 @@ def test_profiles_travel_in_the_configuration_export_except_the_catalog_subset(p
     import_config(exported)
     assert Schedule.objects.get().profile == {"movies_global_limit": -1, "cache_validity_auto": True,
                                               "new_episodes_only": True}
+
+
+def test_a_run_completed_with_failures_is_a_successful_run_for_new_episodes_only():
+    schedule = services.create_schedule(time=datetime(2026, 1, 1, 5).time(), days=[2], new_episodes_only=True)
+    clean = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    flaky = datetime(2026, 2, 1, tzinfo=timezone.utc)
+    for status, started in ((RunStatus.COMPLETED, clean), (RunStatus.COMPLETED_WITH_FAILURES, flaky)):
+        Run.objects.create(trigger=RunTrigger.SCHEDULE, status=status, started_at=started, finished_at=started,
+                           options={"schedule_id": schedule.pk})
+    Run.objects.create(trigger=RunTrigger.SCHEDULE, status=RunStatus.FAILED, started_at=datetime.now(timezone.utc),
+                       options={"schedule_id": schedule.pk})
+    assert last_success(schedule.pk) == flaky
