@@ -10,6 +10,11 @@ class AddonRole(models.TextChoices):
     STREAM = "stream", "Stream only"
 
 
+# The roles whose addons are walked for catalogs, and asked for streams.
+CATALOG_ROLES = (AddonRole.BOTH, AddonRole.CATALOG)
+STREAM_ROLES = (AddonRole.BOTH, AddonRole.STREAM)
+
+
 class Addon(models.Model):
     url = models.CharField(
         "transport URL", max_length=2000, unique=True, help_text="Normalised …/manifest.json URL; may hold a secret."
@@ -55,11 +60,11 @@ class Addon(models.Model):
 
     @property
     def serves_catalogs(self) -> bool:
-        return self.role in (AddonRole.BOTH, AddonRole.CATALOG)
+        return self.role in CATALOG_ROLES
 
     @property
     def serves_streams(self) -> bool:
-        return self.role in (AddonRole.BOTH, AddonRole.STREAM)
+        return self.role in STREAM_ROLES
 
     def apply_manifest(self, manifest: Manifest, fetched_at) -> None:
         summary = manifest.summary()

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from .client import MB, ClientLimits, fetch_manifest_sync
 from .manifest import AddonUrlError, CatalogExtra, Manifest, ManifestError, extras_blocker, normalize_addon_url
-from .models import Addon, AddonRole, Catalog
+from .models import CATALOG_ROLES, Addon, AddonRole, Catalog
 from .network_policy import INPUT_REFUSAL, AddressNotAllowed, NetworkPolicy
 from .redaction import redact_text, redact_url
 
@@ -231,14 +231,14 @@ def reorder_addons(groups: dict[str, list[int]]) -> None:
 
 # --- catalogs ---------------------------------------------------------------------------------------
 def catalog_addons():
-    return Addon.objects.filter(enabled=True, role__in=[AddonRole.BOTH, AddonRole.CATALOG])
+    return Addon.objects.filter(enabled=True, role__in=CATALOG_ROLES)
 
 
 def selection_queryset():
     """The catalogs the pages show: those of catalog-serving addons, in the engine's order."""
     # Never the addon's cached manifest: it lists every catalog, so loading it per row is quadratic.
     return (
-        Catalog.objects.filter(addon__role__in=[AddonRole.BOTH, AddonRole.CATALOG])
+        Catalog.objects.filter(addon__role__in=CATALOG_ROLES)
         .select_related("addon")
         .defer("addon__manifest")
     )

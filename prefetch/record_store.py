@@ -13,7 +13,6 @@ from prefetch.models import PrefetchRecord, UpcomingRelease
 LOOKUP_CHUNK = 400  # keeps IN (...) lists well under SQLite's variable limit
 
 
-
 class DatabaseRecordStore:
     def valid_keys(
         self, addon_keys: list[str], content_type: str, video_ids: list[str], validity_s: int, auto: bool = False

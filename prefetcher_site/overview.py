@@ -3,7 +3,7 @@ scheduler and worker, records per addon, trends of the last runs)."""
 
 from dataclasses import dataclass
 
-from addons.models import Addon, AddonRole, Catalog
+from addons.models import CATALOG_ROLES, STREAM_ROLES, Addon, Catalog
 from prefetch.models import FINISHED_STATUSES, PrefetchSettings, Run, RunStatus
 from prefetch.releases import upcoming
 from prefetch.web.selectors import records_per_addon
@@ -11,8 +11,6 @@ from schedules.liveness import scheduler_status
 from schedules.models import Schedule
 from schedules.services import next_run_time
 
-CATALOG_ROLES = (AddonRole.BOTH, AddonRole.CATALOG)
-STREAM_ROLES = (AddonRole.BOTH, AddonRole.STREAM)
 TREND_RUNS = 12
 
 

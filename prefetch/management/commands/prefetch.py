@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from addons.client import fetch_manifest_sync
 from addons.manifest import AddonUrlError, ManifestError, normalize_addon_url
-from addons.models import AddonRole
+from addons.models import CATALOG_ROLES, STREAM_ROLES, AddonRole
 from addons.redaction import redact_url
 from addons.services import client_limits
 from prefetch.engine.durations import parse_duration
@@ -163,8 +163,8 @@ class Command(BaseCommand):
             raise UsageError(f"--addon {redact_url(url)}: this addon must be configured first (configurationRequired)")
         return AddonSpec(
             url=url, name=manifest.name, manifest=manifest,
-            serves_catalogs=role in (AddonRole.BOTH, AddonRole.CATALOG),
-            serves_streams=role in (AddonRole.BOTH, AddonRole.STREAM),
+            serves_catalogs=role in CATALOG_ROLES,
+            serves_streams=role in STREAM_ROLES,
         )
 
     def _print_summary(self, summary: dict) -> None:
