@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -33,6 +34,16 @@ READ_CHUNK = 64 * 1024
 NOT_AN_ANSWER = "not a Stremio addon answer"
 
 
+class Failure(StrEnum):
+    """Why a request got no usable answer. Only TRANSPORT says the addon itself is in trouble; the
+    others are about one request (one title)."""
+
+    TRANSPORT = "transport"  # refused, reset, DNS, TLS, timeout, address not allowed: no HTTP answer
+    HTTP_STATUS = "http_status"  # an HTTP error status other than 404
+    NOT_AN_ANSWER = "not_an_answer"  # not JSON, too large, or JSON of the wrong shape
+    NOT_FOUND = "not_found"  # HTTP 404: the addon does not have it
+
+
 @dataclass
 class FetchResult:
     status: int | None
@@ -41,6 +52,7 @@ class FetchResult:
     latency_ms: float = 0.0
     attempts: int = 1
     cache_control: str | None = None  # the answer's Cache-Control header(s), comma-joined
+    failure: Failure | None = None  # set with `error`
 
     @property
     def ok(self) -> bool:
