@@ -4,12 +4,20 @@ Async (aiohttp) so that one run can keep several requests in flight per addon; a
 helper serves the web pages and the CLI, which only need a manifest now and then. Transient
 failures (connect errors, timeouts, 429, 5xx) are retried with exponential backoff that honours
 `Retry-After`; everything else fails at once. Every connection obeys the network policy
-(network_policy.py); whatever is not an HTTP answer reads the same, "not a Stremio addon answer",
-so the texts do not tell a closed port from an open non-HTTP service.
+(network_policy.py), and an address it refuses is reported as such and not retried.
+
+The admin configures the addons, so a failure says what happened in plain words ("connection
+refused — is the addon running?", "host not found (DNS)", "timed out after 20 s", "HTTP 503",
+"not JSON" …; see describe_transport_error and describe_status) and every failed FetchResult
+carries its class (Failure): an operator looking at a stopped container is not sent to debug the
+addon's answers.
 """
 
 import asyncio
+import errno
 import json
+import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +39,6 @@ USER_AGENT = "StreamsPrefetcher/1.0 (+self-hosted cache warmer)"
 MAX_RETRY_AFTER_S = 60.0
 MB = 1024 * 1024
 READ_CHUNK = 64 * 1024
-NOT_AN_ANSWER = "not a Stremio addon answer"
 
 
 class Failure(StrEnum):
@@ -60,16 +67,76 @@ class FetchResult:
 
 
 class TransientError(Exception):
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
+    def __init__(self, message: str, failure: Failure, status: int | None = None, retry_after: float | None = None):
         super().__init__(message)
+        self.failure = failure
         self.status = status
         self.retry_after = retry_after
 
 
 class PermanentError(Exception):
-    def __init__(self, message: str, status: int | None = None):
+    def __init__(self, message: str, failure: Failure, status: int | None = None):
         super().__init__(message)
+        self.failure = failure
         self.status = status
+
+
+CONNECTION_REFUSED = "connection refused — is the addon running?"
+CONNECTION_RESET = "connection reset by the addon"
+_ERRNO_TEXTS = {
+    errno.ECONNREFUSED: CONNECTION_REFUSED,
+    errno.ECONNRESET: CONNECTION_RESET,
+    errno.ECONNABORTED: CONNECTION_RESET,
+    errno.EPIPE: CONNECTION_RESET,
+    errno.ETIMEDOUT: "connection timed out (the host did not answer)",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ENETUNREACH: "network unreachable",
+}
+
+
+def describe_transport_error(error: BaseException, timeout_s: float | None) -> str:
+    """What went wrong when no usable HTTP answer came, in plain words for the admin (who configured
+    the addon): refused, reset, DNS, TLS, timeout. `timeout_s` is the client's total timeout."""
+    if isinstance(error, aiohttp.ClientHttpProxyError):
+        return f"the proxy answered HTTP {error.status}"
+    if isinstance(error, aiohttp.ClientProxyConnectionError):
+        return f"could not connect to the proxy ({error.os_error.strerror or error.os_error})"
+    if isinstance(error, asyncio.TimeoutError):  # also aiohttp.ServerTimeoutError
+        return f"timed out after {timeout_s:g} s" if timeout_s else "timed out"
+    if isinstance(error, (aiohttp.ClientSSLError, ssl.SSLError)):  # handshake failed, certificate refused
+        cause = getattr(error, "certificate_error", None) or getattr(error, "os_error", None) or error
+        if getattr(cause, "verify_message", None):
+            return f"TLS error: {cause.verify_message}"  # "self-signed certificate", "certificate has expired" …
+        code = getattr(cause, "reason", None)
+        if code == "WRONG_VERSION_NUMBER":
+            return "TLS error: wrong version number (is this port plain HTTP?)"
+        return f"TLS error: {code.replace('_', ' ').lower() if code else cause}"
+    if isinstance(error, (aiohttp.ClientConnectorDNSError, socket.gaierror)):
+        return "host not found (DNS)"
+    if isinstance(error, aiohttp.ClientPayloadError):
+        return "the answer was cut off"
+    if isinstance(error, aiohttp.TooManyRedirects):
+        return "too many redirects"
+    if isinstance(error, aiohttp.ClientResponseError):  # the answer's status line or headers did not parse
+        return "not a valid HTTP answer (is another service on this port?)"
+    os_error = error.os_error if isinstance(error, aiohttp.ClientConnectorError) else error
+    if isinstance(os_error, ConnectionRefusedError):
+        return CONNECTION_REFUSED
+    hung_up = isinstance(error, aiohttp.ServerDisconnectedError)
+    if hung_up or isinstance(os_error, (ConnectionResetError, BrokenPipeError)):
+        return CONNECTION_RESET  # aiohttp.ClientConnectionResetError is a ConnectionResetError
+    if isinstance(os_error, OSError) and os_error.errno in _ERRNO_TEXTS:  # e.g. aiohttp.ClientOSError(ECONNRESET)
+        return _ERRNO_TEXTS[os_error.errno]
+    if isinstance(os_error, OSError):
+        return f"could not connect: {os_error.strerror or os_error or type(os_error).__name__}"
+    return f"connection failed ({type(error).__name__})"  # never str(error): it may hold the URL and its secrets
+
+
+def describe_status(status: int) -> tuple[str, Failure]:
+    """The message and class for an HTTP status that is not a usable answer."""
+    if status == 404:
+        return "HTTP 404 (not found)", Failure.NOT_FOUND
+    return f"HTTP {status}", Failure.HTTP_STATUS
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
@@ -137,21 +204,22 @@ class AddonClient:
             async with self._session.get(_as_sent(url), proxy=self.proxy) as response:
                 status = response.status
                 if status == 429 or status >= 500:
+                    message, failure = describe_status(status)
                     raise TransientError(
-                        f"HTTP {status}", status, _retry_after_seconds(response.headers.get("Retry-After"))
+                        message, failure, status, _retry_after_seconds(response.headers.get("Retry-After"))
                     )
                 if status != 200:
-                    raise PermanentError(f"HTTP {status}", status)
+                    raise PermanentError(*describe_status(status), status)
                 body = await _read_capped(response, max_bytes)
                 cache_control = ", ".join(response.headers.getall("Cache-Control", [])) or None
         except AddressNotAllowed as error:
-            raise PermanentError(str(error)) from None
+            raise PermanentError(str(error), Failure.TRANSPORT) from None
         except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as error:
-            raise TransientError(NOT_AN_ANSWER) from error
+            raise TransientError(describe_transport_error(error, self.timeout.total), Failure.TRANSPORT) from error
         try:
             return status, json.loads(body), cache_control
         except ValueError:
-            raise PermanentError("the answer is not JSON", status) from None
+            raise PermanentError("not JSON", Failure.NOT_AN_ANSWER, status) from None
 
     async def get_json(self, url: str, max_bytes: int | None = None, *, backoff: Backoff | None = None) -> FetchResult:
         """GET and decode JSON, retrying transient failures. `backoff(seconds, status, retry_after)`
@@ -164,10 +232,10 @@ class AddonClient:
             try:
                 status, data, cache_control = await self._get_json_once(url, max_bytes or self.limits.max_answer_bytes)
             except PermanentError as error:
-                return FetchResult(error.status, None, str(error), _ms_since(started), attempt)
+                return _failed(error, started, attempt)
             except TransientError as error:
                 if attempt > self.retries:
-                    return FetchResult(error.status, None, str(error), _ms_since(started), attempt)
+                    return _failed(error, started, attempt)
                 wait_s = self._backoff_s(attempt, error)
                 if backoff is None:
                     await asyncio.sleep(wait_s)
@@ -183,22 +251,26 @@ class AddonClient:
             async with self._session.get(_as_sent(url), proxy=self.proxy, allow_redirects=True) as response:
                 status = response.status
         except AddressNotAllowed as error:
-            return FetchResult(None, None, str(error), _ms_since(started))
-        except (asyncio.TimeoutError, aiohttp.ClientError, OSError):
-            return FetchResult(None, None, NOT_AN_ANSWER, _ms_since(started))
-        error = None if status < 400 else f"HTTP {status}"
-        return FetchResult(status, None, error, _ms_since(started))
+            return FetchResult(None, None, str(error), _ms_since(started), failure=Failure.TRANSPORT)
+        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as error:
+            message = describe_transport_error(error, self.timeout.total)
+            return FetchResult(None, None, message, _ms_since(started), failure=Failure.TRANSPORT)
+        if status < 400:
+            return FetchResult(status, None, None, _ms_since(started))
+        message, failure = describe_status(status)
+        return FetchResult(status, None, message, _ms_since(started), failure=failure)
 
     async def fetch_manifest(self, url: str) -> Manifest:
         result = await self.get_json(url, self.limits.max_manifest_bytes)
         if not result.ok:
-            raise ManifestError(f"Could not fetch the manifest: {result.error}.")
+            end = "" if result.error.endswith("?") else "."  # "… is the addon running?" ends itself
+            raise ManifestError(f"Could not fetch the manifest: {result.error}{end}")
         return Manifest(result.data)
 
 
 async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
     """The decoded body, read as it streams in, refused as soon as it passes `max_bytes`."""
-    too_large = PermanentError(f"answer larger than {max_bytes / MB:g} MB", response.status)
+    too_large = PermanentError(f"answer larger than {max_bytes / MB:g} MB", Failure.NOT_AN_ANSWER, response.status)
     if "Content-Encoding" not in response.headers and (response.content_length or 0) > max_bytes:
         raise too_large
     body = bytearray()
@@ -213,6 +285,10 @@ def _as_sent(url: str) -> URL:
     """Send our percent-encoding exactly: yarl would otherwise decode `%26` back to `&` in a path.
     Characters a user pasted unencoded are encoded; existing escapes stay as they are."""
     return URL(quote(url, safe=":/?#[]@!$&'()*+,;=%~"), encoded=True)
+
+
+def _failed(error: TransientError | PermanentError, started: float, attempt: int) -> FetchResult:
+    return FetchResult(error.status, None, str(error), _ms_since(started), attempt, failure=error.failure)
 
 
 def _ms_since(started: float) -> float:

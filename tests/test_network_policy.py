@@ -1,5 +1,6 @@
 """The network policy for addon URLs: checked on resolved addresses before connecting, at every
-redirect hop and at input; and one error text for whatever is not an HTTP answer."""
+redirect hop and at input. A refused address keeps its own text and is not retried; whatever else
+gives no HTTP answer is named for what happened (the admin configured the addon) and is retried."""
 
 import asyncio
 import socket
@@ -12,7 +13,7 @@ from ipaddress import ip_address, ip_network
 import aiohttp.connector
 import pytest
 
-from addons.client import NOT_AN_ANSWER, AddonClient
+from addons.client import AddonClient, Failure
 from addons.models import Addon
 from addons.network_policy import INPUT_REFUSAL, REFUSED_TEXT
 from addons.services import client_limits
@@ -108,7 +109,9 @@ def test_link_local_and_metadata_addresses_are_refused_before_connecting(host, c
 def test_a_listed_network_lifts_the_metadata_refusal(settings, connections):
     settings.ADDON_ALLOWED_NETWORKS = [ip_network("169.254.169.254/32")]
     result = fetch("http://metadata.test/latest/meta-data/")
-    assert result.error == NOT_AN_ANSWER and connections == ["169.254.169.254"]
+    assert result.failure == Failure.TRANSPORT  # connected (the test stand-in fails there), not refused by the policy
+    assert result.error == "could not connect: only loopback is reachable in tests"
+    assert connections == ["169.254.169.254"]
 
 
 # --- redirects ---------------------------------------------------------------------------------------
@@ -191,10 +194,15 @@ def closed_port_url() -> str:
 
 
 @pytest.mark.parametrize("follow", [False, True])
-def test_closed_ports_and_non_http_services_read_the_same(follow):
+def test_closed_ports_and_non_http_services_say_what_happened(follow):
     with tcp_server(b"") as hangs_up, tcp_server(b"-ERR unknown command\r\n") as speaks_redis:
         results = [fetch(url, follow=follow) for url in (closed_port_url(), hangs_up, speaks_redis)]
-    assert [result.error for result in results] == [NOT_AN_ANSWER] * 3
+    assert [result.failure for result in results] == [Failure.TRANSPORT] * 3
+    assert [result.error for result in results] == [
+        "connection refused — is the addon running?",
+        "connection reset by the addon",
+        "not a valid HTTP answer (is another service on this port?)",
+    ]
 
 
 def test_connection_failures_are_still_retried():
