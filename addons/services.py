@@ -95,6 +95,14 @@ def find_duplicate(url: str, exclude_pk: int | None = None) -> Addon | None:
     return next((other for other in others.only("id", "url", "role", "name") if other.url.lower() == url.lower()), None)
 
 
+def looks_like_one_addon(manifest_id: str | None, addon, other_manifest_id: str | None, other) -> bool:
+    """Two URLs that look like the same addon: the same manifest id, in an overlapping role (both
+    serve catalogs, or both streams). Either side is anything with `serves_catalogs` and
+    `serves_streams` (a saved Addon, the CLI's AddonSpec). The Addons page and the CLI warn on it."""
+    overlap = (other.serves_catalogs and addon.serves_catalogs) or (other.serves_streams and addon.serves_streams)
+    return bool(manifest_id) and manifest_id == other_manifest_id and overlap
+
+
 def same_manifest_warning(addon: Addon) -> str:
     """Another URL of the same addon (its manifest id) in an overlapping role: a typo in a config
     segment the addon accepts anyway, or a second configuration. Both would be walked and asked for
@@ -103,8 +111,7 @@ def same_manifest_warning(addon: Addon) -> str:
     if not manifest_id:
         return ""
     for other in Addon.objects.exclude(pk=addon.pk).order_by("position", "id"):
-        overlap = (other.serves_catalogs and addon.serves_catalogs) or (other.serves_streams and addon.serves_streams)
-        if overlap and (other.manifest or {}).get("id") == manifest_id:
+        if looks_like_one_addon(manifest_id, addon, (other.manifest or {}).get("id"), other):
             return (
                 f"{other.name or manifest_id} ({other.redacted_url}, “{other.get_role_display()}”) is the same addon "
                 f"({manifest_id}) under another URL: both will be walked and asked for every stream. "

@@ -214,7 +214,8 @@ def plan_from_database(
 ) -> RunPlan:
     """The saved configuration: enabled addons and the user's catalog selection, in the user's order
     (only `catalog_ids` of it, when given: a schedule's subset); with `releases` (UpcomingRelease
-    ids), those episodes instead of the selection."""
+    ids), those episodes instead of the selection: a release run needs stream addons only, and is
+    refused (RunRefused) when there is none."""
     settings = EngineSettings.from_model(PrefetchSettings.load(), overrides)
     specs = {}
     for addon in Addon.objects.filter(enabled=True):
@@ -224,8 +225,9 @@ def plan_from_database(
             logger.warning("Addon %s has no usable cached manifest; reload it on the Addons page", addon)
     if releases is not None:
         listed = listed_catalog(releases, [spec for spec in specs.values() if spec.serves_streams])
-        return RunPlan(addons=list(specs.values()), catalogs=[listed] if listed else [], settings=settings,
-                       limits=client_limits())
+        if listed is None:  # said here: an empty plan would read "No catalog addon" in validate_plan
+            raise RunRefused("No stream addon is configured.", fix=("/addons/", "Add one on the Addons page"))
+        return RunPlan(addons=list(specs.values()), catalogs=[listed], settings=settings, limits=client_limits())
     catalogs = [
         CatalogSpec(
             addon=specs[catalog.addon_id],
@@ -242,11 +244,18 @@ def plan_from_database(
     return RunPlan(addons=list(specs.values()), catalogs=catalogs, settings=settings, limits=client_limits())
 
 
-def plan_from_addons(addons: list[AddonSpec], overrides: dict | None = None) -> RunPlan:
+def plan_from_addons(
+    addons: list[AddonSpec], overrides: dict | None = None, releases: list[int] | None = None
+) -> RunPlan:
     """The CLI's `--addon` form: exactly these addons (one per URL, with the union of its roles), all
-    their catalogs in manifest order."""
+    their catalogs in manifest order; with `releases`, those episodes instead (as plan_from_database)."""
     settings = EngineSettings.from_model(PrefetchSettings.load(), overrides)
     addons = merge_addons(addons)
+    if releases is not None:
+        listed = listed_catalog(releases, [addon for addon in addons if addon.serves_streams])
+        if listed is None:
+            raise RunRefused("No stream addon is given: a release run needs one (--addon stream=URL or both=URL).")
+        return RunPlan(addons=addons, catalogs=[listed], settings=settings, limits=client_limits())
     catalogs = [
         CatalogSpec(addon=addon, type=decl.type, id=decl.id, name=decl.name, extras=decl.extras)
         for addon in addons
@@ -257,8 +266,10 @@ def plan_from_addons(addons: list[AddonSpec], overrides: dict | None = None) -> 
 
 
 def validate_plan(plan: RunPlan) -> None:
-    listed = any(catalog.items is not None for catalog in plan.catalogs)  # needs no catalog addon
-    if not listed and not any(addon.serves_catalogs for addon in plan.addons):
+    # A listed catalog (release-day warming) requests nothing from a catalog addon; a plan that walks
+    # any catalog needs one, and so does an empty plan (what a new installation is missing first).
+    walks = not plan.catalogs or any(catalog.items is None for catalog in plan.catalogs)
+    if walks and not any(addon.serves_catalogs for addon in plan.addons):
         raise RunRefused("No catalog addon is configured.", fix=("/addons/", "Add one on the Addons page"))
     if not plan.stream_addons:
         raise RunRefused("No stream addon is configured.", fix=("/addons/", "Add one on the Addons page"))

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from io import StringIO
 from pathlib import Path
 
@@ -116,14 +117,15 @@ def test_secret_config_segment_never_reaches_the_output(make_peer):
 @pytest.mark.django_db(transaction=True)
 def test_the_same_addon_twice_is_one_addon_with_both_roles(peer):
     peer.reset()
-    out = StringIO()
+    out, err = StringIO(), StringIO()
     with pytest.raises(SystemExit) as exit_info:
         call_command(
             "prefetch", "--addon", f"both={peer.base}/", "--addon", f"stream={peer.url}", "--addon", f"both={peer.url}",
             "--delay", "0", "--cache-validity", "0", "--movies-per-catalog", "5", "--series-per-catalog", "1",
-            "--items-per-mixed-catalog", "2", "--verify", "0", "--json", stdout=out, stderr=StringIO(),
+            "--items-per-mixed-catalog", "2", "--verify", "0", "--json", stdout=out, stderr=err,
         )
     assert exit_info.value.code == 0
+    assert "warning" not in err.getvalue()  # one URL, merged: nothing to warn about
     summary = json.loads(out.getvalue())
     streams = [(entry["type"], entry["id"]) for entry in peer.requests("stream")]
     assert len(streams) == len(set(streams)) == summary["statistics"]["stream_requests"]  # each stream once
@@ -156,3 +158,46 @@ def test_fallback_meta_option():
     with pytest.raises(SystemExit) as exit_info:
         call_command("prefetch", "--fallback-meta", "ftp://meta.example/manifest.json", stderr=err, stdout=StringIO())
     assert exit_info.value.code == 2 and "--fallback-meta" in err.getvalue()
+
+
+# A few titles of each kind: a whole walk in a second or two.
+SMALL_PEER = {"PEER_MOVIES": 5, "PEER_NEW_MOVIES": 0, "PEER_SERIES": 3, "PEER_MIXED": 3, "PEER_DUAL": 2,
+              "PEER_OTHER": 2, "PEER_MAX_SEASONS": 1, "PEER_MAX_EPISODES": 3}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_spellings_of_one_addon_are_both_used_with_a_warning(make_peer):
+    small = make_peer(**SMALL_PEER)
+    localhost = f"http://localhost:{small.port}/manifest.json"
+    out, err = StringIO(), StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command(
+            "prefetch", "--addon", f"both={small.url}", "--addon", f"stream={localhost}", "--delay", "0",
+            "--cache-validity", "0", "--verify", "0", "--fallback-meta", "none", "--json", stdout=out, stderr=err,
+        )
+    assert exit_info.value.code == 0, err.getvalue()
+    warnings = [line for line in err.getvalue().splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1
+    assert small.url in warnings[0] and localhost in warnings[0] and "org.peer.testaddon" in warnings[0]
+    summary = json.loads(out.getvalue())
+    assert len(summary["addons"]) == 2  # warned, not merged: two configurations can be on purpose
+    asked = Counter(entry["id"] for entry in small.requests("stream"))
+    assert asked and set(asked.values()) == {2}  # every stream once from each spelling
+    assert summary["statistics"]["stream_requests"] == sum(asked.values())
+
+
+def test_two_configurations_of_one_addon_in_other_roles_are_not_the_same_addon():
+    from addons.manifest import Manifest
+    from prefetch.engine.plan import AddonSpec
+    from prefetch.management.commands.prefetch import same_addon_warnings
+
+    manifest = Manifest({"id": "org.x", "name": "X", "version": "1", "resources": ["catalog", "stream"],
+                         "types": ["movie"], "catalogs": []})
+
+    def spec(url, catalogs, streams):
+        return AddonSpec(url=url, name="X", manifest=manifest, serves_catalogs=catalogs, serves_streams=streams)
+
+    assert same_addon_warnings([spec("http://a/manifest.json", True, False), spec("http://b/manifest.json", False, True)]) == []
+    (warning,) = same_addon_warnings([spec("http://a/k1/manifest.json", False, True),
+                                      spec("http://b/k2/manifest.json", False, True)])
+    assert "org.x" in warning and "k1" not in warning and "k2" not in warning  # redacted

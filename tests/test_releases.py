@@ -9,7 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from prefetch.models import Run, RunStatus, RunTrigger, UpcomingRelease
+from addons.models import Addon
+from prefetch.models import PrefetchSettings, Run, RunStatus, RunTrigger, UpcomingRelease
 from prefetch.runs import create_run, execute_run
 from prefetch.tasks import warm_releases
 from tests.helpers import wait_until
@@ -96,3 +97,62 @@ def test_the_dashboard_lists_the_upcoming_releases(client, django_user_model):
     remember("tt1:2:5", -timedelta(days=1), label="S02E05")
     page = client.get("/").content.decode()
     assert 'id="upcoming-releases"' in page and "Show S02E05" in page
+
+
+def release_command(*args) -> tuple[int, str, str]:
+    out, err = StringIO(), StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("prefetch_releases", *args, stdout=out, stderr=err)
+    return exit_info.value.code, out.getvalue(), err.getvalue()
+
+
+def test_a_release_pass_with_addon_needs_no_saved_addon(make_peer):
+    small = make_peer(PEER_MOVIES=5, PEER_NEW_MOVIES=0, PEER_SERIES=3, PEER_MAX_SEASONS=1)
+    due_ids = {"tt9200000:1:2", "tt9200001:1:1"}
+    for video_id in sorted(due_ids):
+        UpcomingRelease.objects.create(content_type="series", series_id=video_id.split(":")[0], series_name="Show",
+                                       video_id=video_id, label="S01E01", released_at=timezone.now() - timedelta(hours=2))
+    remember("tt9200002:1:3", timedelta(minutes=10))  # not out for the delay yet
+    assert not Addon.objects.exists()  # as after a `prefetch --addon` run
+    PrefetchSettings.objects.update_or_create(pk=1, defaults={"delay_s": 0, "verify_sample_size": 0})
+
+    code, out, err = release_command("--addon", f"stream={small.url}", "--release-delay", "1h", "--json")
+
+    assert code == 0, err
+    assert "No catalog addon" not in err
+    summary = json.loads(out)
+    assert summary["status"] == "completed" and summary["releases"] == 2
+    assert Counter(entry["id"] for entry in small.requests("stream")) == Counter(due_ids)  # exactly those, once
+    assert not small.requests("catalog") and not small.requests("meta")
+    assert set(UpcomingRelease.objects.filter(warmed_at__isnull=False).values_list("video_id", flat=True)) == due_ids
+
+    small.reset()
+    code, out, err = release_command("--addon", f"stream={small.url}", "--release-delay", "1h")
+    assert (code, out.strip()) == (0, "No announced episode is due.") and small.requests("stream") == []
+
+
+def test_a_release_pass_without_any_stream_addon_says_so():
+    remember("tt1:1:1", timedelta(hours=2))
+    code, out, err = release_command("--release-delay", "0")
+    assert code == 2 and out == ""
+    assert err.strip().startswith("error: No stream addon is configured.") and "\n" not in err.strip()
+    assert not Run.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--addon", "player=http://127.0.0.1:1/manifest.json"], "expected ROLE=URL"),
+        (["--addon", "both=ftp://example.org/manifest.json"], "http:// or https://"),
+        (["--addon", "stream=http://127.0.0.1:9/manifest.json"], "Could not fetch the manifest"),
+        (["--addon", "catalog=PEER"], "needs a stream addon"),
+        (["--release-delay", "soon"], "--release-delay"),
+        (["--release-delay", "-1"], "--release-delay"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_two(peer, args, message):
+    remember("tt1:1:1", timedelta(hours=2))  # something due: the input is refused before anything runs
+    code, out, err = release_command(*[arg.replace("PEER", peer.url) for arg in args])
+    text = err.strip()
+    assert code == 2 and message in text and "\n" not in text and "Traceback" not in text
+    assert not Run.objects.exists()

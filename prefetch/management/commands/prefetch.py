@@ -18,7 +18,7 @@ from addons.client import fetch_manifest_sync
 from addons.manifest import AddonUrlError, ManifestError, normalize_addon_url
 from addons.models import CATALOG_ROLES, STREAM_ROLES, AddonRole
 from addons.redaction import redact_url
-from addons.services import client_limits
+from addons.services import EXPECTED_FETCH_ERRORS, client_limits, looks_like_one_addon
 from prefetch.engine.durations import parse_duration
 from prefetch.engine.pace import ADAPTIVE
 from prefetch.engine.plan import AddonSpec
@@ -50,10 +50,7 @@ class Command(BaseCommand):
     help = "Run one prefetch in the foreground (saved configuration, or the addons given with --addon)."
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--addon", action="append", default=[], metavar="ROLE=URL",
-            help="ROLE is both, catalog or stream; URL is the addon's manifest URL. Repeatable.",
-        )
+        add_addon_argument(parser)
         for dest, flag in INT_OPTIONS.items():
             parser.add_argument(flag, dest=dest, type=str, metavar="N", help="-1 = unlimited")
         for dest, flag in DURATION_OPTIONS.items():
@@ -77,11 +74,13 @@ class Command(BaseCommand):
         _logs_to_stderr()  # stdout carries only the summary
         try:
             overrides = self._overrides(options)
-            addons = [self._addon(value) for value in options["addon"]]
+            addons = [parse_addon(value) for value in options["addon"]]
         except UsageError as error:
             self.stderr.write(f"error: {error}")
             sys.exit(EXIT_USAGE)
         plan = plan_from_addons(addons, overrides) if addons else plan_from_database(overrides)
+        for warning in same_addon_warnings(plan.addons if addons else []):
+            self.stderr.write(warning)
         try:
             validate_plan(plan)
             run = create_run(RunTrigger.CLI)
@@ -150,23 +149,6 @@ class Command(BaseCommand):
         except AddonUrlError as error:
             raise UsageError(f"--fallback-meta {redact_url(value)}: {error}") from None
 
-    def _addon(self, value: str) -> AddonSpec:
-        role, sep, raw_url = value.partition("=")
-        if not sep or role not in AddonRole.values:
-            raise UsageError(f"--addon {value.split('=')[0]!r}: expected ROLE=URL with ROLE one of both, catalog, stream")
-        try:
-            url = normalize_addon_url(raw_url)
-            manifest = fetch_manifest_sync(url, limits=client_limits())
-        except (AddonUrlError, ManifestError) as error:
-            raise UsageError(f"--addon {role}={redact_url(raw_url)}: {error}") from None
-        if manifest.configuration_required:
-            raise UsageError(f"--addon {redact_url(url)}: this addon must be configured first (configurationRequired)")
-        return AddonSpec(
-            url=url, name=manifest.name, manifest=manifest,
-            serves_catalogs=role in CATALOG_ROLES,
-            serves_streams=role in STREAM_ROLES,
-        )
-
     def _print_summary(self, summary: dict) -> None:
         stats = summary["statistics"]
         timing = summary["timing"]
@@ -196,6 +178,52 @@ SUMMARY_LINES = (
     ("catalogs", (("catalogs_processed", "walked"), ("catalogs_skipped", "skipped"),
                   ("catalogs_not_reached", "not reached"), ("pages_fetched", "pages"))),
 )
+
+
+# --- `--addon ROLE=URL`, shared with prefetch_releases ----------------------------------------------
+def add_addon_argument(parser) -> None:
+    parser.add_argument(
+        "--addon", action="append", default=[], metavar="ROLE=URL",
+        help="ROLE is both, catalog or stream; URL is the addon's manifest URL. Repeatable.",
+    )
+
+
+def parse_addon(value: str) -> AddonSpec:
+    """One `--addon ROLE=URL`: the URL normalised and its manifest fetched (UsageError otherwise)."""
+    role, sep, raw_url = value.partition("=")
+    if not sep or role not in AddonRole.values:
+        raise UsageError(f"--addon {value.split('=')[0]!r}: expected ROLE=URL with ROLE one of both, catalog, stream")
+    try:
+        url = normalize_addon_url(raw_url)
+        manifest = fetch_manifest_sync(url, limits=client_limits())
+    except (AddonUrlError, ManifestError) as error:
+        raise UsageError(f"--addon {role}={redact_url(raw_url)}: {error}") from None
+    except EXPECTED_FETCH_ERRORS as error:  # an URL the HTTP stack refuses to build or send
+        raise UsageError(f"--addon {role}={redact_url(raw_url)}: could not fetch the manifest: "
+                         f"{error.__class__.__name__}") from None
+    if manifest.configuration_required:
+        raise UsageError(f"--addon {redact_url(url)}: this addon must be configured first (configurationRequired)")
+    return AddonSpec(
+        url=url, name=manifest.name, manifest=manifest,
+        serves_catalogs=role in CATALOG_ROLES,
+        serves_streams=role in STREAM_ROLES,
+    )
+
+
+def same_addon_warnings(addons: list[AddonSpec]) -> list[str]:
+    """Two URLs of the run (already one per URL: merge_addons) that look like the same addon, by the
+    Addons page's rule. Warned, not merged: two configurations of one addon can be on purpose."""
+    warnings = []
+    for index, addon in enumerate(addons):
+        manifest_id = addon.manifest.data.get("id")
+        for other in addons[index + 1:]:
+            if looks_like_one_addon(manifest_id, addon, other.manifest.data.get("id"), other):
+                warnings.append(
+                    f"warning: {redact_url(addon.url)} and {redact_url(other.url)} are the same addon "
+                    f"(manifest id {manifest_id}) under two URLs: both are used, so what they share is requested "
+                    "twice. Drop one unless the two configurations differ on purpose."
+                )
+    return warnings
 
 
 def _logs_to_stderr() -> None:

@@ -1,8 +1,10 @@
 """`manage.py prefetch_releases`: one release-day pass now, in the foreground.
 
 Warms the announced episodes that have been out for the release delay (the saved one, or
---release-delay), as beat's pass does. Exit status: 0 done (also when nothing was due), 1 the run
-failed or another run is active, 2 bad input.
+--release-delay), as beat's pass does, on the saved stream addons or on those given with --addon
+(as `prefetch --addon`; a release run requests no catalog, so it needs stream addons only).
+Exit status: 0 done (also when nothing was due), 1 the run failed or another run is active, 2 bad
+input (also: no stream addon to warm them on).
 """
 
 import json
@@ -11,42 +13,45 @@ import sys
 from django.core.management.base import BaseCommand
 
 from prefetch.engine.durations import parse_duration
-from prefetch.management.commands.prefetch import EXIT_FAILED, EXIT_OK, EXIT_USAGE, _logs_to_stderr, run_summary
+from prefetch.management.commands.prefetch import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    _logs_to_stderr,
+    add_addon_argument,
+    parse_addon,
+    run_summary,
+    same_addon_warnings,
+)
 from prefetch.models import PrefetchSettings, RunStatus, RunTrigger
 from prefetch.releases import release_run_options
-from prefetch.runs import RunRefused, create_run, execute_run
+from prefetch.runs import RunRefused, create_run, execute_run, plan_from_addons, plan_from_database, validate_plan
 
 
 class Command(BaseCommand):
     help = "Warm the announced episodes that are out for the release delay, now (one release-day pass)."
 
     def add_arguments(self, parser):
+        add_addon_argument(parser)
         parser.add_argument("--release-delay", metavar="DUR", help="e.g. 0, 30m, 1h (default: the saved setting)")
         parser.add_argument("--json", action="store_true", help="print only the summary as JSON on stdout")
 
     def handle(self, *args, **options):
         _logs_to_stderr()
-        delay_s = PrefetchSettings.load().release_delay_s
-        if options["release_delay"] is not None:
-            try:
-                delay_s = parse_duration(options["release_delay"])
-            except ValueError as error:
-                self.stderr.write(f"error: --release-delay: {error}")
-                sys.exit(EXIT_USAGE)
-            if delay_s < 0:
-                self.stderr.write("error: --release-delay: use 0 or more")
-                sys.exit(EXIT_USAGE)
+        try:
+            delay_s = self._delay(options["release_delay"])
+            addons = [parse_addon(value) for value in options["addon"]]
+            if addons and not any(addon.serves_streams for addon in addons):
+                raise UsageError("--addon: a release run needs a stream addon (ROLE stream or both)")
+        except UsageError as error:
+            self.stderr.write(f"error: {error}")
+            sys.exit(EXIT_USAGE)
         run_options = release_run_options(int(delay_s))
         if run_options is None:
             summary = {"id": None, "status": "nothing due", "releases": 0}
         else:
-            try:
-                run = create_run(RunTrigger.RELEASE, run_options)
-            except RunRefused as refusal:
-                self.stderr.write(f"error: {refusal}")
-                sys.exit(EXIT_FAILED)
-            run = execute_run(run.pk)
-            summary = {**run_summary(run), "releases": len(run_options["releases"])}
+            summary = self._warm(run_options, addons)
         if options["json"]:
             self.stdout.write(json.dumps(summary))
         elif summary["id"] is None:
@@ -58,3 +63,38 @@ class Command(BaseCommand):
                 f"{stats.get('stream_requests', 0)} stream requests, {stats.get('stream_requests_failed', 0)} failed"
             )
         sys.exit(EXIT_OK if summary["status"] in ("nothing due", RunStatus.COMPLETED) else EXIT_FAILED)
+
+    def _delay(self, value: str | None) -> float:
+        if value is None:
+            return PrefetchSettings.load().release_delay_s
+        try:
+            delay_s = parse_duration(value)
+        except ValueError as error:
+            raise UsageError(f"--release-delay: {error}") from None
+        if delay_s < 0:
+            raise UsageError("--release-delay: use 0 or more")
+        return delay_s
+
+    def _warm(self, run_options: dict, addons: list) -> dict:
+        releases, overrides = run_options["releases"], run_options["settings"]
+        try:  # checked before a run exists: no stream addon is bad input, not a failed run
+            if addons:
+                plan = plan_from_addons(addons, overrides, releases=releases)
+                for warning in same_addon_warnings(plan.addons):
+                    self.stderr.write(warning)
+            else:
+                plan = plan_from_database(overrides, releases=releases)
+            validate_plan(plan)
+        except RunRefused as refusal:
+            hint = "" if addons else " Add one on the Addons page, or give one with --addon stream=URL."
+            self.stderr.write(f"error: {refusal}{hint}")
+            sys.exit(EXIT_USAGE)
+        try:
+            run = create_run(RunTrigger.RELEASE, run_options)
+        except RunRefused as refusal:
+            self.stderr.write(f"error: {refusal}")
+            sys.exit(EXIT_FAILED)
+        # With --addon the run works on the plan given here; from the saved addons it builds its own
+        # (as beat's run does, and again on a resume).
+        run = execute_run(run.pk, plan=plan if addons else None)
+        return {**run_summary(run), "releases": len(releases)}
