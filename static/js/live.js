@@ -1,10 +1,13 @@
 // Live run state: WebSocket first, HTTP snapshot on every (re)connect, polling while the socket is down.
 // Messages carry the whole run with a per-run `seq`; older messages than the one shown are dropped.
+// Live(onRun, onState): the current run (the dashboard). Live(onRun, onState, {runId}): that run only
+// (its run page): other runs' messages are ignored and the snapshot is that run's detail.
 (function () {
   "use strict";
   const log = (text) => { if (window.debugLog) window.debugLog(text); };
 
-  function Live(onRun, onState) {
+  function Live(onRun, onState, options = {}) {
+    const runId = options.runId === undefined ? null : Number(options.runId);
     let socket = null;
     let last = { id: undefined, seq: -1 };
     let retryMs = 1000;
@@ -15,6 +18,7 @@
 
     function accept(run, event) {
       if (!run) return false;
+      if (runId !== null && Number(run.id) !== runId) return false;
       const id = run.id === null ? null : Number(run.id);
       if (last.id !== undefined && last.id !== null && id !== null) {
         if (id < last.id) return false;
@@ -30,9 +34,10 @@
 
     async function refetch(reason) {
       try {
-        const data = await App.api("/api/job/status");
-        log(`snapshot (${reason}): run ${data.status.id} ${data.status.status} seq ${data.status.seq}`);
-        accept(data.status, "snapshot");
+        const data = await App.api(runId === null ? "/api/job/status" : `/api/runs/${runId}`);
+        const run = runId === null ? data.status : data.run;
+        log(`snapshot (${reason}): run ${run.id} ${run.status} seq ${run.seq}`);
+        accept(run, "snapshot");
       } catch (error) {
         log(`snapshot failed: ${error.message}`);
       }
@@ -72,10 +77,17 @@
       };
     }
 
+    // No more messages: the socket closes and polling ends (a run page once its run has finished).
+    function stop() {
+      stopped = true;
+      clearInterval(pollTimer);
+      if (socket) socket.close();
+    }
+
     pollTimer = setInterval(poll, 1000);
     connect();
-    window.addEventListener("beforeunload", () => { stopped = true; if (socket) socket.close(); clearInterval(pollTimer); });
-    return { accept, refetch };
+    window.addEventListener("beforeunload", stop);
+    return { accept, refetch, stop };
   }
 
   window.Live = Live;

@@ -3,18 +3,34 @@
 (function () {
   "use strict";
   const { el, fmtDate, fmtDuration, themedChart, catalogLabel } = window.App;
-  function stat(label, value, extra) {
-    return el("div", { class: "stat" }, el("div", { class: "value" }, String(value)), el("div", { class: "label" }, label),
-      extra ? el("div", { class: "label" }, extra) : null);
+  // kind "bad": a failure count that is not zero.
+  function stat(label, value, extra, kind) {
+    return el("div", { class: kind ? `stat stat-${kind}` : "stat" }, el("div", { class: "value" }, String(value)),
+      el("div", { class: "label" }, label), extra ? el("div", { class: "label" }, extra) : null);
   }
-  // Why items were not prefetched (engine REASONS), in the order they are shown.
+  // Why items were not prefetched (engine Reason, prefetch/engine/outcome.py), in the order they are shown.
+  // A run counts each as `items_<reason>`; a catalog as `<reason>`, but `items_not_reached` (its own
+  // `not_reached` says whether the catalog itself was reached).
   const REASONS = [["unsupported", "unsupported"], ["no_meta", "no meta"], ["excluded", "excluded"],
-    ["embedded", "embedded streams"], ["duplicates", "duplicates"], ["failed", "failed"]];
+    ["embedded", "embedded streams"], ["duplicates", "duplicates"], ["not_reached", "not reached (stopped)"],
+    ["failed", "failed"]];
+  const catalogCount = (c, key) => (key === "not_reached" ? c.items_not_reached : c[key]) || 0;
 
   function reasonsCell(c) {
-    const parts = REASONS.filter(([key]) => c[key]).map(([key, label]) =>
-      el("span", { title: ((c.samples || {})[key] || []).join(", "), "data-reason": key }, `${c[key]} ${label}`));
+    const parts = REASONS.filter(([key]) => catalogCount(c, key)).map(([key, label]) =>
+      el("span", { title: ((c.samples || {})[key] || []).join(", "), "data-reason": key }, `${catalogCount(c, key)} ${label}`));
     return parts.length ? parts.flatMap((part, i) => (i ? [" · ", part] : [part])) : ["–"];
+  }
+
+  // The line under a stream request count, live and in the report: how the requests were answered.
+  // A 404 is an empty answer (the addon has nothing for the title), not a failure: shown when it happened.
+  function streamRequestsText(stats) {
+    return [`${stats.stream_requests_ok || 0} ok`,
+      stats.stream_requests_not_found ? `${stats.stream_requests_not_found} not found (404)` : "",
+      `${stats.stream_requests_failed || 0} failed after retries`,
+      `${stats.stream_requests_retried_ok || 0} ok after a retry`,
+      stats.stream_requests_skipped ? `${stats.stream_requests_skipped} not made (addon given up)` : "",
+    ].filter(Boolean).join(" · ");
   }
 
   function timelineChart(canvas, run) {
@@ -85,12 +101,12 @@
       stat("Episodes", stats.episodes_prefetched || 0), stat("Pages", stats.pages_fetched || 0),
       stat("Already prefetched", stats.already_prefetched || 0),
       stat("Items failed", stats.items_failed || 0, `${stats.videos_failed || 0} videos failed`),
+      // Runs from before the count existed do not say: no tile rather than a 0 that may not be true.
+      "catalogs_failed" in stats ? stat("Catalogs failed", stats.catalogs_failed,
+        stats.catalogs_failed ? "a page errored: its reason is under Result" : null, stats.catalogs_failed ? "bad" : null) : null,
       stat("Not prefetched", REASONS.filter(([key]) => key !== "failed").reduce((n, [key]) => n + (stats[`items_${key}`] || 0), 0),
         notPrefetched || null),
-      stat("Stream requests", stats.stream_requests || 0,
-        `${stats.stream_requests_ok || 0} ok · ${stats.stream_requests_failed || 0} failed after retries · `
-        + `${stats.stream_requests_retried_ok || 0} ok after a retry`
-        + (stats.stream_requests_skipped ? ` · ${stats.stream_requests_skipped} not made (addon given up)` : "")),
+      stat("Stream requests", stats.stream_requests || 0, streamRequestsText(stats)),
       stat("Success rate", stats.success_rate === null || stats.success_rate === undefined ? "–" : `${stats.success_rate}%`,
         "of the stream requests made"),
       stat("Cache requests", stats.cache_requests_sent || 0, cacheExtra)));
@@ -113,7 +129,7 @@
           el("td", {}, c.failed), el("td", {}, c.videos_failed || 0),
           el("td", { title: `${c.stream_requests_retried_ok || 0} ok after a retry` }, c.stream_requests_failed || 0),
           el("td", { class: "reasons" }, ...reasonsCell(c)), el("td", {}, c.pages), el("td", {}, c.cache_requests_sent ? `${c.cache_requests_ok} / ${c.cache_requests_sent}` : "0"),
-          el("td", { class: "muted" }, c.stop_reason || "")))))));
+          c.error ? el("td", { class: "catalog-error" }, `failed: ${c.error}`) : el("td", { class: "muted" }, c.stop_reason || "")))))));
     }
     const addons = run.addons || [];
     if (addons.length) {
@@ -141,5 +157,5 @@
     return a.pace === "adaptive" ? `${a.concurrency_limit} adaptive (peak ${a.concurrency_peak} of ${a.concurrency_ceiling})` : String(a.concurrency_limit);
   }
 
-  window.RunView = { render, timelineChart, paceText };
+  window.RunView = { render, timelineChart, paceText, streamRequestsText };
 })();
