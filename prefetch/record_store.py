@@ -6,7 +6,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from prefetch.engine.records import Announcement, StreamOutcome
+from prefetch.engine.records import Announcement, EarlierAttempt, StreamOutcome
 from prefetch.metrics import add_stream_outcomes
 from prefetch.models import PrefetchRecord, UpcomingRelease
 
@@ -52,14 +52,16 @@ class DatabaseRecordStore:
 
     def attempted_since(
         self, addon_keys: list[str], content_type: str, video_ids: list[str], since: datetime
-    ) -> dict[tuple[str, str], bool]:
+    ) -> dict[tuple[str, str], EarlierAttempt]:
         found = {}
         base = Q(addon_key__in=addon_keys, content_type=content_type, last_attempt__gte=since)
         for start in range(0, len(video_ids), LOOKUP_CHUNK):
             chunk = video_ids[start : start + LOOKUP_CHUNK]
             rows = PrefetchRecord.objects.filter(base, video_id__in=chunk)
-            for key, video_id, attempt, success in rows.values_list("addon_key", "video_id", "last_attempt", "last_success"):
-                found[(key, video_id)] = success == attempt
+            for key, video_id, attempt, success, status, count in rows.values_list(
+                "addon_key", "video_id", "last_attempt", "last_success", "last_status", "stream_count"
+            ):
+                found[(key, video_id)] = EarlierAttempt(success == attempt, success == attempt and status == 404, count)
         return found
 
     def mark_looked_cached(self, addon_key: str, since: datetime, threshold_ms: float) -> None:

@@ -24,7 +24,7 @@ from addons.manifest import Manifest, ManifestError
 from addons.models import Addon, Catalog
 from addons.services import client_limits
 
-from .engine import STOP_CANCELLED, PrefetchEngine, has_failures
+from .engine import PrefetchEngine
 from .engine.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan, merge_addons
 from .models import ACTIVE_STATUSES, EXECUTING_STATUSES, PrefetchSettings, Run, RunStatus, RunTrigger
 from .notifications import notify_run_finished
@@ -421,12 +421,8 @@ def _execute_claimed(run_id, token, plan, local_cancel, listeners, engine_option
 
 
 def final_status(report: dict) -> str:
-    """A run that did nothing useful failed; one with failed requests or items says so."""
-    if report["failure"]:
-        return RunStatus.FAILED
-    if report["stop_reason"] == STOP_CANCELLED:
-        return RunStatus.CANCELLED
-    return RunStatus.COMPLETED_WITH_FAILURES if has_failures(report["statistics"]) else RunStatus.COMPLETED
+    """The engine decided the outcome (prefetch.engine.outcome.decide); its values are run statuses."""
+    return RunStatus(report["outcome"])
 
 
 def _reconnect_and_log(retry_state) -> None:

@@ -106,7 +106,7 @@ def test_a_prefix_mismatch_is_one_message_per_catalog_and_fetches_no_meta(peer, 
     assert catalog["unsupported"] == 40 and catalog["samples"]["unsupported"][:2] == ["test:0", "test:1"]
     assert not peer.requests() and not [path for path in requested if "/meta/" in path]  # no meta for unservable items
     mismatch = [r.getMessage() for r in caplog.records if "have ids" in r.getMessage()]
-    assert mismatch == ["Catalog tests: 40 series items have ids `test:…`; the stream addons serve series ids `peer:`, `tt`"]
+    assert mismatch == ["Catalog tests (series) from Test prefixes: 40 series items have ids `test:…`; the stream addons serve series ids `peer:`, `tt`"]
     assert not [r for r in caplog.records if "no stream addon serves it" in r.getMessage()]
     assert run.status == RunStatus.FAILED  # it warmed nothing: not "completed"
     assert "40 are served by no stream addon" in run.error
@@ -217,11 +217,13 @@ def test_a_run_whose_stream_addons_were_all_given_up_fails(make_peer):
     broken = make_peer(PEER_FAIL_RE=".*", PEER_DUAL=20)
     run = run_through_database(
         plan([addon(broken.url)], [("movie", "peer-dual")], concurrency=1),
-        breaker=BreakerPolicy(failures=2, pause_s=0.1),
+        breaker=BreakerPolicy(window=2, pause_s=0.1),
     )
     assert run.status == RunStatus.FAILED
     assert "every stream addon was given up" in run.error and "Peer Test Addon" in run.error
-    assert run.statistics["stream_requests_skipped"] == 16
+    # two titles, a pause, two more, then the walk stops: nothing more is taken in
+    assert run.statistics["stream_requests_failed"] == 4
+    assert run.catalogs[0]["stop_reason"] == "stream addons given up"
 
 
 def test_a_stream_addon_without_a_stream_resource_fails_the_run_before_any_catalog(peer):
@@ -261,7 +263,7 @@ def test_pause_is_not_run_time(make_peer):
     wait_until(lambda: slow.requests("stream"), message="a first stream request")
     flags["pause"] = True
     wait_until(lambda: engine.paused, message="the pause")
-    wait_until(lambda: engine._paused_s() >= 2.5, timeout=5, interval=0.1, message="2.5 s paused")
+    wait_until(lambda: engine.paused_s() >= 2.5, timeout=5, interval=0.1, message="2.5 s paused")
     before_resume = len(slow.requests("stream"))
     flags["pause"] = False
     thread.join(timeout=10)

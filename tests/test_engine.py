@@ -160,13 +160,14 @@ def test_an_addon_that_keeps_failing_is_given_up(make_peer):
     broken = make_peer(PEER_FAIL_RE=".*", PEER_DUAL=40)
     report = database_engine(
         plan([addon(broken.url)], [("movie", "peer-dual")], concurrency=1),
-        breaker=BreakerPolicy(failures=4, pause_s=0.2),
+        breaker=BreakerPolicy(window=4, pause_s=0.2),
     ).run()
     gate = report["addons"][0]
     assert gate["given_up"] and "gave up" in gate["message"]
-    assert gate["failed"] == 8  # 4, a pause, 4 more, then nothing
-    assert gate["skipped"] == 32
+    assert gate["failed"] == 8  # 4 titles, a pause, 4 more, then nothing: the walk stops there
     assert len(broken.requests("stream")) == 8
+    assert report["catalogs"][0]["stop_reason"] == "stream addons given up"
+    assert report["outcome"] == "failed"
 
 
 def test_concurrency_per_addon(make_peer):

@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from addons.client import FetchResult
+from addons.client import Failure, FetchResult
 from addons.manifest import Manifest
 from prefetch.engine import BreakerPolicy, PrefetchEngine, catalog_extra
 from prefetch.engine.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
@@ -74,7 +74,7 @@ class ScriptedAddon:
             skip = int(path.rsplit("skip=", 1)[1].removesuffix(".json")) if "skip=" in path else 0
             return FetchResult(200, {"metas": [{"id": id_, "type": "movie", "name": id_} for id_ in self.page_at(skip)]})
         if self.stream_status != 200:
-            return FetchResult(self.stream_status, None, f"HTTP {self.stream_status}")
+            return FetchResult(self.stream_status, None, f"HTTP {self.stream_status}", failure=Failure.HTTP_STATUS)
         return FetchResult(200, {"streams": [{"title": "1080p", "url": "http://x.test/1"}]})
 
     def page_at(self, skip: int) -> list[str]:
@@ -131,7 +131,7 @@ def test_the_gate_spaces_request_starts_by_the_delay():
 def test_the_breaker_pauses_then_gives_up_an_addon_that_keeps_failing():
     clock = ManualClock()
     addon = ScriptedAddon(clock, [ids(20)], stream_status=503)
-    engine = engine_for(addon, clock, skip=False, concurrency=1, breaker=BreakerPolicy(failures=3, pause_s=30.0))
+    engine = engine_for(addon, clock, skip=False, concurrency=1, breaker=BreakerPolicy(window=3, pause_s=30.0))
     engine.run()
     # Three failures, a pause of 30 s with no request inside it, three more, then no request at all.
     assert [at for at, _ in addon.stream_requests()] == [1000.0] * 3 + [1030.0] * 3

@@ -6,7 +6,7 @@ import asyncio
 import statistics
 from urllib.parse import unquote, urlsplit
 
-from addons.client import FetchResult
+from addons.client import Failure, FetchResult
 from prefetch.engine.pace import FIRST_PROBE_WAIT, AdaptiveLimit, Pace
 from tests.test_engine_rules import ManualClock, ScriptedAddon, engine_for, ids
 
@@ -120,7 +120,7 @@ class CapacityAddon(ScriptedAddon):
             return await super().get_json(url)
         if self.overload == "429" and self.in_flight >= self.capacity:
             self.refused += 1
-            return FetchResult(429, None, "HTTP 429", latency_ms=1.0)
+            return FetchResult(429, None, "HTTP 429", latency_ms=1.0, failure=Failure.HTTP_STATUS)
         peak = [self.in_flight + 1]
         self.working.append(peak)
         for other in self.working:
@@ -138,8 +138,7 @@ def test_adaptive_finds_the_capacity_of_an_addon_that_refuses_beyond_it():
     clock = ManualClock()
     addon = CapacityAddon(clock, [ids(600)], capacity=6, overload="429")
     engine = engine_for(addon, clock, skip=False, concurrency=32, concurrency_mode="adaptive")
-    engine.run()
-    report = engine.report()["addons"][0]
+    report = engine.run()["addons"][0]
     assert report["pace"] == "adaptive" and report["concurrency_ceiling"] == 32
     assert addon.max_in_flight <= 8
     assert report["concurrency_limit"] in (4, 5, 6)
@@ -151,8 +150,7 @@ def test_adaptive_keeps_an_addon_that_queues_near_its_floor():
     clock = ManualClock()
     addon = CapacityAddon(clock, [ids(600)], capacity=6, overload="queue")
     engine = engine_for(addon, clock, skip=False, concurrency=32, concurrency_mode="adaptive")
-    engine.run()
-    report = engine.report()["addons"][0]
+    report = engine.run()["addons"][0]
     assert 6 <= statistics.median(report["limit_history"]) <= 10
     assert report["floor_ms"] == 30.0 and report["limit_cuts"]["queueing"] >= 1
     assert statistics.median(addon.latencies) < 2 * 30.0
@@ -162,6 +160,5 @@ def test_fixed_mode_keeps_its_limit_whatever_the_addon_says():
     clock = ManualClock()
     addon = CapacityAddon(clock, [ids(60)], capacity=2, overload="429")
     engine = engine_for(addon, clock, skip=False, concurrency=4)
-    engine.run()
-    assert engine.report()["addons"][0]["concurrency_limit"] == 4
+    assert engine.run()["addons"][0]["concurrency_limit"] == 4
     assert addon.refused > 0

@@ -1,27 +1,15 @@
 """The prefetch engine, plain Python (no Django): give it a `RunPlan` and a record store, it walks
-the catalogs and requests the streams. `walk` is the walk itself; `plan` what a run is told;
-`episodes` which videos of a series to warm; `durations` the units settings are written in;
+the catalogs and requests the streams. `walk` is the walk itself, `items` warms one item, `gate`
+decides who may send a request now, `supervisor` watches cancel / pause / time / outages, `tally`
+counts, `outcome` decides what the run says, `report` shows it; `plan` is what a run is told,
+`episodes` which videos of a series to warm, `durations` the units settings are written in,
 `records` the record store it needs."""
 
-from prefetch.engine.walk import (
-    MAX_CONTROL_FAILURES,
-    STOP_CANCELLED,
-    STOP_COMPLETED,
-    STOP_CONTROL_FAILING,
-    STOP_DATABASE_UNAVAILABLE,
-    STOP_GLOBAL_LIMITS,
-    STOP_NO_STREAM_ADDON,
-    STOP_TIME_LIMIT,
-    AddonGate,
-    BreakerPolicy,
-    PrefetchEngine,
-    catalog_extra,
-    encode_component,
-    has_failures,
-)
+from prefetch.engine.gate import BreakerPolicy
+from prefetch.engine.outcome import Outcome, Stop
+from prefetch.engine.supervisor import MAX_CONTROL_FAILURES
+from prefetch.engine.urls import catalog_extra, encode_component
+from prefetch.engine.walk import PrefetchEngine
 
-__all__ = [
-    "MAX_CONTROL_FAILURES", "STOP_CANCELLED", "STOP_COMPLETED", "STOP_CONTROL_FAILING", "STOP_DATABASE_UNAVAILABLE",
-    "STOP_GLOBAL_LIMITS", "STOP_NO_STREAM_ADDON", "STOP_TIME_LIMIT", "AddonGate", "BreakerPolicy", "PrefetchEngine",
-    "catalog_extra", "encode_component", "has_failures",
-]
+__all__ = ["MAX_CONTROL_FAILURES", "BreakerPolicy", "Outcome", "PrefetchEngine", "Stop", "catalog_extra",
+           "encode_component"]

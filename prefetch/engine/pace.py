@@ -152,7 +152,7 @@ class Pace:
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self.release()  # woken and cancelled at once: pass the slot on
-            else:
+            elif waiter in self.waiters:  # a cancelled waiter may already be popped by _wake
                 self.waiters.remove(waiter)
             raise
 

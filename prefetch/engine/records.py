@@ -23,6 +23,15 @@ class StreamOutcome:
     expires_at: datetime | None = None  # from the answer's Cache-Control max-age (see freshness.py)
 
 
+@dataclass(frozen=True)
+class EarlierAttempt:
+    """A stream request this run made before it was resumed on another worker."""
+
+    ok: bool  # answered (a list, or 404: nothing there)
+    not_found: bool = False
+    stream_count: int | None = None
+
+
 @dataclass
 class Announcement:
     """An episode announced with a release time still to come (release-day warming warms it later)."""
@@ -44,8 +53,8 @@ class RecordStore(Protocol):
 
     def attempted_since(
         self, addon_keys: list[str], content_type: str, video_ids: list[str], since: datetime
-    ) -> dict[tuple[str, str], bool]:
-        """(addon_key, video_id) -> whether it succeeded, for pairs last attempted at or after `since`."""
+    ) -> dict[tuple[str, str], EarlierAttempt]:
+        """(addon_key, video_id) -> what it got, for pairs last attempted at or after `since`."""
 
     def mark_looked_cached(self, addon_key: str, since: datetime, threshold_ms: float) -> None:
         """For the addon's records answered successfully since `since`: whether the answer took at most
