@@ -146,7 +146,7 @@ def test_text_summary_shows_failures_and_a_run_that_warmed_nothing_exits_one(pee
                          "--fallback-meta", "none", stdout=out, stderr=StringIO())
     assert exit_info.value.code == 1
     text = out.getvalue()
-    assert "failed (no item could be warmed)" in text and "Error: no item the catalogs listed could be warmed" in text
+    assert " failed in " in text and "Error: no item the catalogs listed could be warmed" in text
     assert "not prefetched: 7 unsupported, 0 without meta" in text
     assert "0 failed after retries" in text and "0 videos failed" in text
     assert Run.objects.get().status == "failed"

@@ -2,112 +2,11 @@
 and a manual clock. No database, no network, no Node addon; the whole file runs in about a second.
 The same rules are also exercised end to end against the real test addon in test_engine.py."""
 
-import asyncio
-from contextlib import asynccontextmanager
-from urllib.parse import unquote, urlsplit
-
 import pytest
 
-from addons.client import Failure, FetchResult
-from addons.manifest import Manifest
-from prefetch.engine import BreakerPolicy, PrefetchEngine, catalog_extra
-from prefetch.engine.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
-from tests.helpers import OPEN_SETTINGS
-
-BASE = "http://addon.test/manifest.json"
-
-
-class ManualClock:
-    """Time moves only when the engine sleeps, to the time it sleeps until (never back): spacing and
-    pauses are exact and instant. `wakes` lists those times in the order the sleeps began."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.wakes: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.wakes.append(self.now + seconds)
-        self.now = max(self.now, self.now + seconds)
-        await asyncio.sleep(0)
-
-
-class MemoryStore:
-    def __init__(self):
-        self.saved = []
-
-    def valid_keys(self, addon_keys, content_type, video_ids, validity_s, auto=False):
-        return set()
-
-    def attempted_since(self, addon_keys, content_type, video_ids, since):
-        return {}
-
-    def save(self, outcomes):
-        self.saved.extend(outcomes)
-
-
-class ScriptedAddon:
-    """Answers catalog pages from a list and streams with one stream each (or a fixed failure);
-    records every request, the clock at its start and how many were in flight."""
-
-    def __init__(self, clock: ManualClock, pages: list[list[str]], stream_status: int = 200, answer_s: float = 0.0):
-        self.clock, self.pages, self.stream_status, self.answer_s = clock, pages, stream_status, answer_s
-        self.requests: list[tuple[float, str]] = []
-        self.in_flight = self.max_in_flight = 0
-
-    @asynccontextmanager
-    async def session(self):
-        yield self
-
-    async def get_json(self, url: str, backoff=None) -> FetchResult:
-        path = unquote(urlsplit(url).path)
-        self.requests.append((self.clock(), path))
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            await asyncio.sleep(self.answer_s)
-        finally:
-            self.in_flight -= 1
-        if path.startswith("/catalog/"):
-            skip = int(path.rsplit("skip=", 1)[1].removesuffix(".json")) if "skip=" in path else 0
-            return FetchResult(200, {"metas": [{"id": id_, "type": "movie", "name": id_} for id_ in self.page_at(skip)]})
-        if self.stream_status != 200:
-            return FetchResult(self.stream_status, None, f"HTTP {self.stream_status}", failure=Failure.HTTP_STATUS)
-        return FetchResult(200, {"streams": [{"title": "1080p", "url": "http://x.test/1"}]})
-
-    def page_at(self, skip: int) -> list[str]:
-        offset = 0
-        for page in self.pages:
-            if offset == skip:
-                return page
-            offset += len(page)
-        return []
-
-    def stream_requests(self) -> list[tuple[float, str]]:
-        return [(at, path) for at, path in self.requests if path.startswith("/stream/")]
-
-
-def manifest(skip: bool) -> Manifest:
-    extra = [{"name": "genre"}, {"name": "search"}] + ([{"name": "skip"}] if skip else [])
-    return Manifest({
-        "id": "scripted", "name": "Scripted", "version": "1.0.0", "types": ["movie"], "resources": ["catalog", "stream"],
-        "idPrefixes": ["tt"], "catalogs": [{"type": "movie", "id": "top", "name": "Top", "extra": extra}],
-    })
-
-
-def engine_for(addon: ScriptedAddon, clock: ManualClock, *, skip: bool = True, breaker=None, **settings) -> PrefetchEngine:
-    spec = AddonSpec(BASE, "Scripted", manifest(skip), True, True)
-    decl = spec.manifest.catalogs()[0]
-    plan = RunPlan([spec], [CatalogSpec(spec, decl.type, decl.id, decl.name, decl.extras)],
-                   EngineSettings(**{**OPEN_SETTINGS, **settings}))
-    return PrefetchEngine(plan, store=MemoryStore(), client_factory=addon.session, clock=clock, sleep=clock.sleep,
-                          breaker=breaker)
-
-
-def ids(count: int, start: int = 0) -> list[str]:
-    return [f"tt{n:07d}" for n in range(start, start + count)]
+from prefetch.engine import BreakerPolicy, catalog_extra
+from prefetch.engine.plan import AddonSpec, CatalogSpec
+from tests.scripted import BASE, ManualClock, ScriptedAddon, engine_for, ids, manifest
 
 
 def test_the_gate_never_has_more_than_its_concurrency_in_flight():

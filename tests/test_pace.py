@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 
 from addons.client import Failure, FetchResult
 from prefetch.engine.pace import FIRST_PROBE_WAIT, AdaptiveLimit, Pace
-from tests.test_engine_rules import ManualClock, ScriptedAddon, engine_for, ids
+from tests.scripted import ManualClock, ScriptedAddon, engine_for, ids
 
 
 def feed(limit: AdaptiveLimit, windows: int, latency_ms: float = 30.0, now: float = 0.0) -> None:

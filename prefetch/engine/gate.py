@@ -242,6 +242,7 @@ class AddonGate:
             "other_requests": self.other_requests,
             "latency_ms_p50": percentile(latencies, 0.5),
             "latency_ms_p95": percentile(latencies, 0.95),
+            "breaker_paused": self.paused_once,
             "given_up": self.given_up,
             "message": self.message,
             "last_error": self.last_error,

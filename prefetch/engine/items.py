@@ -186,10 +186,10 @@ class ItemWarmer:
         try:
             async with gate.slot(url) as turn:
                 result = await self.engine.client.get_json(url, backoff=turn.backoff)
+                gate.observe(url, result)  # in the slot: the next request starts knowing of a pause
         except AddonGivenUp:
             return FetchResult(None, None, f"{addon.name} was given up for this run", failure=Failure.TRANSPORT)
         gate.other_requests += 1
-        gate.observe(url, result)
         return result
 
     async def _warm_stream(self, result: CatalogResult, item: "Item", addon: AddonSpec, video: Video) -> bool:
@@ -205,6 +205,7 @@ class ItemWarmer:
                 engine.current_item = {"title": item.name, "type": item.type, "id": item.id, "video_id": video.id,
                                        "episode": video.label, "addon": addon.name}
                 answer = await engine.client.get_json(url, backoff=turn.backoff)
+                gate.observe(url, answer)  # in the slot: the next request starts knowing of a pause
         except AddonGivenUp as given_up:
             if not started:  # never sent: not a request of this run
                 gate.skipped += 1
@@ -212,8 +213,6 @@ class ItemWarmer:
                 return False
             # given up while this request waited to retry: it failed, and is not retried
             answer = FetchResult(None, None, f"not retried: {addon.name} {given_up}", failure=Failure.TRANSPORT)
-        else:
-            gate.observe(url, answer)
         not_found = answer.failure is Failure.NOT_FOUND
         streams = answer.data.get("streams") if answer.ok and isinstance(answer.data, dict) else None
         ok = isinstance(streams, list) or not_found

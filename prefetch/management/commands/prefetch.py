@@ -153,9 +153,9 @@ class Command(BaseCommand):
         stats = summary["statistics"]
         timing = summary["timing"]
         paused = f", {timing['paused_s']:g} s paused" if timing.get("paused_s") else ""
-        self.stdout.write(
-            f"Run #{summary['id']} {summary['status']} ({summary['stop_reason']}) in {timing['duration_s']} s{paused}"
-        )
+        # why the walk stopped, where it says more than the status ("time limit reached", "cancelled")
+        stop = f" ({summary['stop_reason']})" if summary["stop_reason"] not in ("completed", summary["status"]) else ""
+        self.stdout.write(f"Run #{summary['id']} {summary['status']}{stop} in {timing['duration_s']} s{paused}")
         if summary["error"]:
             self.stdout.write(f"Error: {summary['error']}")
         by_type = ", ".join(f"{count} {kind}" for kind, count in stats.get("prefetched_by_type", {}).items())
