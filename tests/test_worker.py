@@ -130,6 +130,9 @@ def assert_resumed_and_complete(done, peer, expected) -> set:
     assert set(requests) == set(expected)
     assert all(count <= 2 for count in requests.values())
     assert done.statistics["movies_prefetched"] == len(expected)  # the whole run, across both workers
+    # the statistics cover the whole run: the part before the kill is counted, from the records
+    assert done.statistics["stream_requests"] == len(expected) == done.statistics["stream_requests_ok"]
+    assert sum(addon["requests"] for addon in done.addons) == len(expected)
     assert record_keys() == set(expected)
     assert_no_duplicate_records()
     return {key for key, count in requests.items() if count > 1}
@@ -142,7 +145,10 @@ def assert_resumed_without_repeats(done, peer, expected, recorded_at_kill, reque
     # The peer logs a request when it answers it: the two in flight at the kill (concurrency 2)
     # may be missing from its log then.
     assert len(repeated) <= len(set(requested_at_kill) - recorded_at_kill) + 2
+    # answers are saved as they come: what is asked again is about what was in flight (2) at the kill
+    assert len(repeated) <= 2 + 1, repeated
     assert done.statistics["items_done_before_resume"] == len(recorded_at_kill)
+    assert done.statistics["stream_requests_before_resume"] == len(recorded_at_kill)
 
 
 def test_a_worker_started_mid_run_leaves_the_run_alone(make_peer, start_worker, redis_broker):

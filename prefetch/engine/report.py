@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 # The ETA is shown once this share of the planned work is done and this much active time has passed:
 # earlier, one slow first page or meta request would swing it by minutes.
 ETA_MIN_FRACTION = 0.1
-ETA_MIN_ACTIVE_S = 5.0
+ETA_MIN_ACTIVE_S = 3.0
 
 OUTCOME_WORDS = {
     Outcome.COMPLETED: "completed",
