@@ -1,4 +1,6 @@
-# Two entry points: `make run` (the app on http://$HOST:$PORT) and `make test` (the whole suite).
+# Two entry points: `make run` (the app on http://$HOST:$PORT) and `make test` (the whole suite);
+# `make check` is the quick pass for every change: lint and the tests that need no browser, Node
+# addon, worker process or Docker (the engine's rules on a scripted addon, the client, the layout).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,7 +8,7 @@ PORT ?= 8000
 # 0.0.0.0 listens on every interface (other machines on the network); the default only on this one.
 HOST ?= 127.0.0.1
 
-.PHONY: run test install install-test migrate bench
+.PHONY: run test check install install-test migrate bench
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +31,12 @@ run: migrate
 
 test: install-test
 	tests/run.sh
+
+CHECK_TESTS := tests/test_engine_rules.py tests/test_engine_outcomes.py tests/test_pace.py tests/test_pure.py \
+	tests/test_architecture.py tests/test_client_failures.py tests/test_network_policy.py tests/test_one_source.py
+check: install-test
+	$(VENV)/bin/ruff check .
+	DATA_DIR=$$(mktemp -d) $(PY) -m pytest -q $(CHECK_TESTS)
 
 # Both benchmarks run; a missed engine target still fails the whole (exit status of benchmark.py).
 bench: install-test
