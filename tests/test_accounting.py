@@ -109,7 +109,7 @@ def test_a_prefix_mismatch_is_one_message_per_catalog_and_fetches_no_meta(peer, 
     assert mismatch == ["Catalog tests (series) from Test prefixes: 40 series items have ids `test:…`; the stream addons serve series ids `peer:`, `tt`"]
     assert not [r for r in caplog.records if "no stream addon serves it" in r.getMessage()]
     assert run.status == RunStatus.FAILED  # it warmed nothing: not "completed"
-    assert "40 are served by no stream addon" in run.error
+    assert "40 items served by no stream addon" in run.error
 
 
 def series_addon(series: dict[str, dict]):

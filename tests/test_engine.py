@@ -290,7 +290,7 @@ def test_series_episodes_come_from_another_addon_or_the_fallback_meta_addon(peer
     assert report["statistics"]["series_prefetched"] == 0
     assert report["statistics"]["items_no_meta"] == 120  # no meta anywhere: counted as such, not as failed
     assert report["statistics"]["items_failed"] == 0
-    assert "120 series have no meta source" in report["failure"]  # a run that warmed nothing failed
+    assert "120 series without a meta source" in report["failure"]  # a run that warmed nothing failed
 
 
 def test_progress_is_reported_at_a_bounded_rate(make_peer):

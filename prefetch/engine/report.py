@@ -166,9 +166,9 @@ class RunReporter:
                 parts.append(f"{plural(tally.stream_requests_failed, 'stream request')} failed")
             return f"nothing could be warmed ({', '.join(parts) or 'every request failed'}): " + "; ".join(troubles)
         return (
-            f"no item the catalogs listed could be warmed: {tally.items_unsupported} are served by no "
-            f"stream addon (type or id prefix), {tally.items_no_meta} series have no meta source "
-            "(see each catalog's counts)"
+            f"no item the catalogs listed could be warmed: {plural(tally.items_unsupported, 'item')} served by "
+            f"no stream addon (type or id prefix), {plural(tally.items_no_meta, 'series', 'series')} without a "
+            "meta source (see each catalog's counts)"
         )
 
     def log_end(self, report: dict) -> None:
