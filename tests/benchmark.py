@@ -18,7 +18,10 @@ Targets (the exit status is 1 when one is missed):
   best fixed concurrency with < 3 % of stream requests refused; queueing beyond them
   (`PEER_OVERLOAD=queue`), >= 0.85x the best fixed throughput with a median answer time < 2x the
   uncontended one (fixed concurrency 4, under the capacity). Runs use the default 2 retries, so a
-  refused request is retried after its Retry-After, as in a real run.
+  refused request is retried after its Retry-After, as in a real run;
+- failing titles: a whole walk of the peer (its default catalogs, 20 ms answers, the default
+  concurrency 2 and 2 retries) with 1 title in 7 answering HTTP 500 (`PEER_FAIL_EVERY=7`) takes at
+  most 2x the same walk with none failing + 15 s, at fixed and at adaptive pace (`--failing-only`).
 """
 
 import argparse
@@ -46,6 +49,8 @@ TARGET_MEDIAN_VS_UNCONTENDED = 2.0
 PACE_FIXED = (4, 6, 8, 12)
 PACE_CEILING = 32
 PACE_PEER = dict(PEER_NEW_MOVIES=0, PEER_STREAM_LATENCY_MS=30, PEER_CAPACITY=6)
+FAILING_SLACK_S = 15.0
+TARGET_FAILING_VS_CLEAN = 2.0
 
 
 def setup_django(data_dir: str) -> None:
@@ -145,6 +150,50 @@ def pace_benchmark(items: int, rounds: int) -> list[tuple]:
     return checks
 
 
+def walk_seconds(peer, mode: str) -> tuple[float, str]:
+    """A whole walk of every catalog, as a worker runs it: its duration and status."""
+    from prefetch.models import PrefetchRecord, RunTrigger
+    from prefetch.runs import create_run, execute_run
+    from tests.helpers import addon, plan
+
+    spec = addon(peer.url)
+    PrefetchRecord.objects.filter(addon_key=spec.key).delete()
+    run_plan = plan([spec], concurrency=2, concurrency_mode=mode, retries=2, max_pages_per_catalog=1000)
+    run = create_run(RunTrigger.CLI)
+    started = time.perf_counter()
+    run = execute_run(run.pk, plan=run_plan)
+    return time.perf_counter() - started, run.status
+
+
+def failing_benchmark(rounds: int) -> list[tuple]:
+    """The same walk with no title failing and with 1 in 7 failing, interleaved; returns checks."""
+    from tests.peer_server import Peer
+
+    clean = Peer(PEER_STREAM_LATENCY_MS=20)
+    failing = Peer(PEER_STREAM_LATENCY_MS=20, PEER_FAIL_EVERY=7)
+    checks = []
+    try:
+        print(f"\nWhole walk of the peer, 20 ms answers, concurrency 2, 2 retries ({rounds} rounds, medians)")
+        print(f"{'pace':10} {'clean s':>8} {'1 in 7 failing s':>17} {'status':>24}")
+        for mode in ("fixed", "adaptive"):
+            times = {"clean": [], "failing": []}
+            status = ""
+            for _ in range(rounds):
+                times["clean"].append(walk_seconds(clean, mode)[0])
+                seconds, status = walk_seconds(failing, mode)
+                times["failing"].append(seconds)
+            clean_s, failing_s = (statistics.median(times[k]) for k in ("clean", "failing"))
+            print(f"{mode:10} {clean_s:8.1f} {failing_s:17.1f} {status:>24}")
+            checks.append((f"{mode}: 1 in 7 failing / (2x clean + {FAILING_SLACK_S:g} s)",
+                           failing_s / (TARGET_FAILING_VS_CLEAN * clean_s + FAILING_SLACK_S), "<", 1.0))
+            checks.append((f"{mode}: 1 in 7 failing completes with failures", float(status == "completed_with_failures"),
+                           ">=", 1.0))
+    finally:
+        clean.stop()
+        failing.stop()
+    return checks
+
+
 def aiohttp_loop_rate(peer, ids: list[str]) -> float:
     import aiohttp
 
@@ -207,6 +256,8 @@ def main() -> int:
     parser.add_argument("--pace-items", type=int, default=1000, help="movies per adaptive-pace measurement")
     parser.add_argument("--pace-rounds", type=int, default=3)
     parser.add_argument("--pace-only", action="store_true", help="only the adaptive-pace measurements")
+    parser.add_argument("--failing-rounds", type=int, default=1)
+    parser.add_argument("--failing-only", action="store_true", help="only the failing-titles measurements")
     parser.add_argument("--memory-run", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_run:
@@ -218,6 +269,8 @@ def main() -> int:
     setup_django(tempfile.mkdtemp(prefix="bench-"))
     if args.pace_only:
         return report(pace_benchmark(args.pace_items, args.pace_rounds))
+    if args.failing_only:
+        return report(failing_benchmark(args.failing_rounds))
     fill_s = fill_records(args.records)
     print(f"records table pre-filled with {args.records} rows in {fill_s:.1f} s; cache validity {CACHE_VALIDITY_S} s")
     fast = Peer(PEER_MOVIES=args.items, PEER_NEW_MOVIES=0)
@@ -269,6 +322,7 @@ def main() -> int:
           f"{ratio('engine concurrency 1, 0 ms', 'requests.Session loop, 0 ms'):.2f}; "
           f"engine c1 / aiohttp loop at 20 ms {ratio('engine concurrency 1, 20 ms', 'aiohttp loop, 20 ms'):.2f})\n")
     checks += pace_benchmark(args.pace_items, args.pace_rounds)
+    checks += failing_benchmark(args.failing_rounds)
     return report(checks)
 
 

@@ -20,7 +20,6 @@ Plain Python, no clock of its own: the gate passes its (injectable) clock readin
 import asyncio
 import statistics
 from collections import deque
-from contextlib import asynccontextmanager
 
 FIXED = "fixed"
 ADAPTIVE = "adaptive"
@@ -171,14 +170,6 @@ class Pace:
         self.in_flight += 1
         if self.adaptive and self.in_flight >= self.adaptive.limit:
             self.adaptive.saturated = True
-
-    @asynccontextmanager
-    async def slot(self):
-        await self.acquire()
-        try:
-            yield
-        finally:
-            self.release()
 
     # --- what the gate tells an adaptive limit ---------------------------------------------------
     def answered(self, latency_ms: float, now: float) -> None:

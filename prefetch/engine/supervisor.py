@@ -176,7 +176,9 @@ class Supervisor:
             await self.answers_waiting.wait()
             self.answers_waiting.clear()
             try:
-                await self.flush()
+                # shielded: a save under way when the run ends finishes (holding the lock) before
+                # the last save, so no batch is saved twice
+                await asyncio.shield(self.flush())
             except Exception as error:
                 self.database_failed(error)
                 await asyncio.sleep(self.control_interval_s)
