@@ -62,7 +62,8 @@ class Command(BaseCommand):
                 f"Run #{summary['id']} {summary['status']}: {summary['releases']} released episodes, "
                 f"{stats.get('stream_requests', 0)} stream requests, {stats.get('stream_requests_failed', 0)} failed"
             )
-        sys.exit(EXIT_OK if summary["status"] in ("nothing due", RunStatus.COMPLETED) else EXIT_FAILED)
+        done = ("nothing due", RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES)  # as `prefetch` exits
+        sys.exit(EXIT_OK if summary["status"] in done else EXIT_FAILED)
 
     def _delay(self, value: str | None) -> float:
         if value is None:
