@@ -10,13 +10,15 @@ import sys
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from prefetch.engine.report import ETA_MIN_ACTIVE_S
 from prefetch.runs import database_engine
 from tests.helpers import addon, local_server, plan, send_json, wait_until
-from tests.test_cli import ROOT, run_cli
+from tests.test_cli import ROOT
 
 # A whole walk of a few seconds: movies, series with episodes, mixed and dual catalogs.
 WALK = {"PEER_MOVIES": 60, "PEER_NEW_MOVIES": 30, "PEER_SERIES": 10, "PEER_MAX_SEASONS": 2, "PEER_MAX_EPISODES": 5,
@@ -112,25 +114,27 @@ class ManifestOnce(BaseHTTPRequestHandler):
         pass
 
 
-def test_an_addon_whose_port_closes_after_its_manifest_fails_the_run(tmp_path):
-    migrated_data_dir(tmp_path)
-    with local_server(ManifestOnce) as base:
-        done = run_cli("--addon", f"both={base}/manifest.json", "--delay", "0", "--json", data_dir=tmp_path)
-    assert done.returncode == 1, done.stderr
-    summary = json.loads(done.stdout)
+@pytest.mark.django_db(transaction=True)
+def test_an_addon_whose_port_closes_after_its_manifest_fails_the_run():
+    out, err = StringIO(), StringIO()
+    with local_server(ManifestOnce) as base, pytest.raises(SystemExit) as exit_info:
+        call_command("prefetch", "--addon", f"both={base}/manifest.json", "--delay", "0", "--json",
+                     stdout=out, stderr=err)
+    assert exit_info.value.code == 1, err.getvalue()
+    summary = json.loads(out.getvalue())
     assert summary["status"] == "failed"
     assert "connection refused — is the addon running?" in summary["error"]
     assert summary["statistics"]["catalogs_failed"] == 1
-    assert "Traceback" not in done.stderr
+    assert "Traceback" not in err.getvalue()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_eta_holds_within_30_percent_over_the_second_half(make_peer):
-    peer = make_peer(PEER_MOVIES=200, PEER_NEW_MOVIES=100, PEER_DUAL=60, PEER_STREAM_LATENCY_MS=100)
+    peer = make_peer(PEER_MOVIES=200, PEER_NEW_MOVIES=100, PEER_DUAL=60, PEER_STREAM_LATENCY_MS=60)
     snapshots = []
     engine = database_engine(
         plan([addon(peer.url)], [("movie", "peer-popular"), ("movie", "peer-new"), ("movie", "peer-dual")],
-             concurrency=1, movies_per_catalog=40),  # about 12 s
+             concurrency=1, movies_per_catalog=40),  # about 7 s
         on_progress=lambda snapshot, event: snapshots.append((time.monotonic(), snapshot)),
         progress_interval_s=0.5,
     )
