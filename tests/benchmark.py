@@ -151,7 +151,8 @@ def pace_benchmark(items: int, rounds: int) -> list[tuple]:
 
 
 def walk_seconds(peer, mode: str) -> tuple[float, str]:
-    """A whole walk of every catalog, as a worker runs it: its duration and status."""
+    """A whole walk of every catalog, as a worker runs it: its duration and status ("paused" added
+    when the breaker paused the addon: failing titles must never do that)."""
     from prefetch.models import PrefetchRecord, RunTrigger
     from prefetch.runs import create_run, execute_run
     from tests.helpers import addon, plan
@@ -162,7 +163,8 @@ def walk_seconds(peer, mode: str) -> tuple[float, str]:
     run = create_run(RunTrigger.CLI)
     started = time.perf_counter()
     run = execute_run(run.pk, plan=run_plan)
-    return time.perf_counter() - started, run.status
+    paused = any(entry.get("breaker_paused") for entry in run.addons)
+    return time.perf_counter() - started, run.status + (", paused" if paused else "")
 
 
 def failing_benchmark(rounds: int) -> list[tuple]:

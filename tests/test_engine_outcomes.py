@@ -122,6 +122,16 @@ def test_retries_of_a_few_titles_bunched_together_never_trip_the_breaker():
     assert report["statistics"]["items_prefetched"] == 50
 
 
+@pytest.mark.parametrize("mode", ["fixed", "adaptive"])
+def test_retries_bunching_at_the_end_of_a_catalog_never_trip_the_breaker(mode):
+    # 20 of 140 titles fail; their retries come after every other title has answered (a full walk of
+    # the test addon gave the addon up this way when retries counted as the newest requests).
+    addon = ScriptedAddon(ManualClock(real_s=0.2), [ids(140)], behave=every_seventh(500), retries=2, answer_s=0.001)
+    report = run(addon, skip=False, concurrency=2, concurrency_mode=mode)
+    assert not report["addons"][0]["breaker_paused"]
+    assert report["statistics"]["items_failed"] == 20 and report["outcome"] == "completed_with_failures"
+
+
 def test_an_http_error_on_most_titles_pauses_the_addon():
     addon = ScriptedAddon(ManualClock(), [ids(30)], stream_status=503)
     run(addon, skip=False, concurrency=1, breaker=BreakerPolicy(window=10, failure_rate=0.8, pause_s=60))

@@ -39,13 +39,15 @@ class BreakerPolicy:
 
 
 class Breaker:
-    """Counts by distinct request (its URL): a retry updates its request's entry, never adds one, so
-    the retries of a few failing titles bunching together look like what they are."""
+    """Counts by distinct request (its URL), in the order of their first answers: a retry updates its
+    request's entry in place and never adds one, so the retries of a few failing titles bunching
+    together at the end of a catalog look like what they are."""
 
     def __init__(self, policy: BreakerPolicy):
         self.policy = policy
         self.no_answer_streak: set[str] = set()  # requests in a row that got no HTTP answer
         self.recent: OrderedDict[str, bool] = OrderedDict()  # the last `window` requests: an HTTP error?
+        self.counted: set[str] = set()  # every request that entered the window once
 
     def trips(self, key: str, failure: Failure | None, status: int | None) -> bool:
         """Counts one attempt's answer; True when the addon should be paused or given up."""
@@ -53,8 +55,12 @@ class Breaker:
             self.no_answer_streak.add(key)
         else:
             self.no_answer_streak.clear()
-        self.recent[key] = failure is Failure.HTTP_STATUS and _server_error(status)
-        self.recent.move_to_end(key)
+        http_error = failure is Failure.HTTP_STATUS and _server_error(status)
+        if key in self.recent:  # a retry: its request keeps its place in the window
+            self.recent[key] = http_error
+        elif key not in self.counted:  # a request's first answer (a retry after its eviction: not again)
+            self.counted.add(key)
+            self.recent[key] = http_error
         window = max(1, self.policy.window)
         while len(self.recent) > window:
             self.recent.popitem(last=False)
