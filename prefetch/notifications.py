@@ -20,9 +20,9 @@ logger = logging.getLogger("prefetch.notifications")
 FAILURE_STATUSES = {RunStatus.FAILED, RunStatus.ABORTED}
 FINAL_STATUSES = set(FINISHED_STATUSES)
 SUMMARY_FIGURES = (
-    "catalogs_processed", "movies_prefetched", "series_prefetched", "episodes_prefetched", "already_prefetched",
-    "items_failed", "videos_failed", "items_unsupported", "stream_requests", "stream_requests_ok",
-    "stream_requests_failed", "stream_requests_retried_ok",
+    "catalogs_processed", "catalogs_failed", "movies_prefetched", "series_prefetched", "episodes_prefetched",
+    "already_prefetched", "items_failed", "videos_failed", "items_unsupported", "stream_requests", "stream_requests_ok",
+    "stream_requests_not_found", "stream_requests_failed", "stream_requests_retried_ok",
 )
 
 

@@ -234,11 +234,12 @@ def _summary_block(run: Run) -> str:
         lines.append(f"error: {run.error}")
     if run.duration_s is not None:
         lines.append(f"duration: {run.duration_s:.1f} s active, {run.paused_s:.1f} s paused")
-    for key in ("catalogs_processed", "catalogs_skipped", "catalogs_not_reached", "pages_fetched", "items_prefetched",
-                "prefetched_by_type", "movies_prefetched", "series_prefetched", "episodes_prefetched",
-                "already_prefetched", "items_failed", "videos_failed", "items_unsupported", "items_no_meta",
-                "items_excluded", "items_embedded", "items_duplicates", "stream_requests", "stream_requests_ok",
-                "stream_requests_failed", "stream_requests_retried_ok", "stream_requests_skipped",
+    for key in ("catalogs_processed", "catalogs_failed", "catalogs_skipped", "catalogs_not_reached", "pages_fetched",
+                "items_prefetched", "prefetched_by_type", "movies_prefetched", "series_prefetched",
+                "episodes_prefetched", "already_prefetched", "items_failed", "videos_failed", "items_unsupported",
+                "items_no_meta", "items_excluded", "items_embedded", "items_duplicates", "items_not_reached",
+                "stream_requests", "stream_requests_ok", "stream_requests_not_found", "stream_requests_failed",
+                "stream_requests_retried_ok", "stream_requests_skipped",
                 "cache_requests_sent", "cache_requests_ok", "success_rate"):
         if key in stats:
             lines.append(f"{key.replace('_', ' ')}: {stats[key]}")

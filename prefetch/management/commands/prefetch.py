@@ -170,12 +170,14 @@ SUMMARY_LINES = (
                ("items_failed", "failed"), ("videos_failed", "videos failed"))),
     ("not prefetched", (("items_unsupported", "unsupported"), ("items_no_meta", "without meta"),
                         ("items_excluded", "excluded by the episode policy"),
-                        ("items_embedded", "with embedded streams"), ("items_duplicates", "duplicates"))),
+                        ("items_embedded", "with embedded streams"), ("items_duplicates", "duplicates"),
+                        ("items_not_reached", "not reached (stopped)"))),
     ("stream requests", (("stream_requests", "made"), ("stream_requests_ok", "ok"),
+                         ("stream_requests_not_found", "not found (404)"),
                          ("stream_requests_failed", "failed after retries"),
                          ("stream_requests_retried_ok", "ok after a retry"),
                          ("stream_requests_skipped", "not made (addon given up)"))),
-    ("catalogs", (("catalogs_processed", "walked"), ("catalogs_skipped", "skipped"),
+    ("catalogs", (("catalogs_processed", "walked"), ("catalogs_failed", "failed"), ("catalogs_skipped", "skipped"),
                   ("catalogs_not_reached", "not reached"), ("pages_fetched", "pages"))),
 )
 
