@@ -22,7 +22,7 @@ from tests.test_cli import ROOT
 
 # A whole walk of a few seconds: movies, series with episodes, mixed and dual catalogs.
 WALK = {"PEER_MOVIES": 60, "PEER_NEW_MOVIES": 30, "PEER_SERIES": 10, "PEER_MAX_SEASONS": 2, "PEER_MAX_EPISODES": 5,
-        "PEER_MIXED": 15, "PEER_DUAL": 10, "PEER_OTHER": 5, "PEER_STREAM_LATENCY_MS": 20}
+        "PEER_MIXED": 15, "PEER_DUAL": 10, "PEER_OTHER": 5, "PEER_STREAM_LATENCY_MS": 10}
 # Retries as shipped (two, after 0.5 s and 1 s): the failing titles wait them out.
 RETRYING = {"retries": 2, "concurrency": 4}
 
