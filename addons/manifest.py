@@ -3,7 +3,7 @@
 import hashlib
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 CINEMETA_MANIFEST_URL = "https://v3-cinemeta.strem.io/manifest.json"  # the official meta addon
 _RESOURCE_SUFFIX = re.compile(r"/(catalog|meta|stream|subtitles|addon_catalog)/.*$")
@@ -35,13 +35,25 @@ class ManifestError(ValueError):
     pass
 
 
+def split_url(url: str, what: str = "addon URL") -> SplitResult:
+    """`urlsplit` of a user's URL, its host and port checked: the one place a malformed URL
+    (`http://[::1`, a port past 65535) becomes an `AddonUrlError` with a message, never a ValueError
+    later. Addon, fallback metadata and proxy URLs all go through here."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number in 0-65535
+    except ValueError:
+        raise AddonUrlError(f"The {what} is malformed (check the host name, brackets and port).") from None
+    return parts
+
+
 def normalize_addon_url(raw: str) -> str:
     """Turn what a user pasted into the addon's transport URL (`…/manifest.json`)."""
     url = (raw or "").strip()
     if not url:
         raise AddonUrlError("Enter the addon's URL.")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    parts = split_url(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
         raise AddonUrlError("The addon URL must start with http:// or https:// and name a host.")
     path = parts.path.rstrip("/")
     path = _RESOURCE_SUFFIX.sub("", path)

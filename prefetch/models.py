@@ -1,11 +1,10 @@
 import re
-from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from addons.manifest import CINEMETA_MANIFEST_URL, AddonUrlError, normalize_addon_url
+from addons.manifest import CINEMETA_MANIFEST_URL, AddonUrlError, normalize_addon_url, split_url
 from addons.network_policy import INPUT_REFUSAL, AddressNotAllowed
 from addons.services import client_limits
 from prefetch.engine.pace import ADAPTIVE, FIXED
@@ -37,7 +36,10 @@ def validate_optional_duration(value: float) -> None:
 def clean_proxy_url(value: str) -> str:
     value = value.strip()
     if value:
-        parts = urlsplit(value)
+        try:
+            parts = split_url(value, "proxy URL")
+        except AddonUrlError as error:
+            raise ValidationError(str(error)) from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValidationError("Use an http:// or https:// proxy URL, e.g. http://proxy:8080.")
     return value

@@ -56,4 +56,5 @@ log "database-facing tests on PostgreSQL"
 DATABASE_URL="postgres://postgres@127.0.0.1:5432/prefetcher_$$" "$PY" -m pytest --durations=10 -m "not browser" \
   tests/test_engine.py tests/test_cli.py tests/test_lifecycle.py \
   tests/test_worker.py tests/test_ops.py tests/test_notifications.py tests/test_config_transfer.py \
-  tests/test_hostile_addons.py tests/test_bad_input.py tests/test_config_writers.py tests/test_accounting.py "$@"
+  tests/test_hostile_addons.py tests/test_bad_input.py tests/test_config_writers.py tests/test_accounting.py \
+  tests/test_hardening.py "$@"
