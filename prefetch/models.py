@@ -1,7 +1,8 @@
+import math
 import re
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from addons.manifest import CINEMETA_MANIFEST_URL, AddonUrlError, normalize_addon_url, split_url
@@ -21,6 +22,28 @@ def validate_regex(value: str) -> None:
         re.compile(value)
     except re.error as error:
         raise ValidationError(f"Not a valid regular expression: {error}.") from None
+
+
+# Upper bounds of the number and duration settings: the one definition, as model validators, so the
+# Settings page, the API, the admin, the import, schedule profiles and the CLI options (which run the
+# model field's validators) refuse the same values. Without them 10^30 s of delay or timeout was taken
+# and a run stalled after its first request, `running` until cancelled.
+DAY_S = 86400
+MAX_COUNT = 1_000_000  # items: far past any catalog walk, well inside every database integer
+MAX_CACHE_VALIDITY_S = 365 * DAY_S
+
+
+def at_most(limit: int | float, what: str = "") -> MaxValueValidator:
+    return MaxValueValidator(limit, message=f"Use %(limit_value)s or less{what}.")
+
+
+AT_MOST_A_DAY = at_most(DAY_S, " (a day, in seconds)")
+AT_MOST_MAX_COUNT = at_most(MAX_COUNT)
+
+
+def validate_finite(value: float) -> None:
+    if not math.isfinite(value):  # NaN passes every bound: refused by name
+        raise ValidationError("Enter a finite number.")
 
 
 def validate_limit(value: int) -> None:
@@ -86,15 +109,16 @@ class PrefetchSettings(models.Model):
     # Housekeeping of the site and the release-day pass around runs, not parameters of a run.
     NOT_ENGINE_SETTINGS = ("run_retention_days", "release_delay_s")
 
-    movies_global_limit = models.IntegerField(default=-1, validators=[validate_limit])
-    series_global_limit = models.IntegerField(default=-1, validators=[validate_limit])
-    movies_per_catalog = models.IntegerField(default=50, validators=[validate_limit])
-    series_per_catalog = models.IntegerField(default=3, validators=[validate_limit])
-    items_per_mixed_catalog = models.IntegerField(default=20, validators=[validate_limit])
+    movies_global_limit = models.IntegerField(default=-1, validators=[validate_limit, AT_MOST_MAX_COUNT])
+    series_global_limit = models.IntegerField(default=-1, validators=[validate_limit, AT_MOST_MAX_COUNT])
+    movies_per_catalog = models.IntegerField(default=50, validators=[validate_limit, AT_MOST_MAX_COUNT])
+    series_per_catalog = models.IntegerField(default=3, validators=[validate_limit, AT_MOST_MAX_COUNT])
+    items_per_mixed_catalog = models.IntegerField(default=20, validators=[validate_limit, AT_MOST_MAX_COUNT])
 
-    delay_s = models.FloatField("delay between requests (s)", default=2.0, validators=[MinValueValidator(0)])
+    delay_s = models.FloatField("delay between requests (s)", default=2.0, validators=[validate_finite, MinValueValidator(0), AT_MOST_A_DAY])
     cache_validity_s = models.IntegerField(
-        "cache validity (s)", default=7 * 86400, validators=[validate_optional_duration],
+        "cache validity (s)", default=7 * 86400,
+        validators=[validate_optional_duration, at_most(MAX_CACHE_VALIDITY_S, " (a year, in seconds)")],
         help_text="-1 = never expires, 0 = always request again.",
     )
     cache_validity_auto = models.BooleanField(
@@ -103,17 +127,17 @@ class PrefetchSettings(models.Model):
                   "use the cache validity above.",
     )
     max_execution_time_s = models.IntegerField(
-        "max execution time (s)", default=90 * 60, validators=[validate_optional_duration],
+        "max execution time (s)", default=90 * 60, validators=[validate_optional_duration, AT_MOST_A_DAY],
         help_text="-1 = unlimited.",
     )
-    request_timeout_s = models.FloatField("request timeout (s)", default=30.0, validators=[MinValueValidator(0.1)])
+    request_timeout_s = models.FloatField("request timeout (s)", default=30.0, validators=[validate_finite, MinValueValidator(0.1), AT_MOST_A_DAY])
     proxy_url = models.CharField("HTTP proxy", max_length=500, blank=True)
     randomize_catalogs = models.BooleanField(default=False)
     randomize_items = models.BooleanField(default=False)
     logging_enabled = models.BooleanField("write a log file per run", default=False)
 
     concurrency = models.PositiveIntegerField(
-        "parallel requests per addon", default=2, validators=[MinValueValidator(1)],
+        "parallel requests per addon", default=2, validators=[MinValueValidator(1), at_most(64)],
         help_text="In adaptive mode, the most the limit may reach.",
     )
     concurrency_mode = models.CharField(
@@ -122,12 +146,12 @@ class PrefetchSettings(models.Model):
         "above, while the addon answers as fast as it can and refuses nothing; back off on refusals, "
         "timeouts and queueing.",
     )
-    retries = models.PositiveIntegerField(default=2)
-    max_pages_per_catalog = models.PositiveIntegerField(default=50, validators=[MinValueValidator(1)])
+    retries = models.PositiveIntegerField(default=2, validators=[at_most(10)])
+    max_pages_per_catalog = models.PositiveIntegerField(default=50, validators=[MinValueValidator(1), at_most(10_000)])
     include_specials = models.BooleanField("include specials (season 0)", default=False)
     include_unreleased = models.BooleanField("include unreleased episodes", default=False)
     episodes_per_series = models.IntegerField(
-        "episodes per series", default=-1, validators=[validate_limit], help_text="Newest first; -1 = all."
+        "episodes per series", default=-1, validators=[validate_limit, AT_MOST_MAX_COUNT], help_text="Newest first; -1 = all."
     )
     fallback_meta_url = models.CharField(
         "fallback meta addon", max_length=2000, blank=True, default=CINEMETA_MANIFEST_URL,
@@ -137,23 +161,26 @@ class PrefetchSettings(models.Model):
     cache_requests_enabled = models.BooleanField("stream source cache requests", default=False)
     cached_stream_regex = models.CharField(max_length=500, default="⚡", validators=[validate_regex])
     skip_stream_regex = models.CharField(max_length=500, blank=True, validators=[validate_regex])
-    cache_requests_per_item = models.PositiveIntegerField(default=1)
-    cache_requests_global = models.PositiveIntegerField(default=50)
+    cache_requests_per_item = models.PositiveIntegerField(default=1, validators=[at_most(100)])
+    cache_requests_global = models.PositiveIntegerField(default=50, validators=[AT_MOST_MAX_COUNT])
     cached_streams_threshold = models.PositiveIntegerField(
-        default=0, help_text="Request uncached streams when at most this many cached ones were found."
+        default=0, validators=[at_most(1000)],
+        help_text="Request uncached streams when at most this many cached ones were found.",
     )
     cache_request_hosts = models.CharField(
         "extra hosts for cache requests", max_length=1000, blank=True,
         help_text="Comma-separated. The stream addon's own host is always allowed.",
     )
     verify_sample_size = models.PositiveIntegerField(
-        "verify: streams sampled per addon", default=20,
+        "verify: streams sampled per addon", default=20, validators=[at_most(10_000)],
         help_text="After a run, request this many of the streams it warmed again and compare the answer "
         "times (cold, then warm). 0 = off.",
     )
-    run_retention_days = models.PositiveIntegerField("keep runs and logs for (days)", default=90)
+    run_retention_days = models.PositiveIntegerField(
+        "keep runs and logs for (days)", default=90, validators=[at_most(3650, " (ten years)")],
+    )
     release_delay_s = models.IntegerField(
-        "warm new episodes after their release by (s)", default=3600, validators=[MinValueValidator(0)],
+        "warm new episodes after their release by (s)", default=3600, validators=[MinValueValidator(0), AT_MOST_A_DAY],
         help_text="Release-day warming requests an announced episode once it has been out this long.",
     )
 

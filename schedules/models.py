@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from addons.models import Catalog
-from prefetch.models import validate_limit, validate_optional_duration
+from prefetch.models import AT_MOST_MAX_COUNT, MAX_CACHE_VALIDITY_S, at_most, validate_limit, validate_optional_duration
 from prefetch.profiles import PROFILE_LIMITS, describe_profile
 
 DUPLICATE_SCHEDULE = "A schedule at this time on the same days already exists."
@@ -64,16 +64,19 @@ class Schedule(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     # The profile (see PROFILE_FIELDS): a nightly full run and an hourly light one differ here.
-    movies_global_limit = models.IntegerField(null=True, blank=True, validators=[validate_limit])
-    series_global_limit = models.IntegerField(null=True, blank=True, validators=[validate_limit])
-    movies_per_catalog = models.IntegerField(null=True, blank=True, validators=[validate_limit])
-    series_per_catalog = models.IntegerField(null=True, blank=True, validators=[validate_limit])
-    items_per_mixed_catalog = models.IntegerField(null=True, blank=True, validators=[validate_limit])
+    movies_global_limit = models.IntegerField(null=True, blank=True, validators=[validate_limit, AT_MOST_MAX_COUNT])
+    series_global_limit = models.IntegerField(null=True, blank=True, validators=[validate_limit, AT_MOST_MAX_COUNT])
+    movies_per_catalog = models.IntegerField(null=True, blank=True, validators=[validate_limit, AT_MOST_MAX_COUNT])
+    series_per_catalog = models.IntegerField(null=True, blank=True, validators=[validate_limit, AT_MOST_MAX_COUNT])
+    items_per_mixed_catalog = models.IntegerField(null=True, blank=True, validators=[validate_limit, AT_MOST_MAX_COUNT])
     catalog_ids = models.JSONField(
         default=list, blank=True, validators=[validate_catalog_ids],
         help_text="A subset of the selected catalogs (ids); empty = all of them.",
     )
-    cache_validity_s = models.IntegerField(null=True, blank=True, validators=[validate_optional_duration])
+    cache_validity_s = models.IntegerField(
+        null=True, blank=True,
+        validators=[validate_optional_duration, at_most(MAX_CACHE_VALIDITY_S, " (a year, in seconds)")],
+    )
     cache_validity_auto = models.BooleanField(null=True, blank=True, help_text="Empty = as in Settings.")
     new_episodes_only = models.BooleanField(
         default=False, help_text="Only episodes released since this schedule's last successful run."

@@ -29,3 +29,168 @@ def test_a_malformed_addon_url_is_a_400_naming_the_field(api, url):
 @pytest.mark.parametrize("url", MALFORMED_URLS)
 def test_a_malformed_fallback_or_proxy_url_is_a_400_naming_the_field(api, field, url):
     refused(api.patch("/api/config", {field: url}, format="json"), field)
+
+
+# --- upper bounds of number and duration settings -----------------------------------------------------
+# (field, the largest value taken, one past it): delays and timeouts at most a day.
+BOUNDS = [
+    ("delay_s", 86400, 86400.5),
+    ("request_timeout_s", 86400, 86401),
+    ("max_execution_time_s", 86400, 86401),
+    ("release_delay_s", 86400, 86401),
+    ("cache_validity_s", 365 * 86400, 365 * 86400 + 1),
+    ("movies_global_limit", 1_000_000, 1_000_001),
+    ("episodes_per_series", 1_000_000, 1_000_001),
+    ("concurrency", 64, 65),
+    ("retries", 10, 11),
+    ("max_pages_per_catalog", 10_000, 10_001),
+    ("cache_requests_per_item", 100, 101),
+    ("cache_requests_global", 1_000_000, 1_000_001),
+    ("cached_streams_threshold", 1000, 1001),
+    ("verify_sample_size", 10_000, 10_001),
+    ("run_retention_days", 3650, 3651),
+]
+
+
+@pytest.mark.parametrize("field, largest, too_big", BOUNDS)
+def test_settings_past_their_bound_are_a_400_naming_the_field_and_the_bound_is_taken(api, field, largest, too_big):
+    from prefetch.models import PrefetchSettings
+
+    message = refused(api.patch("/api/config", {field: too_big}, format="json"), field)
+    assert "or less" in " ".join(message)
+    assert getattr(PrefetchSettings.load(), field) != too_big
+    response = api.patch("/api/config", {field: largest}, format="json")
+    assert response.status_code == 200, response.content[:300]
+    assert getattr(PrefetchSettings.load(), field) == largest
+
+
+@pytest.mark.parametrize("field, value", [("delay_s", 10**30), ("delay_s", 1e308), ("request_timeout_s", 1e308)])
+def test_huge_delays_and_timeouts_are_a_400_naming_the_field(api, field, value):
+    refused(api.patch("/api/config", {field: value}, format="json"), field)
+
+
+def export_with(tmp_path, **settings) -> str:
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("export_config", stdout=out)
+    data = json.loads(out.getvalue())
+    data["settings"].update(settings)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+@pytest.mark.parametrize("field, value", [("delay_s", 1e308), ("request_timeout_s", 10**30), ("delay_s", float("nan")),
+                                          ("retries", 11)])
+def test_import_config_refuses_values_past_a_bound_naming_the_field(tmp_path, field, value):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from prefetch.models import PrefetchSettings
+
+    with pytest.raises(CommandError, match=field) as error:
+        call_command("import_config", export_with(tmp_path, **{field: value}), stdout=StringIO(), stderr=StringIO())
+    assert error.value.returncode == 2
+    assert PrefetchSettings.load().delay_s == 2.0 and PrefetchSettings.load().retries == 2
+
+
+def test_the_settings_page_refuses_a_delay_past_a_day_and_keeps_the_saved_one(client, owner):
+    from prefetch.models import PrefetchSettings
+    from tests.test_config_pages import settings_post_data
+
+    client.force_login(owner)
+    data = settings_post_data(delay_s_value="172800", delay_s_unit="s", request_timeout_s_value="90000", request_timeout_s_unit="s")
+    page = client.post("/settings/", data)
+    assert page.status_code == 400
+    errors = page.context["form"].errors
+    assert "delay_s" in errors and "request_timeout_s" in errors and "86400 or less" in errors["delay_s"][0]
+    assert PrefetchSettings.load().delay_s == 2.0
+
+
+# --- command line: bad input is one line and exit 2 ---------------------------------------------------
+@pytest.mark.parametrize("args, message", [
+    (["--release-delay", "1000000000000000000000000000000"], "--release-delay"),
+    (["--release-delay", "2d"], "--release-delay"),
+    (["--release-delay", "1" + "0" * 400], "--release-delay"),
+])
+def test_prefetch_releases_bad_delay_is_one_line_and_exit_two(args, message):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    err = StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("prefetch_releases", *args, stderr=err, stdout=StringIO())
+    assert exit_info.value.code == 2
+    text = err.getvalue().strip()
+    assert message in text and "\n" not in text and "Traceback" not in text
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--delay", "2d"], "--delay"),
+    (["--delay", "1" + "0" * 400], "--delay"),
+    (["--timeout", "1e308"], "--timeout"),
+    (["--timeout", "25h"], "--timeout"),
+    (["--max-execution-time", "2d"], "--max-execution-time"),
+    (["--movies-global-limit", str(10**30)], "--movies-global-limit"),
+    (["--concurrency", "65"], "--concurrency"),
+    (["--verify", "10001"], "--verify"),
+])
+def test_prefetch_options_past_their_bound_are_one_line_and_exit_two(args, message):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    err = StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("prefetch", *args, stderr=err, stdout=StringIO())
+    assert exit_info.value.code == 2
+    text = err.getvalue().strip()
+    assert message in text and "\n" not in text and "Traceback" not in text
+
+
+def test_parse_duration_refuses_what_would_overflow():
+    from prefetch.engine.durations import parse_duration
+
+    for text in ["1" + "0" * 400, "1" + "0" * 30, "99999999999w"]:
+        with pytest.raises(ValueError, match="too long"):
+            parse_duration(text)
+    assert parse_duration("1d") == 86400
+
+
+def _manage(*args, data_dir):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "DATA_DIR": str(data_dir)}
+    env.pop("DATABASE_URL", None)
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_import_config_of_json_nested_100000_deep_is_one_line_and_exit_two(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    bad_bytes = tmp_path / "bytes.json"
+    bad_bytes.write_bytes(b"\xff\xfe{")
+    for file in (path, bad_bytes):
+        done = _manage("import_config", str(file), data_dir=tmp_path)
+        assert done.returncode == 2, done.stderr[-500:]
+        text = done.stderr.strip()
+        assert "Traceback" not in text and "\n" not in text and str(file) in text, text[-500:]
+
+
+def test_prefetch_releases_huge_delay_from_the_shell_is_one_line_and_exit_two(tmp_path):
+    done = _manage("prefetch_releases", "--release-delay", "1000000000000000000000000000000", data_dir=tmp_path)
+    assert done.returncode == 2, done.stderr[-500:]
+    text = done.stderr.strip()
+    assert "Traceback" not in text and "\n" not in text and "--release-delay" in text, text

@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
@@ -22,7 +23,7 @@ from addons.services import EXPECTED_FETCH_ERRORS, client_limits, looks_like_one
 from prefetch.engine.durations import parse_duration
 from prefetch.engine.pace import ADAPTIVE
 from prefetch.engine.plan import AddonSpec
-from prefetch.models import RunStatus, RunTrigger
+from prefetch.models import PrefetchSettings, RunStatus, RunTrigger
 from prefetch.runs import RunRefused, create_run, execute_run, plan_from_addons, plan_from_database, validate_plan
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -110,7 +111,7 @@ class Command(BaseCommand):
         overrides = {}
         for dest, flag in INT_OPTIONS.items():
             if options[dest] is not None:
-                overrides[dest] = _int(options[dest], flag, minimum=-1)
+                overrides[dest] = within_bounds(dest, flag, _int(options[dest], flag, minimum=-1))
         for dest, flag in DURATION_OPTIONS.items():
             if dest == "cache_validity_s" and options[dest] is not None:
                 # `auto`: each answer's max-age, the saved validity where an answer gives none.
@@ -126,13 +127,18 @@ class Command(BaseCommand):
                     raise UsageError("--timeout: every request needs a timeout above 0")
                 if dest == "delay_s" and seconds < 0:
                     raise UsageError("--delay: use 0 for no delay")
-                overrides[dest] = seconds if dest in ("delay_s", "request_timeout_s") else int(seconds)
+                seconds = seconds if dest in ("delay_s", "request_timeout_s") else int(seconds)
+                overrides[dest] = within_bounds(dest, flag, seconds)
         if options["concurrency"] is not None:
-            overrides["concurrency"] = _int(options["concurrency"], "--concurrency", minimum=1)
+            overrides["concurrency"] = within_bounds(
+                "concurrency", "--concurrency", _int(options["concurrency"], "--concurrency", minimum=1)
+            )
         if options["adaptive"]:
             overrides["concurrency_mode"] = ADAPTIVE
         if options["verify"] is not None:
-            overrides["verify_sample_size"] = _int(options["verify"], "--verify", minimum=0)
+            overrides["verify_sample_size"] = within_bounds(
+                "verify_sample_size", "--verify", _int(options["verify"], "--verify", minimum=0)
+            )
         if options["specials"]:
             overrides["include_specials"] = True
         if options["unreleased"]:
@@ -232,6 +238,15 @@ def _logs_to_stderr() -> None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
             handler.setStream(sys.stderr)
+
+
+def within_bounds(setting: str, flag: str, value):
+    """The saved setting's rules (its model validators, bounds included) for a command-line value."""
+    try:
+        PrefetchSettings._meta.get_field(setting).run_validators(value)
+    except ValidationError as error:
+        raise UsageError(f"{flag}: {' '.join(error.messages)}") from None
+    return value
 
 
 def _int(value: str, flag: str, minimum: int) -> int:

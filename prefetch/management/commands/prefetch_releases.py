@@ -23,6 +23,7 @@ from prefetch.management.commands.prefetch import (
     parse_addon,
     run_summary,
     same_addon_warnings,
+    within_bounds,
 )
 from prefetch.models import PrefetchSettings, RunStatus, RunTrigger
 from prefetch.releases import release_run_options
@@ -74,7 +75,7 @@ class Command(BaseCommand):
             raise UsageError(f"--release-delay: {error}") from None
         if delay_s < 0:
             raise UsageError("--release-delay: use 0 or more")
-        return delay_s
+        return within_bounds("release_delay_s", "--release-delay", int(delay_s))
 
     def _warm(self, run_options: dict, addons: list) -> dict:
         releases, overrides = run_options["releases"], run_options["settings"]

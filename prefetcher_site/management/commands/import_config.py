@@ -1,4 +1,7 @@
-"""`manage.py import_config FILE`: apply a configuration written by export_config ('-' = stdin)."""
+"""`manage.py import_config FILE`: apply a configuration written by export_config ('-' = stdin).
+
+Bad input (an unreadable file, not JSON, nested past the recursion limit, a value a rule refuses) is
+one line on stderr and exit status 2, never a traceback."""
 
 import json
 import sys
@@ -6,6 +9,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from prefetcher_site.configuration import ConfigError, import_config
+
+EXIT_USAGE = 2
 
 
 class Command(BaseCommand):
@@ -22,13 +27,15 @@ class Command(BaseCommand):
                 with open(file, encoding="utf-8") as handle:
                     data = json.load(handle)
         except OSError as error:
-            raise CommandError(f"Cannot read {file}: {error.strerror}") from None
-        except json.JSONDecodeError as error:
-            raise CommandError(f"{file} is not JSON: {error}") from None
+            raise CommandError(f"Cannot read {file}: {error.strerror}", returncode=EXIT_USAGE) from None
+        except RecursionError:
+            raise CommandError(f"{file} is not usable JSON: nested too deep.", returncode=EXIT_USAGE) from None
+        except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, an integer of too many digits
+            raise CommandError(f"{file} is not JSON: {error}", returncode=EXIT_USAGE) from None
         try:
             report = import_config(data)
         except ConfigError as error:
-            raise CommandError(f"Nothing imported: {error}") from None
+            raise CommandError(f"Nothing imported: {error}", returncode=EXIT_USAGE) from None
         for warning in report["warnings"]:
             self.stderr.write(f"warning: {warning}")
         self.stdout.write(
