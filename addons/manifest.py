@@ -24,7 +24,29 @@ def addon_fingerprint(url: str) -> str:
 
 
 def id_too_long(*values: str) -> bool:
-    return any(len(value) > MAX_ID_CHARS for value in values)
+    """An id or type that cannot be stored: too long, or holding a NUL (PostgreSQL text cannot)."""
+    return any(len(value) > MAX_ID_CHARS or NUL in value for value in values)
+
+
+# NUL characters: PostgreSQL text and jsonb cannot hold them (a DataError, a 500). Text a user writes
+# is refused with NUL_REFUSAL; text an addon sends (manifests, titles) has them stripped.
+NUL = "\x00"
+NUL_REFUSAL = "Remove the NUL character (\\0): text cannot contain it."
+
+
+def has_nul(value) -> bool:
+    return isinstance(value, str) and NUL in value
+
+
+def strip_nul(value):
+    """`value` with NUL removed from every string in it (dict keys too), for addon-sent data."""
+    if isinstance(value, str):
+        return value.replace(NUL, "") if NUL in value else value
+    if isinstance(value, list):
+        return [strip_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {strip_nul(key): strip_nul(item) for key, item in value.items()}
+    return value
 
 
 class AddonUrlError(ValueError):
@@ -39,6 +61,8 @@ def split_url(url: str, what: str = "addon URL") -> SplitResult:
     """`urlsplit` of a user's URL, its host and port checked: the one place a malformed URL
     (`http://[::1`, a port past 65535) becomes an `AddonUrlError` with a message, never a ValueError
     later. Addon, fallback metadata and proxy URLs all go through here."""
+    if NUL in url:
+        raise AddonUrlError(f"The {what} contains a NUL character (\\0): remove it.")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number in 0-65535
@@ -144,7 +168,7 @@ class Manifest:
             raise ManifestError("The addon's manifest has malformed resources or types.")
         if not isinstance(data["catalogs"], list):
             raise ManifestError("The addon's manifest has malformed catalogs.")
-        self.data = data
+        self.data = strip_nul(data)  # the one place manifest texts come in: names, catalogs, ids
 
     @property
     def name(self) -> str:

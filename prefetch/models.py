@@ -5,7 +5,14 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from addons.manifest import CINEMETA_MANIFEST_URL, AddonUrlError, normalize_addon_url, split_url
+from addons.manifest import (
+    CINEMETA_MANIFEST_URL,
+    NUL_REFUSAL,
+    AddonUrlError,
+    has_nul,
+    normalize_addon_url,
+    split_url,
+)
 from addons.network_policy import INPUT_REFUSAL, AddressNotAllowed
 from addons.services import client_limits
 from prefetch.engine.pace import ADAPTIVE, FIXED
@@ -193,8 +200,13 @@ class PrefetchSettings(models.Model):
     def clean(self):
         """With the fields' validators, the one validation of settings (`full_clean`): the Settings
         page, the API, the admin and the import all go through it (see prefetch.services)."""
-        errors = {}
+        errors = {
+            field.name: [NUL_REFUSAL] for field in self._meta.concrete_fields
+            if isinstance(field, models.CharField | models.TextField) and has_nul(getattr(self, field.name))
+        }
         for name, rule in NORMALISED_SETTINGS.items():
+            if name in errors:
+                continue
             try:
                 setattr(self, name, rule(getattr(self, name)))
             except ValidationError as error:

@@ -6,6 +6,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from addons.manifest import strip_nul
 from prefetch.engine.records import Announcement, EarlierAttempt, StreamOutcome
 from prefetch.metrics import add_stream_outcomes
 from prefetch.models import PrefetchRecord, UpcomingRelease
@@ -97,7 +98,7 @@ class DatabaseRecordStore:
         }
         for key, announcement in latest.items():
             row = known.get(key)
-            names = {"series_name": announcement.series_name[:400], "label": announcement.label[:40]}
+            names = {"series_name": strip_nul(announcement.series_name)[:400], "label": strip_nul(announcement.label)[:40]}
             if row is None:
                 UpcomingRelease.objects.create(
                     content_type=announcement.content_type, series_id=announcement.series_id,
@@ -113,8 +114,11 @@ class DatabaseRecordStore:
         """Values in _COLUMNS order."""
         at = connection.ops.adapt_datetimefield_value(outcome.at)
         return (
-            outcome.addon_key, outcome.addon_name[:200], outcome.content_type, outcome.video_id, outcome.title[:400],
-            at, at if outcome.ok else None, outcome.status, (outcome.error or "")[:300], outcome.stream_count,
+            # names, titles and errors come from addons: NUL stripped (PostgreSQL text cannot hold it);
+            # ids and types holding one never get here (manifest.id_too_long refuses them)
+            outcome.addon_key, strip_nul(outcome.addon_name)[:200], outcome.content_type, outcome.video_id,
+            strip_nul(outcome.title)[:400], at, at if outcome.ok else None, outcome.status,
+            strip_nul(outcome.error or "")[:300], outcome.stream_count,
             round(outcome.latency_ms, 2),
             None,  # looked_cached: judged after the run, against the verified warm time
             connection.ops.adapt_datetimefield_value(outcome.expires_at),

@@ -194,3 +194,99 @@ def test_prefetch_releases_huge_delay_from_the_shell_is_one_line_and_exit_two(tm
     assert done.returncode == 2, done.stderr[-500:]
     text = done.stderr.strip()
     assert "Traceback" not in text and "\n" not in text and "--release-delay" in text, text
+
+
+# --- NUL characters (PostgreSQL text and jsonb cannot hold them) --------------------------------------
+@pytest.mark.parametrize("body", [
+    {"fallback_meta_url": "http://a/\u0000m.json"},
+    {"cache_request_hosts": "\u0000"},
+    {"proxy_url": "http://u:p@\u0000/"},
+    {"cached_stream_regex": "\u0000"},
+    {"skip_stream_regex": "a\u0000"},
+])
+def test_nul_in_a_setting_is_a_400_naming_the_field(api, body):
+    from prefetch.models import PrefetchSettings
+
+    (field,) = body
+    before = getattr(PrefetchSettings.load(), field)
+    message = refused(api.patch("/api/config", body, format="json"), field)
+    assert "NUL" in " ".join(message)
+    assert getattr(PrefetchSettings.load(), field) == before
+
+
+def test_nul_in_an_addon_url_is_a_400_naming_the_field(api):
+    refused(api.post("/api/addons", {"url": "http://a.example/\u0000/manifest.json"}, format="json"), "url")
+    refused(api.post("/api/addon/manifest", {"url": "http://a\u0000.example/"}, format="json"), "url")
+
+
+def test_nul_in_an_imported_setting_is_refused_naming_it(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="cached_stream_regex"):
+        call_command("import_config", export_with(tmp_path, cached_stream_regex="\u0000"), stdout=StringIO(),
+                     stderr=StringIO())
+
+
+def test_a_nul_in_the_records_search_is_a_400_with_the_message(client, owner):
+    client.force_login(owner)
+    page = client.get("/records/?q=%00")
+    assert page.status_code == 400
+    assert "NUL" in page.content.decode()
+    assert client.get("/records/?q=a%00b&status=ok").status_code == 400
+    assert client.get("/api/records?q=%00").status_code == 400
+
+
+def nul_answer(path: str) -> dict:
+    """An addon whose names, catalog names, titles and one id carry NUL characters."""
+    if path == "/manifest.json":
+        return {"id": "nul", "name": "Nul\u0000 Addon", "version": "1.0.0", "types": ["movie"],
+                "description": "a\u0000b", "resources": ["catalog", "stream"],
+                "catalogs": [{"type": "movie", "id": "top", "name": "Top\u0000 movies",
+                              "extra": [{"name": "genre\u0000", "options": ["x\u0000"]}]}]}
+    if path.startswith("/catalog/"):
+        return {"metas": [{"id": "tt1", "name": "Title\u0000 one"}, {"id": "tt\u00002", "name": "Bad id"}]}
+    return {"streams": [{"title": "ok\u0000", "url": "http://127.0.0.1/x"}]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nul_from_an_addon_is_stripped_from_names_and_titles_and_an_id_with_one_refused():
+    from addons.models import Addon, Catalog
+    from addons.services import add_addon, load_catalogs
+    from prefetch.models import PrefetchRecord, PrefetchSettings, RunStatus
+    from prefetch.runs import create_run, execute_run
+    from tests.helpers import json_addon
+
+    with json_addon(nul_answer) as url:
+        add_addon(url)
+        assert not load_catalogs()["errors"]
+        addon = Addon.objects.get()
+        assert addon.name == "Nul Addon" and "\u0000" not in str(addon.manifest)
+        assert list(Catalog.objects.values_list("name", flat=True)) == ["Top movies"]
+        PrefetchSettings.objects.update_or_create(pk=1, defaults={"delay_s": 0, "fallback_meta_url": ""})
+        run = execute_run(create_run("manual").pk)
+    assert run.status == RunStatus.COMPLETED_WITH_FAILURES, run.error
+    assert list(PrefetchRecord.objects.values_list("video_id", "title")) == [("tt1", "Title one")]
+    assert PrefetchRecord.objects.get().addon_name.startswith("Nul Addon")
+    assert run.statistics["items_failed"] == 1  # the id with a NUL: reported, not stored
+
+
+def test_nul_anywhere_in_an_imported_file_is_refused_naming_where(tmp_path):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from addons.models import Addon
+
+    path = export_with(tmp_path)
+    data = json.loads(open(path).read())
+    data["addons"] = [{"url": "https://a.example/manifest.json", "role": "both", "name": "A\u0000"}]
+    open(path, "w").write(json.dumps(data))
+    with pytest.raises(CommandError, match=r"addons\[0\]\.name: Remove the NUL") as error:
+        call_command("import_config", path, stdout=StringIO(), stderr=StringIO())
+    assert error.value.returncode == 2
+    assert not Addon.objects.exists()

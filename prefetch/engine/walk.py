@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from addons.client import AddonClient, run_sync
-from addons.manifest import MAX_ID_CHARS, id_too_long, resource_url
+from addons.manifest import MAX_ID_CHARS, id_too_long, resource_url, strip_nul
 from prefetch.engine.episodes import Video
 from prefetch.engine.gate import AddonGate, AddonGivenUp, BreakerPolicy, ItemTicket
 from prefetch.engine.items import ItemWarmer
@@ -405,7 +405,7 @@ class PrefetchEngine:
     @staticmethod
     def _item(catalog: CatalogSpec, meta: dict) -> Item:
         item_type = meta.get("type") if isinstance(meta.get("type"), str) and meta.get("type") else catalog.type
-        return Item(item_type, meta["id"], str(meta.get("name") or meta["id"]))
+        return Item(item_type, meta["id"], strip_nul(str(meta.get("name") or meta["id"])))
 
     async def _look_up_movies(self, items: list[Item]) -> None:
         """Which of a page's movies are still warm, in one look-up for the page: a movie's only video
@@ -427,10 +427,10 @@ class PrefetchEngine:
     async def _dispatch(self, catalog: CatalogSpec, result: CatalogResult, item: Item, tasks: set) -> str | None:
         """Take one item in, once there is room under the limits. Returns a stop reason or None."""
         if id_too_long(item.type, item.id):
-            self.log.warning("%s: an item's id or type is longer than %d characters; skipped", result.label,
-                             MAX_ID_CHARS)
+            self.log.warning("%s: an item's id or type is longer than %d characters or holds a NUL; skipped",
+                             result.label, MAX_ID_CHARS)
             self.tally.items_seen += 1
-            self.tally.item_ended(result, Reason.FAILED, item.type, item.id[:MAX_ID_CHARS])
+            self.tally.item_ended(result, Reason.FAILED, strip_nul(item.type), strip_nul(item.id[:MAX_ID_CHARS]))
             return None
         if (item.type, item.id) in self.seen_items:
             self.tally.items_seen += 1

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import Max, Q
 from django.shortcuts import get_object_or_404, render
 
+from addons.manifest import NUL_REFUSAL, has_nul
 from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus, RunTrigger
 from prefetch.profiles import describe_profile
 from prefetch.verification import summary_lines
@@ -61,6 +62,9 @@ def run_page(request, pk: int):
 def records(request):
     """One row per video, with each stream addon's record of it as a status chip."""
     q = request.GET.get("q", "").strip()
+    q_error = NUL_REFUSAL if has_nul(q) else ""
+    if q_error:  # never sent to the database (PostgreSQL refuses NUL): the page, unfiltered, says why
+        q = ""
     state = request.GET.get("status", "")
     if state not in RECORD_STATUSES:
         state = ""
@@ -88,10 +92,10 @@ def records(request):
     rows = [{**video, "records": sorted(chips[(video["content_type"], video["video_id"])], key=lambda r: r.label)}
             for video in page.object_list]
     return render(request, "prefetch/records.html", {
-        "page": page, "rows": rows, "q": q, "state": state, "statuses": RECORD_STATUSES, "run_id": run_id,
+        "q_error": q_error, "page": page, "rows": rows, "q": q, "state": state, "statuses": RECORD_STATUSES, "run_id": run_id,
         "addons": addons, "addon": addon, "sort": sort, "sorts": [(key, label) for key, (_, label) in RECORD_SORTS.items()],
         "records_total": filtered_records(q, state, addon, run_id).count(),
-    })
+    }, status=400 if q_error else 200)
 
 
 def logs(request):
