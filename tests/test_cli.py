@@ -62,6 +62,15 @@ def test_json_summary_on_stdout_and_exit_zero(peer, tmp_path):
         (["--delay", "soon"], "--delay"),
         (["--timeout", "-1"], "--timeout"),
         (["--movies-global-limit", "-5"], "--movies-global-limit"),
+        # past their upper bound (tests/test_hardening.py has the bounds' other writers)
+        (["--delay", "2d"], "--delay"),
+        (["--delay", "1" + "0" * 400], "--delay"),
+        (["--timeout", "1e308"], "--timeout"),
+        (["--timeout", "25h"], "--timeout"),
+        (["--max-execution-time", "2d"], "--max-execution-time"),
+        (["--movies-global-limit", str(10**30)], "--movies-global-limit"),
+        (["--concurrency", "65"], "--concurrency"),
+        (["--verify", "10001"], "--verify"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_two(args, message):
