@@ -120,14 +120,22 @@ def same_manifest_warning(addon: Addon) -> str:
     return ""
 
 
-def _check_duplicate(url: str, exclude_pk: int | None = None) -> None:
+def duplicate_message(url: str, exclude_pk: int | None = None) -> str:
+    """Why `url` cannot be added: the addon configured with it, and the group it is in; "" if none."""
     other = find_duplicate(url, exclude_pk)
-    if other is not None:
-        if other.role == AddonRole.BOTH:
-            advice = "It is already used for catalogs and streams."
-        else:
-            advice = "To use it for catalogs and streams too, move it to “Both”."
-        raise AddonError(f"This addon is already configured, in “{other.get_role_display()}”: {other}. {advice}")
+    if other is None:
+        return ""
+    if other.role == AddonRole.BOTH:
+        advice = "It is already used for catalogs and streams."
+    else:
+        advice = "To use it for catalogs and streams too, move it to “Both”."
+    return f"This addon is already configured, in “{other.get_role_display()}”: {other}. {advice}"
+
+
+def _check_duplicate(url: str, exclude_pk: int | None = None) -> None:
+    message = duplicate_message(url, exclude_pk)
+    if message:
+        raise AddonError(message)
 
 
 def check_role(role: str) -> str:

@@ -235,6 +235,10 @@ class PrefetchRecord(models.Model):
     last_error = models.CharField(max_length=300, blank=True)
     stream_count = models.IntegerField(null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
+    first_latency_ms = models.FloatField(
+        null=True, blank=True,
+        help_text="How long the first answer recorded for this video took: before any run had warmed it.",
+    )
     looked_cached = models.BooleanField(
         null=True, blank=True, help_text="Whether the last answer came about as fast as the addon's fastest in its run."
     )

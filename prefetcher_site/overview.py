@@ -1,17 +1,36 @@
-"""What the idle dashboard shows: the first-run checklist and the overview (last run, next run,
-scheduler and worker, records per addon, trends of the last runs)."""
+"""What the idle dashboard shows: the first-run checklist, then the value first (what is warm now,
+the measured effect per addon over the last runs, the hit rate of Follow what's watched once it is
+connected), the last run as one line, and the overview (scheduler and worker, trends of the last
+runs, records per addon, upcoming releases)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from django.utils import timezone
 
 from addons.models import CATALOG_ROLES, STREAM_ROLES, Addon, Catalog
 from prefetch.models import FINISHED_STATUSES, PrefetchSettings, Run, RunStatus
+from prefetch.record_store import warm_now
 from prefetch.releases import upcoming
+from prefetch.templatetags.display import format_duration
+from prefetch.verification import addon_effects, speedup_text
 from prefetch.web.selectors import records_per_addon
 from schedules.liveness import scheduler_status
 from schedules.models import Schedule
 from schedules.services import next_run_time
 
 TREND_RUNS = 12
+EXPIRY_HORIZON_S = 24 * 3600
+
+
+def no_follow_summary() -> dict | None:
+    return None
+
+
+# The hit rate of Follow what's watched: {"hit_rate": percent, "hits": n, "plays": n, "href": url},
+# or None while it is not connected (the dashboard then shows no card for it). Follow sets it when
+# it starts, as the schedules app sets `schedule_summary` (a layer above this one may not be imported).
+follow_summary: Callable[[], dict | None] = no_follow_summary
 
 
 @dataclass
@@ -38,13 +57,13 @@ def _items(run: Run) -> int:
     return (stats.get("movies_prefetched") or 0) + (stats.get("series_prefetched") or 0)
 
 
-def _bars(runs: list[Run], values: list[float]) -> list[dict]:
+def _bars(runs: list[Run], values: list[float], texts: list[str]) -> list[dict]:
     """A sparkline's bars in a 0..100 box, 10 units apart; a zero stays visible as a stub."""
     top = max(values, default=0) or 1
     bars = []
-    for index, (run, value) in enumerate(zip(runs, values)):
+    for index, (run, value, text) in enumerate(zip(runs, values, texts)):
         height = max(2, round(100 * value / top))
-        bars.append({"run": run, "value": value, "x": index * 10 + 1, "y": 100 - height, "height": height})
+        bars.append({"run": run, "text": text, "x": index * 10 + 1, "y": 100 - height, "height": height})
     return bars
 
 
@@ -62,10 +81,43 @@ def trends() -> dict | None:
         "with_failures": with_failures,
         "success_rate": round(100 * completed / len(runs)),
         "width": 10 * len(runs),
-        "duration": _bars(runs, durations),
-        "items": _bars(runs, items),
+        "duration": _bars(runs, durations, [format_duration(value) for value in durations]),
+        "items": _bars(runs, items, [f"{value} items" for value in items]),
         "average_duration_s": sum(durations) / len(runs),
         "average_items": round(sum(items) / len(runs)),
+    }
+
+
+def measured_effect() -> list[dict]:
+    """Per stream addon, its measured effect in the last runs that measured one (oldest first): the
+    latest in words, and the speed-up run by run (a run with nothing uncached to compare with, its
+    titles already warm, is a stub)."""
+    runs = [run for run in Run.objects.filter(status__in=FINISHED_STATUSES)[:TREND_RUNS * 3]
+            if (run.verification or {}).get("addons")][:TREND_RUNS][::-1]
+    by_addon: dict[str, list] = {}
+    for run in runs:
+        for effect in addon_effects(run.verification):
+            by_addon.setdefault(effect.name, []).append((run, effect))
+    rows = []
+    for name, measured in by_addon.items():
+        addon_runs = [run for run, _ in measured]
+        speedups = [effect.speedup or 0 for _, effect in measured]
+        texts = [effect.line for _, effect in measured]
+        latest_run, latest = measured[-1]
+        rows.append({
+            "name": name, "latest": latest, "latest_run": latest_run,
+            "speedup": speedup_text(latest.speedup) if latest.speedup else "",
+            "bars": _bars(addon_runs, speedups, texts), "width": 10 * len(measured),
+        })
+    return rows
+
+
+def warm_summary() -> dict:
+    settings = PrefetchSettings.load()
+    return {
+        **warm_now(settings.cache_validity_s, settings.cache_validity_auto, EXPIRY_HORIZON_S),
+        "validity_s": settings.cache_validity_s, "auto": settings.cache_validity_auto,
+        "verify": settings.verify_sample_size,
     }
 
 
@@ -73,11 +125,14 @@ def idle_overview(worker: dict) -> dict:
     last = Run.objects.exclude(status=RunStatus.SKIPPED).filter(status__in=FINISHED_STATUSES).first()
     return {
         "last_run": last,
-        "last_items": _items(last) if last else 0,
         "next_run": next_run_time(),
         "scheduler": scheduler_status(),
         "worker": worker,
+        "warm": warm_summary(),
+        "effect": measured_effect(),
+        "follow": follow_summary(),
         "records": records_per_addon(),
         "trends": trends(),
         "releases": upcoming(PrefetchSettings.load().release_delay_s),
+        "now": timezone.now(),
     }

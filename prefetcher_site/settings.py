@@ -254,7 +254,8 @@ except ValueError as _error:
     raise ImproperlyConfigured(f"ADDON_ALLOWED_NETWORKS: {_error}")
 
 # --- Celery -------------------------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The in-memory broker of the single process; named host, as kombu otherwise warns that none was given.
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 # Several installations may share one Redis: each needs a queue of its own.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 CELERY_RESULT_BACKEND = None

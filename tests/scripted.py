@@ -59,6 +59,9 @@ class MemoryStore:
     def mark_looked_cached(self, addon_key, since, threshold_ms):
         pass
 
+    def first_answer_times(self, addon_key, videos):
+        return []
+
 
 class ScriptedAddon:
     """Answers catalog pages from a list and streams with one stream each; `behave(id, attempt)` says

@@ -34,6 +34,10 @@ def test_one_process_serves_the_app_and_executes_a_run(peer, embedded_app):
     assert len(peer.requests("stream")) == 50
     # uvicorn shuts down gracefully, then re-raises the signal so the exit status reports it
     assert embedded_app.stop() in (0, -signal.SIGTERM)
+    log = Path(embedded_app.log_path).read_text()
+    assert "Streams Prefetcher on http://" in log
+    for alarming in ("No hostname was supplied", "'lifespan' protocol appears unsupported"):  # configured, not silenced
+        assert alarming not in log
 
 
 @pytest.mark.realtime

@@ -25,7 +25,7 @@ def test_embedded_defaults(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     debug, embedded, broker, db_name, layer = done.stdout.split()
-    assert (debug, embedded, broker) == ("False", "True", "memory://")
+    assert (debug, embedded, broker) == ("False", "True", "memory://localhost/")
     assert db_name == str(tmp_path / "db" / "prefetcher.sqlite3")
     assert layer.endswith("InMemoryChannelLayer")
 

@@ -223,7 +223,7 @@ class ItemWarmer:
                           latency_ms=answer.latency_ms)
         if ok and not not_found:
             gate.pace.answered(answer.latency_ms, engine.clock())
-            engine.verifier.offer(addon.key, addon.name, url, answer.latency_ms)
+            engine.verifier.offer(addon.key, addon.name, url, answer.latency_ms, (item.type, video.id))
         if not ok:
             engine.log.warning("Streams for %s from %s failed: %s", title, addon.name, error)
         answered_at = datetime.now(timezone.utc)

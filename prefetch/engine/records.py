@@ -60,6 +60,10 @@ class RecordStore(Protocol):
         """For the addon's records answered successfully since `since`: whether the answer took at most
         `threshold_ms` (about as fast as a warm answer; see verify.py)."""
 
+    def first_answer_times(self, addon_key: str, videos: list[tuple[str, str]]) -> list[float]:
+        """The first answer time recorded for each of `videos` ((type, video id)) at the addon, where
+        one is (the answer before any run had warmed the video)."""
+
     def save(self, outcomes: list[StreamOutcome]) -> None:
         """Upsert: a success refreshes everything, a failure never erases the last success."""
 

@@ -38,7 +38,7 @@ def cached_threshold_ms(warm_ms: float) -> float:
 class AddonSample:
     name: str
     answers: int = 0
-    sample: list[tuple[str, float]] = field(default_factory=list)  # (stream URL, cold answer time)
+    sample: list[tuple[str, float, tuple[str, str]]] = field(default_factory=list)  # (stream URL, cold answer time, (type, video id))
 
 
 class Verifier:
@@ -47,8 +47,9 @@ class Verifier:
         self.rng = rng or random.Random()
         self.addons: dict[str, AddonSample] = {}
 
-    def offer(self, addon_key: str, addon_name: str, url: str, latency_ms: float) -> None:
-        """One successful stream answer of the run (a cold answer, as far as the run knows)."""
+    def offer(self, addon_key: str, addon_name: str, url: str, latency_ms: float, video: tuple[str, str]) -> None:
+        """One successful stream answer of the run (a cold answer, as far as the run knows) for
+        `video`, (type, video id)."""
         if not self.sample_size:
             return
         entry = self.addons.get(addon_key)
@@ -56,11 +57,11 @@ class Verifier:
             entry = self.addons[addon_key] = AddonSample(addon_name)
         entry.answers += 1
         if len(entry.sample) < self.sample_size:
-            entry.sample.append((url, latency_ms))
+            entry.sample.append((url, latency_ms, video))
         else:
             slot = self.rng.randrange(entry.answers)
             if slot < self.sample_size:
-                entry.sample[slot] = (url, latency_ms)
+                entry.sample[slot] = (url, latency_ms, video)
 
     async def verify(self, request) -> dict:
         """`request(addon_key, url)` -> the answer (a FetchResult) or None when the addon was given up.
@@ -77,11 +78,22 @@ class Verifier:
             if result["warm_ms_p50"] is not None
         }
 
+    def sampled_videos(self) -> dict[str, list[tuple[str, str]]]:
+        """addon key -> the (type, video id) of its sampled streams."""
+        return {key: [video for _, _, video in entry.sample] for key, entry in self.addons.items()}
+
+    @staticmethod
+    def add_first_answers(verification: dict, addon_keys: list[str], first_answers: dict[str, list[float]]) -> None:
+        """Each addon's `first_ms_p50`: the p50 of the first answers ever recorded for its sampled
+        videos (before any run warmed them), for a run whose own answers were already warm."""
+        for key, result in zip(addon_keys, verification["addons"]):
+            result["first_ms_p50"] = percentile(sorted(first_answers.get(key, [])), 0.5)
+
     @staticmethod
     async def _verify_addon(key: str, entry: AddonSample, request) -> dict:
         cold, warm, failed = [], [], 0
-        answers = await asyncio.gather(*(request(key, url) for url, _ in entry.sample))
-        for (_, cold_ms), answer in zip(entry.sample, answers):
+        answers = await asyncio.gather(*(request(key, url) for url, _, _ in entry.sample))
+        for (_, cold_ms, _), answer in zip(entry.sample, answers):
             if answer is None or not answer.ok:
                 failed += 1
                 continue

@@ -170,6 +170,7 @@ class PrefetchEngine:
                 await self._last_save()
         if self.verification:
             await self._mark_looked_cached()
+            await self._add_first_answers()
         report = self.reporter.report()
         self.reporter.log_end(report)
         try:
@@ -269,6 +270,16 @@ class PrefetchEngine:
                 await self.db(self.store.mark_looked_cached, addon_key, self.started_at, threshold_ms)
         except Exception:
             self.log.exception("Could not mark which answers looked cached")
+
+    async def _add_first_answers(self) -> None:
+        """What the measured effect compares with when the run's own answers were already warm: the
+        first answers ever recorded for the sampled videos."""
+        try:
+            first = {key: await self.db(self.store.first_answer_times, key, videos)
+                     for key, videos in self.verifier.sampled_videos().items()}
+            self.verifier.add_first_answers(self.verification, list(self.verifier.addons), first)
+        except Exception:
+            self.log.exception("Could not read the first answers of the sampled streams")
 
     # --- the catalog walk ------------------------------------------------------------------------
     async def _crawl(self) -> None:

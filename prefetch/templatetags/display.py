@@ -8,6 +8,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.html import format_html
 
+from prefetch.verification import answer_time as format_answer_time
+
 register = template.Library()
 
 
@@ -45,3 +47,9 @@ def duration(seconds) -> str:
 @register.simple_tag
 def server_zone() -> str:
     return settings.TIME_ZONE
+
+
+@register.filter
+def answer_time(ms) -> str:
+    """`43 ms`, `2.3 s`: how long an addon took to answer."""
+    return format_answer_time(ms)

@@ -135,11 +135,12 @@ class AddonManifestView(APIView):
         except services.AddonError as error:
             raise refusal(error) from None
         summary = manifest.summary()
+        duplicate = services.duplicate_message(url)
         return Response(
             _ok(
                 name=summary["name"], logo=summary["logo"], version=summary["version"], url=redact_url(url),
                 types=summary["types"], catalogs=len(summary["catalogs"]), resources=manifest.resource_names(),
-                fingerprint=addon_fingerprint(url), duplicate=Addon.objects.filter(url__iexact=url).exists(),
+                fingerprint=addon_fingerprint(url), duplicate=bool(duplicate), duplicate_message=duplicate,
             )
         )
 

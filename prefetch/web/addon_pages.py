@@ -21,11 +21,15 @@ def addons_page(request):
 
 
 def catalogs_page(request):
+    # A catalog addon whose manifest lists catalogs none of which were loaded yet (just added): the
+    # page loads them at once instead of waiting for a click on "Load catalogs".
+    unloaded = any(addon.manifest.get("catalogs") for addon in catalog_addons().filter(catalog_set__isnull=True))
     return render(
         request,
         "catalogs/catalogs.html",
         {
             "catalogs_data": CatalogSerializer(selection_queryset(), many=True).data,
             "has_catalog_addons": catalog_addons().exists(),
+            "load_at_once": unloaded,
         },
     )

@@ -76,6 +76,7 @@ class ManifestInfoSerializer(serializers.Serializer):
     resources = serializers.ListField(child=serializers.CharField())
     fingerprint = serializers.CharField(help_text="What the addon will be told apart by once saved.")
     duplicate = serializers.BooleanField(help_text="This configuration is already saved.")
+    duplicate_message = serializers.CharField(help_text="Where it is saved (its group), or empty.")
 
 
 class CatalogSerializer(serializers.ModelSerializer):

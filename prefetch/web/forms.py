@@ -4,10 +4,12 @@ import math
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 
 from addons.redaction import redact_url
 from prefetch.engine.durations import UNIT_LABELS, UNITS
 from prefetch.models import SECRET_URL_SETTINGS, UNLIMITED, PrefetchSettings
+from prefetch.templatetags.display import format_duration
 
 
 class AmountWidget(forms.MultiWidget):
@@ -122,6 +124,16 @@ CACHE_REQUEST_FIELDS = ("cached_stream_regex", "skip_stream_regex", "cache_reque
                         "cached_streams_threshold", "cache_request_hosts")
 
 
+def delay_allows(delay_s: float) -> str:
+    """What the saved delay between request starts (per addon) allows, in words."""
+    if delay_s <= 0:
+        return "Saved: no delay, as many requests as the parallel requests allow."
+    per_minute = math.floor(60 / delay_s)
+    if per_minute >= 1:
+        return f"Saved: at most {per_minute} request{'s' if per_minute != 1 else ''} a minute per addon."
+    return f"Saved: at most one request every {format_duration(delay_s)} per addon."
+
+
 class SettingsForm(forms.ModelForm):
     movies_global_limit = limit(label="Movies, all catalogs together")
     series_global_limit = limit(label="Series, all catalogs together")
@@ -148,6 +160,8 @@ class SettingsForm(forms.ModelForm):
     class Meta:
         model = PrefetchSettings
         fields = "__all__"
+        help_texts = {"concurrency": "Requests in flight at once per addon: 1 = one at a time. "
+                                     "In adaptive mode, the most the limit may reach."}
         widgets = {
             "proxy_url": forms.TextInput(attrs={"placeholder": "http://user:pass@proxy:8080", "autocomplete": "off"}),
             "fallback_meta_url": forms.TextInput(),
@@ -160,15 +174,30 @@ class SettingsForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in SECRET_URL_SETTINGS:  # the page shows them masked; unchanged, they keep the real value
             self.initial[name] = masked(getattr(self.instance, name))
-        for field in self.fields.values():
+        for name, field in self.fields.items():
             if not isinstance(field, AmountField):
                 field.error_messages.update(
                     {key: text for key, text in ERROR_MESSAGES.items() if key != "invalid" or isinstance(field, forms.FloatField)}
                 )
                 if isinstance(field, forms.IntegerField):
                     field.error_messages["invalid"] = "Enter a whole number."
+            self._refuse_below_model_minimum(field, name)
+        self.fields["delay_s"].help_text = f"0 = no delay. {delay_allows(self.instance.delay_s)}"
         self.kept_while_off: list[str] = []
         self._stored = {name: getattr(self.instance, name) for name in CACHE_REQUEST_FIELDS}
+
+    @staticmethod
+    def _refuse_below_model_minimum(field, name: str) -> None:
+        """A positive integer whose model allows only 1 or more (parallel requests, pages) says "Use 1
+        or more." at once, rather than "Use 0 or more." and then refusing the 0."""
+        if getattr(field, "min_value", None) is None:
+            return
+        minimum = max((validator.limit_value for validator in PrefetchSettings._meta.get_field(name).validators
+                       if isinstance(validator, MinValueValidator)), default=field.min_value)
+        if minimum > field.min_value:
+            field.min_value = minimum
+            field.validators = [v for v in field.validators if not isinstance(v, MinValueValidator)]
+            field.validators.append(MinValueValidator(minimum))
 
     def _post_clean(self):
         """After the model's own validation: with cache requests off, an invalid value in that group

@@ -8,10 +8,12 @@ from operator import or_
 from django.core.paginator import Paginator
 from django.db.models import Max, Q
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
 from addons.manifest import NUL_REFUSAL, has_nul
 from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus, RunTrigger
 from prefetch.profiles import describe_profile
+from prefetch.record_store import WARM_FOREVER, warm_until
 from prefetch.verification import summary_lines
 from prefetch.web.selectors import (
     RECORD_STATUSES,
@@ -85,16 +87,19 @@ def records(request):
     chips = defaultdict(list)
     if page.object_list:
         names = {row["addon_key"]: row["name"] for row in addons}
+        settings = PrefetchSettings.load()
         wanted = reduce(or_, (Q(content_type=v["content_type"], video_id=v["video_id"]) for v in page.object_list))
         for record in PrefetchRecord.objects.filter(wanted):
             record.label = names.get(record.addon_key) or record.addon_name
+            record.warm_until = warm_until(record, settings.cache_validity_s, settings.cache_validity_auto)
+            record.warm_forever = record.warm_until == WARM_FOREVER
             chips[(record.content_type, record.video_id)].append(record)
     rows = [{**video, "records": sorted(chips[(video["content_type"], video["video_id"])], key=lambda r: r.label)}
             for video in page.object_list]
     return render(request, "prefetch/records.html", {
         "q_error": q_error, "page": page, "rows": rows, "q": q, "state": state, "statuses": RECORD_STATUSES, "run_id": run_id,
         "addons": addons, "addon": addon, "sort": sort, "sorts": [(key, label) for key, (_, label) in RECORD_SORTS.items()],
-        "records_total": filtered_records(q, state, addon, run_id).count(),
+        "records_total": filtered_records(q, state, addon, run_id).count(), "now": timezone.now(),
     }, status=400 if q_error else 200)
 
 

@@ -76,6 +76,7 @@
       $("preview-catalogs").textContent = String(data.catalogs);
       $("preview-resources").textContent = data.resources.join(", ") || "–";
       $("preview-duplicate").hidden = !data.duplicate;
+      $("preview-duplicate").textContent = data.duplicate_message;
       $("add-preview-box").hidden = false;
       previewed = addForm.url.value;
       $("add-submit").disabled = data.duplicate;

@@ -2,15 +2,22 @@
 // toasts, and the one format for dates and durations (prefetch/templatetags/display.py writes the same).
 (function () {
   "use strict";
+  function applyTheme(theme) {
+    document.documentElement.dataset.theme = theme;
+    document.dispatchEvent(new Event("themechange"));
+  }
   const toggle = document.getElementById("theme-toggle");
   if (toggle) {
     toggle.addEventListener("click", () => {
       const next = document.documentElement.dataset.theme === "light" ? "dark" : "light";
-      document.documentElement.dataset.theme = next;
-      localStorage.setItem("theme", next);
-      document.dispatchEvent(new Event("themechange"));
+      localStorage.setItem("theme", next);  // picked: the OS setting no longer applies
+      applyTheme(next);
     });
   }
+  // Until the user picks, the page follows the OS setting, also when it changes (e.g. at dusk).
+  matchMedia("(prefers-color-scheme: light)").addEventListener("change", () => {
+    if (!localStorage.getItem("theme")) applyTheme(window.systemTheme());
+  });
   const navToggle = document.getElementById("nav-toggle");
   if (navToggle) {
     navToggle.addEventListener("click", () => {

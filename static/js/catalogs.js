@@ -113,8 +113,9 @@
   document.getElementById("select-none").addEventListener("click", () => selectShown(false));
   Object.values(filters).forEach((input) => input.addEventListener("input", render));
 
-  document.getElementById("load-catalogs").addEventListener("click", async (event) => {
-    const button = event.target;
+  const loadButton = document.getElementById("load-catalogs");
+  loadButton.addEventListener("click", async () => {
+    const button = loadButton;
     button.disabled = true;
     button.textContent = "Loading…";
     const errors = document.getElementById("load-errors");
@@ -173,4 +174,6 @@
     },
   });
   render();
+  // A catalog addon was added since the last load: its catalogs are loaded without a click.
+  if ("loadAtOnce" in loadButton.dataset && !loadButton.disabled) loadButton.click();
 })();

@@ -1,18 +1,32 @@
-// Dashboard: idle (run now, next scheduled run), running (live progress), finished (completion statistics).
+// Dashboard: idle (the value first, the last run as one line, run now, next scheduled run) or
+// running (live progress). A run's full statistics are on its run page.
 (function () {
   "use strict";
-  const { api, toast, fmtDate, fmtDuration } = window.App;
+  const { fmtDate, fmtDuration } = window.App;
   const $ = (id) => document.getElementById(id);
   const log = (text) => { if (window.debugLog) window.debugLog(text); };
-  const DISMISSED = "dismissed-completion-id";
+  // Rendered by the server (what is warm, the measured effect, the last run...): re-read after a run.
+  const SERVER_PARTS = ["last-run", "value-cards", "overview"];
   let current = JSON.parse($("initial-status").textContent);
   const progress = window.ProgressView.View();
   let shownScreen = null;
-  let renderedCompletion = null;
 
   function show(screen) {
-    for (const name of ["idle", "running", "finished"]) $(`screen-${name}`).hidden = name !== screen;
+    for (const name of ["idle", "running"]) $(`screen-${name}`).hidden = name !== screen;
     if (screen !== shownScreen) { log(`screen: ${screen}`); shownScreen = screen; }
+  }
+
+  async function refreshOverview() {
+    try {
+      const response = await fetch("/", { credentials: "same-origin" });
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      for (const id of SERVER_PARTS) {
+        const part = fresh.getElementById(id);
+        if (part && $(id)) $(id).replaceWith(part);
+      }
+    } catch (error) {
+      log(`overview refresh failed: ${error.message}`);
+    }
   }
 
   function renderIdle(run) {
@@ -30,20 +44,6 @@
     $("countdown").textContent = seconds > 0 ? `Starts in ${fmtDuration(seconds)}` : "Starting…";
   }
 
-  async function renderFinished(run) {
-    if (!run.catalogs) {  // a live "finished" message carries no per-catalog data: fetch the detail
-      try { run = (await api(`/api/runs/${run.id}`)).run; } catch (error) { log(`run detail failed: ${error.message}`); }
-    }
-    $("finished-heading").textContent = `Run #${run.id} ${run.status.replaceAll("_", " ")}`;
-    $("finished-heading").className = `flush status status-${run.status}`;
-    $("finished-trigger").textContent = run.trigger || "";
-    $("finished-link").href = `/runs/${run.id}/`;
-    if (renderedCompletion !== `${run.id}:${run.seq}`) {
-      renderedCompletion = `${run.id}:${run.seq}`;
-      RunView.render($("completion"), run);
-    }
-  }
-
   function renderScheduler(scheduler) {
     const warning = scheduler && scheduler.warning;
     $("scheduler-banner").hidden = !warning;
@@ -54,15 +54,14 @@
     // Live messages carry only the run: keep the schedule and scheduler state of the last snapshot.
     current = Object.assign({ next_run_time: current.next_run_time, scheduler: current.scheduler }, run);
     renderScheduler(current.scheduler);
+    const wasRunning = shownScreen === "running";
     if (run.active) {
       show("running");
       progress.render(run);
-    } else if (run.id && run.status !== "idle" && localStorage.getItem(DISMISSED) !== String(run.id)) {
-      show("finished");
-      renderFinished(run);
     } else {
       show("idle");
       renderIdle(current);
+      if (wasRunning) refreshOverview();
     }
     if (event === "finished") live.refetch("finished");
   }
@@ -71,15 +70,14 @@
   const control = (action) => window.ProgressView.control(action, accept);
 
   $("run-now").addEventListener("click", () => { $("run-now").disabled = true; control("run").finally(() => { $("run-now").disabled = false; }); });
-  $("run-again").addEventListener("click", () => control("run"));
   window.ProgressView.bindControls(() => current, accept);
-  $("dismiss").addEventListener("click", () => {
-    localStorage.setItem(DISMISSED, String(current.id));
-    location.reload();  // the overview (last run, trends, records) is rendered by the server
-  });
 
   setInterval(tickCountdown, 1000);
-  setInterval(() => { if (!current.active) live.refetch("idle refresh"); }, 60000);
+  setInterval(() => {
+    if (current.active) return;
+    live.refetch("idle refresh");
+    refreshOverview();
+  }, 60000);
 
   const indicator = $("live-indicator");
   const live = window.Live(render, (state) => {

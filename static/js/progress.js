@@ -113,13 +113,15 @@
       $("eta").textContent = etaText(run);
 
       const tbody = $("addon-rates").querySelector("tbody");
+      const addonColumns = [...$("addon-rates").querySelectorAll("thead th")].map((th) => th.textContent);
       const rows = (p.addons || []).filter((a) => a.requests || a.other_requests).map((a) => {
         const before = previousAddons[a.name];
         let rate = p.elapsed_s ? (a.requests / p.elapsed_s) * 60 : 0;
         if (before && p.elapsed_s - before.elapsed >= 1) rate = ((a.requests - before.requests) / (p.elapsed_s - before.elapsed)) * 60;
-        return el("tr", {}, el("td", { title: a.url || "" }, a.name), el("td", {}, a.requests), el("td", {}, rate.toFixed(0)),
-          el("td", {}, a.ok), el("td", {}, a.failed), el("td", {}, window.RunView.paceText(a)),
-          el("td", {}, `${a.latency_ms_p50 === null ? "–" : a.latency_ms_p50 + " ms"} / ${a.latency_ms_p95 === null ? "–" : a.latency_ms_p95 + " ms"}`));
+        const cells = [a.name, a.requests, rate.toFixed(0), a.ok, a.failed, window.RunView.paceText(a),
+          `${a.latency_ms_p50 === null ? "–" : a.latency_ms_p50 + " ms"} / ${a.latency_ms_p95 === null ? "–" : a.latency_ms_p95 + " ms"}`];
+        // Each cell names its column: on a phone the rows are cards (css: .stack-on-phone).
+        return el("tr", {}, cells.map((value, i) => el("td", { "data-label": addonColumns[i], title: i ? null : a.url || "" }, value)));
       });
       tbody.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 7, class: "muted" }, "No requests yet."))]));
       const seen = {};

@@ -32,6 +32,7 @@ class Command(BaseCommand):
                 host=host,
                 port=port,
                 log_config=None,  # keep Django's logging (with URL redaction)
+                lifespan="off",  # the app has no start-up or shutdown work (Django has no lifespan handler)
                 proxy_headers=True,
                 forwarded_allow_ips=settings.FORWARDED_ALLOW_IPS,
             )
