@@ -53,9 +53,10 @@ def test_add_addon_load_and_reorder_catalogs_settings_and_schedule(guarded_page,
     expect(page.locator("#add-error")).to_be_hidden()
     assert Addon.objects.get().url == peer.url
 
-    # Catalogs: load, then drag the first row below the third.
+    # Catalogs: loaded without a click (the addon was just added), then drag the first row below the third.
     page.click("a[href='/catalogs/']")
-    page.click("#load-catalogs")
+    expect(page.locator("#load-catalogs")).to_have_text("Reload catalogs")
+    expect(page.locator("#load-catalogs")).to_be_enabled()
     rows = page.locator(".catalog-row")
     expect(rows).to_have_count(8)
     expect(page.locator(".catalog-row .badge.mixed")).to_have_count(1)

@@ -86,8 +86,12 @@ def test_a_run_from_the_dashboard_live_reload_completion_history(signed_in_page,
     assert counter(page, "Movies") >= before_reload
     wait_until(lambda: counter(page, "Movies") > before_reload, timeout=5, message="counters after the reload")
 
-    expect(page.locator("#screen-finished")).to_be_visible(timeout=30_000)
-    expect(page.locator("#finished-heading")).to_have_text(f"Run #{run.pk} completed")
+    # The dashboard goes back to its overview, the finished run in one line; its statistics are on its page.
+    expect(page.locator("#screen-idle")).to_be_visible(timeout=30_000)
+    expect(page.locator("#last-run")).to_contain_text(f"Run #{run.pk} completed")
+    expect(page.locator("#completion")).to_have_count(0)
+    expect(page.locator("#warm-videos")).to_have_text("100")  # the overview was read again
+    page.locator("#last-run").get_by_role("link", name=f"Run #{run.pk}").click()
     expect(page.locator("#completion #timeline-chart")).to_be_visible()
     expect(page.locator("#catalog-table tbody tr")).to_have_count(2)
     expect(page.locator("#summary-stats")).to_contain_text("100")  # 2 × 50 movies
@@ -123,8 +127,8 @@ def test_cancel_from_the_page_takes_effect_within_two_seconds(signed_in_page, ma
     wait_until(lambda: Run.objects.get().status == RunStatus.CANCELLED, timeout=2, interval=0.05,
                message="the run to be cancelled within 2 s")
     assert time.monotonic() - clicked < 2
-    expect(page.locator("#screen-finished")).to_be_visible(timeout=2000)
-    expect(page.locator("#finished-heading")).to_contain_text("cancelled")
+    expect(page.locator("#screen-idle")).to_be_visible(timeout=2000)
+    expect(page.locator("#last-run .status")).to_have_text("cancelled")
     assert Run.objects.get().statistics["movies_prefetched"] < 250
 
 
@@ -143,7 +147,7 @@ def test_pause_and_resume_from_the_page(signed_in_page, make_peer, embedded_work
     expect(page.locator("#run-status")).to_have_text("running", timeout=2000)
     wait_until(lambda: Run.objects.get().progress["statistics"]["stream_requests"] > paused_at + 1, timeout=5,
                message="requests to continue after resume")
-    expect(page.locator("#screen-finished")).to_be_visible(timeout=20_000)
+    expect(page.locator("#screen-idle")).to_be_visible(timeout=20_000)
 
 
 def stat_value(page, label) -> int:
@@ -268,12 +272,12 @@ def test_a_run_completed_with_failures_is_shown_as_such_with_its_failed_records(
     configure(faulty, [("movie", "peer-dual")], movies_per_catalog=-1, concurrency=2, retries=0, delay_s=0)
     page.goto("/")
     page.click("#run-now")
-    expect(page.locator("#screen-finished")).to_be_visible(timeout=30_000)
+    expect(page.locator("#screen-idle")).to_be_visible(timeout=30_000)
     run = Run.objects.get()
     failed = run.statistics["stream_requests_failed"]
     assert run.status == RunStatus.COMPLETED_WITH_FAILURES and failed > 0
-    heading = page.locator("#finished-heading")
-    expect(heading).to_have_text(f"Run #{run.pk} completed with failures")
+    expect(page.locator("#last-run")).to_contain_text(f"Run #{run.pk} completed with failures")
+    heading = page.locator("#last-run .status")
     amber = page.evaluate("""() => {
         const probe = document.createElement("i");
         probe.style.color = "var(--warn)";
@@ -283,6 +287,7 @@ def test_a_run_completed_with_failures_is_shown_as_such_with_its_failed_records(
         return color;
     }""")
     assert heading.evaluate("e => getComputedStyle(e).color") == amber
+    page.goto(f"/runs/{run.pk}/")
     expect(page.locator("#summary-stats")).to_contain_text(f"{failed} failed after retries")
 
     Run.objects.create(status=RunStatus.COMPLETED, started_at="2026-01-01T00:00:00Z", finished_at="2026-01-01T00:01:00Z")

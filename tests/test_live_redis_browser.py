@@ -35,10 +35,11 @@ def test_a_worker_process_run_reaches_the_browser_through_redis(
         first = counter(page, "Movies")
         wait_until(lambda: counter(page, "Movies") > first, timeout=5, message="the counter to move")
         assert ws_progress_messages(page) > 0, "progress must arrive over the WebSocket through Redis"
-        expect(page.locator("#screen-finished")).to_be_visible(timeout=30_000)
+        expect(page.locator("#screen-idle")).to_be_visible(timeout=30_000)
     except AssertionError as error:
         raise AssertionError(f"{error}\n--- worker log ---\n{worker.log()[-4000:]}") from None
     run = Run.objects.get()
     assert run.status == "completed" and run.celery_task_id
-    expect(page.locator("#finished-heading")).to_have_text(f"Run #{run.pk} completed")
+    expect(page.locator("#last-run")).to_contain_text(f"Run #{run.pk} completed")
+    page.goto(f"/runs/{run.pk}/")
     expect(page.locator("#completion #timeline-chart")).to_be_visible()

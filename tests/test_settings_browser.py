@@ -46,8 +46,10 @@ def test_errors_summarised_first_focused_switched_off_group_does_not_block(guard
     summary = page.locator("#form-errors")
     expect(summary).to_contain_text("Nothing was saved: 2 fields need fixing.")
     expect(summary.locator("li")).to_have_count(2)
-    assert summary.locator("a").all_inner_texts() == ["Retries", "Parallel requests per addon"]  # page order
-    expect(summary.locator("li").first).to_have_text("Retries: Use 0 or more.")
+    assert summary.locator("a").all_inner_texts() == ["Parallel requests per addon", "Retries"]  # page order
+    # the smallest value each allows, at once (parallel requests said "Use 0 or more." and then refused 0)
+    expect(summary.locator("li").first).to_have_text("Parallel requests per addon: Use 1 or more.")
+    expect(summary.locator("li").nth(1)).to_have_text("Retries: Use 0 or more.")
     assert "Ensure this value" not in page.content()
     focused = page.evaluate("document.activeElement.id")
     first = summary.locator("a").first.get_attribute("data-field")
