@@ -27,25 +27,29 @@ class AddonEffect:
     """One addon's measured effect in one run."""
 
     name: str
-    line: str
+    detail: str  # the line without the addon's name
     already_warm: bool
     before_ms: float | None  # the uncached answer time compared with: the run's own, or the first recorded
     warm_ms: float | None
     speedup: float | None  # before / warm; None when there is nothing uncached to compare with
+
+    @property
+    def line(self) -> str:
+        return f"{self.name}: {self.detail}"
 
 
 def addon_effect(addon: dict) -> AddonEffect:
     cold, warm, first = addon["cold_ms_p50"], addon["warm_ms_p50"], addon.get("first_ms_p50")
     already_warm = cold is not None and warm is not None and cold <= cached_threshold_ms(warm)
     if already_warm:
-        line = f"{addon['name']}: already warm before this run (p50 {answer_time(cold)})"
+        line = f"already warm before this run (p50 {answer_time(cold)})"
         # A first answer as fast as a warm one was not an uncached one: nothing to compare with.
         before = first if first is not None and first > cached_threshold_ms(warm) else None
         if before is not None:
             line += f"; first answer p50 {answer_time(before)} → warm p50 {answer_time(warm)}"
     else:
         before = cold
-        line = f"{addon['name']}: cold p50 {answer_time(cold)} → warm p50 {answer_time(warm)}"
+        line = f"cold p50 {answer_time(cold)} → warm p50 {answer_time(warm)}"
     speedup = before / warm if before is not None and warm else None
     if speedup is not None:
         line += f" ({speedup_text(speedup)} faster)"

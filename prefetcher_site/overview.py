@@ -57,13 +57,17 @@ def _items(run: Run) -> int:
     return (stats.get("movies_prefetched") or 0) + (stats.get("series_prefetched") or 0)
 
 
+SPARK_WIDTH = 10 * TREND_RUNS  # a slot per run, the latest on the right: a bar keeps its width however few runs
+
+
 def _bars(runs: list[Run], values: list[float], texts: list[str]) -> list[dict]:
-    """A sparkline's bars in a 0..100 box, 10 units apart; a zero stays visible as a stub."""
+    """A sparkline's bars in a SPARK_WIDTH x 100 box, 10 units apart; a zero stays visible as a stub."""
     top = max(values, default=0) or 1
+    first_slot = TREND_RUNS - len(runs)
     bars = []
     for index, (run, value, text) in enumerate(zip(runs, values, texts)):
         height = max(2, round(100 * value / top))
-        bars.append({"run": run, "text": text, "x": index * 10 + 1, "y": 100 - height, "height": height})
+        bars.append({"run": run, "text": text, "x": (first_slot + index) * 10 + 1, "y": 100 - height, "height": height})
     return bars
 
 
@@ -80,7 +84,7 @@ def trends() -> dict | None:
         "completed": completed,
         "with_failures": with_failures,
         "success_rate": round(100 * completed / len(runs)),
-        "width": 10 * len(runs),
+        "width": SPARK_WIDTH,
         "duration": _bars(runs, durations, [format_duration(value) for value in durations]),
         "items": _bars(runs, items, [f"{value} items" for value in items]),
         "average_duration_s": sum(durations) / len(runs),
@@ -107,7 +111,7 @@ def measured_effect() -> list[dict]:
         rows.append({
             "name": name, "latest": latest, "latest_run": latest_run,
             "speedup": speedup_text(latest.speedup) if latest.speedup else "",
-            "bars": _bars(addon_runs, speedups, texts), "width": 10 * len(measured),
+            "bars": _bars(addon_runs, speedups, texts), "width": SPARK_WIDTH,
         })
     return rows
 

@@ -38,6 +38,7 @@ def test_screenshots(signed_in_page, peer):
     OUT.mkdir(parents=True, exist_ok=True)
     page = signed_in_page
     page.set_viewport_size(DESKTOP)
+    page.evaluate("localStorage.setItem('theme', 'dark')")  # picked: not the headless browser's light OS setting
     page.goto("/")
     shoot(page, "dashboard-first-run", full_page=False)
     services.add_addon(peer.url, "both")
@@ -59,6 +60,7 @@ def test_run_screenshots(signed_in_page, make_peer, embedded_worker):  # noqa: F
     OUT.mkdir(parents=True, exist_ok=True)
     page = signed_in_page
     page.set_viewport_size(DESKTOP)
+    page.evaluate("localStorage.setItem('theme', 'dark')")
     # Every 9th stream request fails: a run that completes with failures, as a real flaky addon makes.
     # A first answer per video takes 150 ms more (a scraper's cold cache): the measured effect shows it.
     faulty = make_peer(PEER_STREAM_LATENCY_MS=20, PEER_COLD_STREAM_MS=150, PEER_FAIL_EVERY=9)
@@ -71,7 +73,7 @@ def test_run_screenshots(signed_in_page, make_peer, embedded_worker):  # noqa: F
     page.wait_for_function(
         "() => parseInt(document.querySelector('#counters .stat[data-counter=\"Movies\"] .value')?.textContent) > 10")
     shoot(page, "dashboard-running", full_page=False)
-    expect(page.locator("#screen-finished")).to_be_visible(timeout=120_000)
+    expect(page.locator("#screen-idle")).to_be_visible(timeout=120_000)
     run = Run.objects.get()
     assert run.status == RunStatus.COMPLETED_WITH_FAILURES
     page.goto(f"/runs/{run.pk}/")
@@ -81,11 +83,16 @@ def test_run_screenshots(signed_in_page, make_peer, embedded_worker):  # noqa: F
     page.goto("/records/")
     shoot(page, "records", full_page=False)
     page.goto("/")
-    page.click("#dismiss")  # the last run's statistics give way to the overview
-    expect(page.locator("#overview")).to_be_visible()
+    expect(page.locator("#measured-effect .effect")).to_have_count(1)
     shoot(page, "dashboard-overview", full_page=False)
+    page.evaluate("localStorage.setItem('theme', 'light')")
+    page.goto("/")
+    shoot(page, "dashboard-overview-light", full_page=False)
+    page.evaluate("localStorage.setItem('theme', 'dark')")
     page.set_viewport_size(PHONE)
     page.goto("/")
     shoot(page, "mobile-dashboard")
+    page.goto("/records/")
+    shoot(page, "mobile-records", full_page=False)
     page.goto(f"/runs/{run.pk}/")
     shoot(page, "mobile-run", full_page=False)
