@@ -114,7 +114,7 @@ class PrefetchSettings(models.Model):
     same name and default for each, except those in `NOT_ENGINE_SETTINGS` (a test checks)."""
 
     # Housekeeping of the site and the release-day pass around runs, not parameters of a run.
-    NOT_ENGINE_SETTINGS = ("run_retention_days", "release_delay_s")
+    NOT_ENGINE_SETTINGS = ("run_retention_days", "release_delay_s", "follow_next_episodes")
 
     movies_global_limit = models.IntegerField(default=-1, validators=[validate_limit, AT_MOST_MAX_COUNT])
     series_global_limit = models.IntegerField(default=-1, validators=[validate_limit, AT_MOST_MAX_COUNT])
@@ -189,6 +189,11 @@ class PrefetchSettings(models.Model):
     release_delay_s = models.IntegerField(
         "warm new episodes after their release by (s)", default=3600, validators=[MinValueValidator(0), AT_MOST_A_DAY],
         help_text="Release-day warming requests an announced episode once it has been out this long.",
+    )
+    follow_next_episodes = models.PositiveIntegerField(
+        "next episodes warmed when one is opened", default=2, validators=[at_most(20)],
+        help_text="When someone opens an episode (the companion addon), this many following aired episodes "
+        "are warmed. 0 = none.",
     )
 
     class Meta:
@@ -319,6 +324,7 @@ class RunTrigger(models.TextChoices):
     CLI = "cli"
     API = "api"
     RELEASE = "release"
+    FOLLOW = "follow"
 
 
 class Run(models.Model):

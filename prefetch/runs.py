@@ -26,6 +26,7 @@ from addons.services import client_limits
 
 from .engine import PrefetchEngine
 from .engine.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan, merge_addons
+from .follow.warming import followed_catalog
 from .models import ACTIVE_STATUSES, EXECUTING_STATUSES, PrefetchSettings, Run, RunStatus, RunTrigger
 from .notifications import notify_run_finished
 from .record_store import DatabaseRecordStore
@@ -203,19 +204,20 @@ def plan_for_run(run: Run) -> RunPlan:
     options = run.options
     since = options.get("released_since")
     plan = plan_from_database(options.get("settings"), releases=options.get("releases"),
-                              catalog_ids=options.get("catalog_ids"))
+                              catalog_ids=options.get("catalog_ids"), follow_targets=options.get("follow_targets"))
     if "released_since" in options:  # a schedule's "new episodes only"; None: nothing completed yet
         plan.released_since = datetime.fromisoformat(since) if since else None
     return plan
 
 
 def plan_from_database(
-    overrides: dict | None = None, releases: list[int] | None = None, catalog_ids: list[int] | None = None
+    overrides: dict | None = None, releases: list[int] | None = None, catalog_ids: list[int] | None = None,
+    follow_targets: list[list[str]] | None = None,
 ) -> RunPlan:
     """The saved configuration: enabled addons and the user's catalog selection, in the user's order
     (only `catalog_ids` of it, when given: a schedule's subset); with `releases` (UpcomingRelease
-    ids), those episodes instead of the selection: a release run needs stream addons only, and is
-    refused (RunRefused) when there is none."""
+    ids) or `follow_targets` ([type, video id] pairs), those videos instead of the selection: such a
+    run needs stream addons only, and is refused (RunRefused) when there is none."""
     settings = EngineSettings.from_model(PrefetchSettings.load(), overrides)
     specs = {}
     for addon in Addon.objects.filter(enabled=True):
@@ -223,8 +225,10 @@ def plan_from_database(
             specs[addon.pk] = addon_spec(addon)
         except ManifestError:
             logger.warning("Addon %s has no usable cached manifest; reload it on the Addons page", addon)
-    if releases is not None:
-        listed = listed_catalog(releases, [spec for spec in specs.values() if spec.serves_streams])
+    if releases is not None or follow_targets is not None:
+        stream_addons = [spec for spec in specs.values() if spec.serves_streams]
+        listed = (listed_catalog(releases, stream_addons) if releases is not None
+                  else followed_catalog(follow_targets, stream_addons))
         if listed is None:  # said here: an empty plan would read "No catalog addon" in validate_plan
             raise RunRefused("No stream addon is configured.", fix=("/addons/", "Add one on the Addons page"))
         return RunPlan(addons=list(specs.values()), catalogs=[listed], settings=settings, limits=client_limits())
@@ -375,11 +379,11 @@ def execute_run(
         return _execute_claimed(run_id, token, plan, local_cancel, listeners, engine_options, observer)
 
 
-def database_engine(plan: RunPlan, **options) -> PrefetchEngine:
+def database_engine(plan: RunPlan, store: DatabaseRecordStore | None = None, **options) -> PrefetchEngine:
     """The engine wired to the database: records kept in PrefetchRecord, a connection broken by a
     database restart dropped so the next call reconnects, the engine thread's connection closed."""
     return PrefetchEngine(
-        plan, store=DatabaseRecordStore(), on_db_error=close_old_connections, on_db_thread_exit=connections.close_all,
+        plan, store=store or DatabaseRecordStore(), on_db_error=close_old_connections, on_db_thread_exit=connections.close_all,
         outage_errors=(OperationalError, InterfaceError), **options,
     )
 

@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from prefetch.follow.plays import play_totals
 from prefetch.metrics import LATENCY_BUCKET, LATENCY_BUCKETS_S, LATENCY_SUM, OVERFLOW, STREAM_REQUESTS
 from prefetch.models import ACTIVE_STATUSES, FINISHED_STATUSES, MetricTotal, PrefetchRecord, Run, RunStatus
 from schedules.liveness import scheduler_status
@@ -22,6 +23,7 @@ class DatabaseCollector(Collector):
         yield from self._stream_requests()
         yield from self._records()
         yield from self._scheduler()
+        yield from self._plays()
 
     def _runs(self):
         by_status = dict(Run.objects.order_by().values_list("status").annotate(n=Count("id")))
@@ -82,6 +84,13 @@ class DatabaseCollector(Collector):
         yield GaugeMetricFamily("prefetcher_scheduler_heartbeat_age_seconds",
                                 "Seconds since the scheduler's last tick; +Inf if it never ticked.",
                                 value=float("inf") if age is None else age)
+
+    def _plays(self):
+        plays = CounterMetricFamily("prefetcher_plays", "Titles opened in Stremio (companion addon), by whether every "
+                                    "stream addon serving them was warm.", labels=["warm"])
+        for warm, count in play_totals().items():
+            plays.add_metric([str(warm).lower()], count)
+        yield plays
 
 
 REGISTRY = CollectorRegistry(auto_describe=False)

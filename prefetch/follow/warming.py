@@ -1,0 +1,30 @@
+"""What a follow run works on: the targets as one listed catalog (no catalog addon is asked), items
+grouped by series, each video requested on every stream addon serving it unless still warm."""
+
+from prefetch.engine.episodes import Video
+from prefetch.engine.plan import AddonSpec, CatalogSpec, ListedItem
+
+from .episodes import series_of
+
+FOLLOWED_CATALOG = "Followed titles"
+
+
+def followed_catalog(targets: list[list[str]], stream_addons: list[AddonSpec]) -> CatalogSpec | None:
+    """`targets`: [type, video id] pairs, as recorded on the run. Its `addon` only names the list in
+    the report, as for release runs."""
+    if not stream_addons:
+        return None
+    items: dict[tuple[str, str], list[Video]] = {}
+    for content_type, video_id in targets:
+        item_id = video_id if content_type == "movie" else series_of(video_id)
+        items.setdefault((content_type, item_id), []).append(Video(video_id, _label(item_id, video_id)))
+    listed = tuple(ListedItem(type_, item_id, item_id, tuple(videos)) for (type_, item_id), videos in items.items())
+    return CatalogSpec(stream_addons[0], "mixed", "follow", FOLLOWED_CATALOG, items=listed)
+
+
+def _label(item_id: str, video_id: str) -> str:
+    """S01E02 for an episode id of the series; empty for a movie."""
+    if video_id == item_id:
+        return ""
+    season, episode = video_id.rsplit(":", 2)[-2:]
+    return f"S{int(season):02d}E{int(episode):02d}"
