@@ -3,7 +3,6 @@ read like a run reads them (a configured addon serving that meta, else the fallb
 through the addons client."""
 
 import logging
-from datetime import datetime
 
 from addons.client import AddonClient, run_sync
 from addons.manifest import ManifestError, resource_url
@@ -68,26 +67,3 @@ class SeriesEpisodes:
             return self._fallback
         return None
 
-
-def series_of(video_id: str) -> str:
-    """The series id of an episode id (`tt0944947:1:2` -> `tt0944947`); the id itself when it names none."""
-    parts = video_id.split(":")
-    if len(parts) >= 3 and parts[-1].isdigit() and parts[-2].isdigit():
-        return ":".join(parts[:-2])
-    return video_id
-
-
-def next_episodes(videos: list[Video], after_video_id: str, k: int, now: datetime) -> list[Video]:
-    """The next `k` aired, non-special episodes after `after_video_id`, in season and episode order
-    (crossing seasons); an episode without a release date counts as aired, as in a run."""
-    after = next((video for video in videos if video.id == after_video_id), None)
-    if after is None or after.season is None or after.episode is None or k <= 0:
-        return []
-    following = sorted(
-        (video for video in videos
-         if video.season is not None and video.season > 0 and video.episode is not None
-         and (video.released is None or video.released <= now)
-         and (video.season, video.episode) > (after.season, after.episode)),
-        key=lambda video: (video.season, video.episode),
-    )
-    return following[:k]

@@ -21,9 +21,10 @@ from prefetch.record_store import DatabaseRecordStore
 from prefetch.releases import RELEASE_RUN_SETTINGS
 from prefetch.runs import database_engine, plan_from_database
 
-from .episodes import SeriesEpisodes, next_episodes, series_of
+from .episodes import SeriesEpisodes
 from .models import LaneWarm, Viewer
 from .plays import record_play
+from .sources.targets import next_episodes, series_of
 
 logger = logging.getLogger("prefetch.follow.lane")
 

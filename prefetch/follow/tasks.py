@@ -4,8 +4,8 @@ from datetime import datetime
 
 from celery import current_app, shared_task
 
-from .lane import companion_play
 from .accounts import sync_and_warm
+from .lane import companion_play
 
 COMPANION_PLAY_TASK = "prefetch.follow.tasks.companion_play"
 

@@ -4,7 +4,7 @@ grouped by series, each video requested on every stream addon serving it unless 
 from prefetch.engine.episodes import Video
 from prefetch.engine.plan import AddonSpec, CatalogSpec, ListedItem
 
-from .episodes import series_of
+from .sources.targets import episode_position, series_of
 
 FOLLOWED_CATALOG = "Followed titles"
 
@@ -22,9 +22,8 @@ def followed_catalog(targets: list[list[str]], stream_addons: list[AddonSpec]) -
     return CatalogSpec(stream_addons[0], "mixed", "follow", FOLLOWED_CATALOG, items=listed)
 
 
+
 def _label(item_id: str, video_id: str) -> str:
-    """S01E02 for an episode id of the series; empty for a movie."""
-    if video_id == item_id:
-        return ""
-    season, episode = video_id.rsplit(":", 2)[-2:]
-    return f"S{int(season):02d}E{int(episode):02d}"
+    """S01E02 for an episode id; empty for a movie."""
+    position = episode_position(video_id) if video_id != item_id else None
+    return f"S{position[0]:02d}E{position[1]:02d}" if position else ""
