@@ -52,7 +52,7 @@ def companion_play(viewer_id: int, content_type: str, video_id: str, at: datetim
     if not upcoming:
         return []
     plan.catalogs = [CatalogSpec(plan.stream_addons[0], "series", "next", NEXT_EPISODES_CATALOG, items=(
-        ListedItem("series", series_id, episodes.name(series_id), tuple(upcoming)),))]
+        ListedItem("series", series_id, episodes.name(series_id), tuple(upcoming)),), skip_warm=True)]
     with _one_lane:
         database_engine(plan, store=LaneRecordStore(), log=logger).run()
     return [video.id for video in upcoming]

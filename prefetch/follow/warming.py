@@ -19,7 +19,7 @@ def followed_catalog(targets: list[list[str]], stream_addons: list[AddonSpec]) -
         item_id = video_id if content_type == "movie" else series_of(video_id)
         items.setdefault((content_type, item_id), []).append(Video(video_id, _label(item_id, video_id)))
     listed = tuple(ListedItem(type_, item_id, item_id, tuple(videos)) for (type_, item_id), videos in items.items())
-    return CatalogSpec(stream_addons[0], "mixed", "follow", FOLLOWED_CATALOG, items=listed)
+    return CatalogSpec(stream_addons[0], "mixed", "follow", FOLLOWED_CATALOG, items=listed, skip_warm=True)
 
 
 
