@@ -55,6 +55,8 @@ def installable(addon_url: str) -> bool:
 
 
 def _ago(moment) -> str:
+    if (timezone.now() - moment).total_seconds() < 60:
+        return "just now"
     return f"{timesince(moment, timezone.now()).split(',')[0]} ago"
 
 
@@ -85,7 +87,7 @@ def trakt_state(viewer: Viewer) -> dict:
                 "last_error": link.last_error,
                 "summary": f"Trakt: enter the code {link.user_code} at {link.verification_url}"}
     read = f", read {_ago(link.last_read_at)}" if link.last_read_at else ", not read yet"
-    summary = f"Trakt: connected as {link.user_name or 'an account'}{read}"
+    summary = f"Trakt: connected as {link.user_name}{read}" if link.user_name else f"Trakt: connected{read}"
     if link.last_error:
         summary += f" — {link.last_error}"
     return {"connected": True, "available": available, "pending": False, "user": link.user_name,
