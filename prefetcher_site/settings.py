@@ -271,6 +271,8 @@ CELERY_TASK_TRACK_STARTED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A run can last hours; never let Redis hand an unacknowledged message to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 3600}
+if EMBEDDED:  # the memory broker is polled (1 s by default): a companion play's lane starts within 0.1 s
+    CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = 0.1
 # django-celery-beat's DatabaseScheduler, plus a heartbeat and the orphaned-run reaper on its tick.
 CELERY_BEAT_SCHEDULER = "schedules.scheduler:Scheduler"
 # Liveness, in seconds. A worker refreshes its run's heartbeat every RUN_HEARTBEAT_S; a run whose

@@ -55,7 +55,6 @@ class TraktLink(models.Model):
     device_expires_at = models.DateTimeField(null=True, blank=True)
     poll_interval_s = models.PositiveIntegerField(default=5)
     next_poll_at = models.DateTimeField(null=True, blank=True)
-    user_name = models.CharField(max_length=200, blank=True)
     connected_at = models.DateTimeField(null=True, blank=True)
     last_read_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)

@@ -87,10 +87,10 @@ def trakt_state(viewer: Viewer) -> dict:
                 "last_error": link.last_error,
                 "summary": f"Trakt: enter the code {link.user_code} at {link.verification_url}"}
     read = f", read {_ago(link.last_read_at)}" if link.last_read_at else ", not read yet"
-    summary = f"Trakt: connected as {link.user_name}{read}" if link.user_name else f"Trakt: connected{read}"
+    summary = f"Trakt: connected{read}"
     if link.last_error:
         summary += f" — {link.last_error}"
-    return {"connected": True, "available": available, "pending": False, "user": link.user_name,
+    return {"connected": True, "available": available, "pending": False,
             "last_read": _iso(link.last_read_at), "last_error": link.last_error, "summary": summary}
 
 
