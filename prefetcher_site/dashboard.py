@@ -4,6 +4,7 @@ set-up is done."""
 
 from django.shortcuts import render
 
+from prefetch.follow.plays import plays_summary, summary_line
 from prefetch.web.selectors import job_status
 
 from .ops import check_worker
@@ -12,7 +13,9 @@ from .overview import first_run_steps, idle_overview
 
 def dashboard(request):
     steps = first_run_steps()
+    plays = plays_summary(7)
     return render(request, "prefetch/dashboard.html", {
+        "hit_rate": summary_line(plays) if plays["plays"] else "",
         "status": job_status(),
         "steps": steps if not all(step.done for step in steps) else None,
         "overview": idle_overview(check_worker(first_only=True)),

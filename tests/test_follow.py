@@ -145,6 +145,7 @@ def test_plays_api_and_metrics(api, warmed_peer, client, owner):
     assert answer["misses"][0]["video_id"] == "tt913" and answer["misses"][0]["reason"] == "never warmed"
     assert api.get("/api/follow/plays", {"days": 0}).status_code == 400
     client.force_login(owner)
+    assert "Opened in the last 7 days: 3 of 4 warm — 75 %" in client.get("/").content.decode()
     metrics = client.get("/metrics").content.decode()
     assert 'prefetcher_plays_total{warm="true"} 4.0' in metrics and 'prefetcher_plays_total{warm="false"} 1.0' in metrics
 
