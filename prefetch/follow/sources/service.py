@@ -82,7 +82,7 @@ class JsonService:
         self.attempts = attempts
         self.max_wait_s = max_wait_s
         self.wall_clock = wall_clock
-        self._retrying_options = {"sleep": sleep} if sleep else {}
+        self._retrying_options = {"sleep": sleep} if sleep is not None else {}
 
     def error(self, message: str, kind: str, status: int | None = None) -> ServiceError:
         return ServiceError(self.service, message, kind, status)
