@@ -3,13 +3,12 @@ with a free port, a scenario of the test's own and its knobs, episodes from the 
 
 import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
+
+from tests.local_server import start_listening, stop
 
 STANDIN_DIR = Path(__file__).resolve().parent / "standin"
 CLIENT_ID, CLIENT_SECRET = "standin-client-id", "standin-client-secret"
@@ -30,16 +29,9 @@ class WatchStandin:
             "STANDIN_META_URL": meta_url,
             **{key: str(value) for key, value in env.items()},
         }
-        self.process = subprocess.Popen([sys.executable, str(STANDIN_DIR / "server.py")], env=full_env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 15
-        while not (port_file.exists() and port_file.read_text().strip()):
-            if self.process.poll() is not None:
-                raise RuntimeError(f"stand-in exited: {self.process.stderr.read().decode()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("stand-in did not start within 15 s")
-            time.sleep(0.02)
-        self.url = f"http://127.0.0.1:{int(port_file.read_text().strip())}"
+        self.process, port = start_listening("stand-in", [sys.executable, str(STANDIN_DIR / "server.py")], port_file,
+                                             full_env)
+        self.url = f"http://127.0.0.1:{port}"
 
     def control(self, path: str, body: dict | None = None):
         request = urllib.request.Request(self.url + "/_standin/" + path, method="POST" if body is not None else "GET",
@@ -62,9 +54,4 @@ class WatchStandin:
         self.control("watch", {"imdb": imdb, "progress": progress, **({"episode": episode} if episode else {})})
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        stop(self.process, self.workdir)

@@ -48,17 +48,6 @@ def retry_after_s(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
-def parse_time(value) -> datetime | None:
-    """An ISO 8601 time as both services write it (`…Z`), aware in UTC; None when absent or unreadable."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
 @dataclass
 class _Busy(Exception):
     status: int
@@ -82,7 +71,7 @@ class JsonService:
         self.attempts = attempts
         self.max_wait_s = max_wait_s
         self.wall_clock = wall_clock
-        self._retrying_options = {"sleep": sleep} if sleep else {}
+        self._retrying_options = {"sleep": sleep} if sleep is not None else {}
 
     def error(self, message: str, kind: str, status: int | None = None) -> ServiceError:
         return ServiceError(self.service, message, kind, status)

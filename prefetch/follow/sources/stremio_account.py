@@ -5,7 +5,9 @@ The password is sent once and kept nowhere; the authKey travels in the body only
 from dataclasses import dataclass
 from datetime import datetime
 
-from .service import BAD_ANSWER, REFUSED, SIGNED_OUT, JsonService, ServiceError, parse_time
+from prefetch.engine.episodes import parse_time
+
+from .service import BAD_ANSWER, REFUSED, SIGNED_OUT, JsonService, ServiceError
 
 SERVICE = "Stremio"
 SESSION_GONE = "Session does not exist"

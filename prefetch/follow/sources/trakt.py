@@ -1,14 +1,20 @@
 """Trakt API v2: connect with the device-code flow, keep the tokens fresh, read what a person watches.
-A small client of our own on `requests` (see the README, "Follow what's watched", for why not pytrakt):
-every viewer has a `TraktSession` of their own, the tokens live with the caller (handed back through
-`on_refresh` whenever they change), and nothing is global."""
+
+A small client of our own on `requests` rather than pytrakt: pytrakt keeps the base URL, client id,
+tokens and HTTP session in module globals (one account per process, where a household has several
+viewers), stores refreshed tokens in a JSON file in the home directory, prints the tokens when the
+device flow succeeds and blocks in its own polling loop. Here every viewer has a `TraktSession`,
+the tokens live with the caller (handed back through `on_refresh` whenever they change), and
+nothing is global."""
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from .service import BAD_ANSWER, REFUSED, SIGNED_OUT, JsonService, ServiceError, parse_time
+from prefetch.engine.episodes import parse_time
+
+from .service import BAD_ANSWER, REFUSED, SIGNED_OUT, JsonService, ServiceError
 
 SERVICE = "Trakt"
 TOKEN_REFUSED = "token refused — connect again"
