@@ -252,6 +252,8 @@ def test_secrets_nowhere(api, standin, caplog, client, owner):
     assert all(secrets)
     client.force_login(owner)
     logging.getLogger("django.request").warning("Not Found: /watch/%s/manifest.json", viewer.companion_secret)
+    logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "10.0.0.7:5000", "GET",
+                                             f"/watch/{viewer.companion_secret}/stream/series/tt1%3A1%3A2.json", "1.1", 200)
     shown = [client.get("/follow/").content.decode(), json.dumps(api.get("/api/follow").json()),
              json.dumps(api.get("/api/follow/targets").json())]
     out = StringIO()
@@ -263,4 +265,4 @@ def test_secrets_nowhere(api, standin, caplog, client, owner):
         assert secret not in exported and secret not in logged, secret
     for secret in secrets:
         assert not any(secret in text for text in shown), secret
-    assert "/watch/***/manifest.json" in logged
+    assert "/watch/***/manifest.json" in logged and '"GET /watch/***/stream/series/tt1%3A1%3A2.json' in logged
