@@ -266,3 +266,12 @@ def test_secrets_nowhere(api, standin, caplog, client, owner):
     for secret in secrets:
         assert not any(secret in text for text in shown), secret
     assert "/watch/***/manifest.json" in logged and '"GET /watch/***/stream/series/tt1%3A1%3A2.json' in logged
+
+
+def test_warm_now_while_a_run_is_active_is_a_409_and_starts_nothing(api, warmed_peer):
+    Target.objects.create(viewer=default_viewer(), content_type="movie", video_id="tt9100012", source="stremio",
+                          reason="r", computed_at=timezone.now())
+    Run.objects.create(status=RunStatus.RUNNING, started_at=timezone.now(), worker="elsewhere")
+    answer = api.post("/api/follow/warm")
+    assert answer.status_code == 409 and answer.json()["error"] == "A run is already active."
+    assert not Run.objects.filter(trigger=RunTrigger.FOLLOW).exists()

@@ -6,19 +6,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from prefetch.runs import RunRefused
+from prefetch.runs import RunRefused, active_run
+from prefetch.web.api import _ok, _refused
 from prefetch.web.api_conventions import StrictSerializer, query_params
 
 from . import accounts, services
 from .plays import plays_summary
-
-
-def _ok(**body):
-    return {"success": True, **body}
-
-
-def _refused(message: str, code=status.HTTP_400_BAD_REQUEST):
-    return Response({"success": False, "error": message}, status=code)
 
 
 class FollowView(APIView):
@@ -113,7 +106,9 @@ class WarmView(APIView):
         try:
             run = services.request_follow_run()
         except RunRefused as refusal:
-            return _refused(str(refusal), status.HTTP_409_CONFLICT)
+            conflict = active_run() is not None
+            return _refused(str(refusal), status.HTTP_409_CONFLICT if conflict else status.HTTP_400_BAD_REQUEST,
+                            fix=refusal.fix)
         if run is None:
             return Response(_ok(id=None, message="Every target is warm already."))
         return Response(_ok(id=run.pk))

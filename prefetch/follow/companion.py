@@ -59,7 +59,11 @@ def _over_rate(client: str) -> bool:
     window = int(timezone.now().timestamp()) // RATE_WINDOW_S
     key = f"companion-rate:{client}:{window}"
     cache.add(key, 0, RATE_WINDOW_S * 2)
-    return cache.incr(key) > settings.COMPANION_RATE_PER_MINUTE
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between the two calls: a new window
+        cache.set(key, count := 1, RATE_WINDOW_S * 2)
+    return count > settings.COMPANION_RATE_PER_MINUTE
 
 
 def companion_manifest() -> dict:
