@@ -21,6 +21,7 @@ from prefetch.follow.lane import companion_play
 from prefetch.follow.models import LaneWarm, Play, StremioLink, Target, TraktLink, Viewer
 from prefetch.follow.plays import plays_summary, summary_line
 from prefetch.follow.services import default_viewer
+from prefetch.follow.tasks import sync
 from prefetch.models import PrefetchRecord, Run, RunStatus, RunTrigger
 from prefetch.runs import execute_run
 from tests.helpers import wait_until
@@ -275,3 +276,14 @@ def test_warm_now_while_a_run_is_active_is_a_409_and_starts_nothing(api, warmed_
     answer = api.post("/api/follow/warm")
     assert answer.status_code == 409 and answer.json()["error"] == "A run is already active."
     assert not Run.objects.filter(trigger=RunTrigger.FOLLOW).exists()
+
+
+def test_the_beat_sync_starts_a_follow_run_when_something_is_cold_and_none_when_all_is_warm(api, standin):
+    api.post("/api/follow/stremio", {"email": EMAIL, "password": PASSWORD}, format="json")
+    sync()
+    run = Run.objects.get(trigger=RunTrigger.FOLLOW)
+    assert sorted(video for _, video in run.options["follow_targets"]) == sorted(
+        t.video_id for t in Target.objects.all())
+    assert execute_run(run.pk).status == RunStatus.COMPLETED
+    sync()  # everything is warm now
+    assert Run.objects.filter(trigger=RunTrigger.FOLLOW).count() == 1
