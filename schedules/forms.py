@@ -36,7 +36,7 @@ DAILY, INTERVAL = "daily", "interval"
 
 class ScheduleForm(forms.ModelForm):
     kind = forms.ChoiceField(choices=[(DAILY, "At a time, on some days"), (INTERVAL, "Every …")],
-                             widget=forms.RadioSelect, initial=DAILY, label="Runs")
+                             widget=forms.RadioSelect, initial=DAILY, required=False, label="Runs")
     time = forms.TimeField(
         input_formats=["%H:%M"], widget=forms.TimeInput(format="%H:%M", attrs={"type": "time"}),
         required=False, help_text="Server time zone.",
@@ -77,7 +77,8 @@ class ScheduleForm(forms.ModelForm):
         return sorted(set(self.cleaned_data["days"]))
 
     def clean(self):
-        """Only the chosen kind's fields count; the model says what is missing (Schedule.clean)."""
+        """Only the chosen kind's fields count (daily unless told); the model says what is missing
+        (Schedule.clean)."""
         data = super().clean()
         if data.get("kind") == INTERVAL:
             data.update(time=None, days=[])

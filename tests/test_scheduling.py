@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
+from django_celery_beat.schedulers import ModelEntry
 from rest_framework.test import APIClient
 
 from prefetch.models import Run, RunStatus, RunTrigger
@@ -37,12 +38,22 @@ def minute_from_now(minutes: int) -> time:
 def test_every_beat_entry_loads_through_django_celery_beats_own_scheduler(celery_app):
     # django-celery-beat only loads crontabs within two hours of the current hour: schedules near now.
     schedules = [services.create_schedule(time=minute_from_now(minutes), days=EVERY_DAY) for minutes in (10, 70)]
+    interval = services.create_schedule(every_s=6 * 3600)
     scheduler = Scheduler(app=celery_app)  # as `celery beat` builds it: housekeeping entries installed
     entries = scheduler.schedule
-    expected = {"prune-history", "warm-releases", *(f"prefetch-schedule-{schedule.pk}" for schedule in schedules)}
+    expected = {"prune-history", "warm-releases", "probe-addon-health", f"prefetch-schedule-{interval.pk}",
+                *(f"prefetch-schedule-{schedule.pk}" for schedule in schedules)}
     assert set(entries) == expected == set(PeriodicTask.objects.values_list("name", flat=True))
     releases = entries.pop("warm-releases")  # release-day warming: an interval, RELEASE_WARM_INTERVAL_S
     assert releases.task == "prefetch.tasks.warm_releases" and releases.schedule.run_every == timedelta(seconds=900)
+    health = entries.pop("probe-addon-health")  # the addon health probe: ADDON_HEALTH_INTERVAL_S
+    assert health.task == "prefetch.tasks.probe_addon_health" and health.schedule.run_every == timedelta(seconds=300)
+    every_6_h = entries.pop(f"prefetch-schedule-{interval.pk}")
+    assert every_6_h.task == "prefetch.tasks.scheduled_run" and every_6_h.schedule.run_every == timedelta(hours=6)
+    due, next_check_s = every_6_h.is_due()
+    assert due is False and abs(next_check_s - 6 * 3600) < 5  # counted from the save, as the page says
+    shown = services.next_occurrence(Schedule.objects.get(pk=interval.pk))
+    assert abs((shown - timezone.now()).total_seconds() - 6 * 3600) < 5
     for entry in entries.values():
         assert isinstance(entry.schedule, crontab), entry
         due, next_check_s = entry.is_due()
@@ -149,6 +160,25 @@ def test_beat_start_runs_a_missed_schedule_once_and_beat_does_not_fire_it_again(
     assert run.trigger == RunTrigger.SCHEDULE and run.options == {"schedule_id": schedule.pk, "profile": {}}
     assert entries[f"prefetch-schedule-{schedule.pk}"].is_due()[0] is False  # not a second time by beat
     Scheduler(app=celery_app)  # a beat restart
+    assert Run.objects.count() == 1
+
+
+def test_beat_fires_an_interval_schedule_when_due_and_a_restart_keeps_its_rhythm(celery_app):
+    waiting = services.create_schedule(every_s=3600)
+    overdue = services.create_schedule(every_s=900)
+    PeriodicTask.objects.filter(pk=overdue.periodic_task_id).update(last_run_at=timezone.now() - timedelta(minutes=20))
+    waiting_since = PeriodicTask.objects.get(pk=waiting.periodic_task_id).last_run_at
+    entry = ModelEntry(PeriodicTask.objects.get(pk=overdue.periodic_task_id), app=celery_app)
+    assert entry.is_due()[0] is True  # beat fires it on its next tick
+
+    entries = Scheduler(app=celery_app).schedule  # beat (re)starts: due 5 min ago, it runs once now
+    run = Run.objects.get()
+    assert (run.trigger, run.schedule_id) == (RunTrigger.SCHEDULE, overdue.pk)
+    due, next_check_s = entries[f"prefetch-schedule-{overdue.pk}"].is_due()
+    assert due is False and abs(next_check_s - 900) < 5  # the next one an interval later
+    # Not due yet: the restart leaves its last run, so it still fires an hour after the save.
+    assert PeriodicTask.objects.get(pk=waiting.periodic_task_id).last_run_at == waiting_since
+    Scheduler(app=celery_app)
     assert Run.objects.count() == 1
 
 
