@@ -58,9 +58,10 @@ async def _probe_one(client: AddonClient, url: str) -> str:
 def probe_manifests(urls: list[str]) -> list[str]:
     """Fetch every manifest side by side: N addons take one timeout, not N. No database access."""
 
+    proxy, limits = services.proxy_source(), services.client_limits()  # read here: no database in the loop
+
     async def probe_all():
-        async with AddonClient(timeout_s=services.MANIFEST_TIMEOUT_S, retries=1, proxy=services.proxy_source(),
-                               limits=services.client_limits()) as client:
+        async with AddonClient(timeout_s=services.MANIFEST_TIMEOUT_S, retries=1, proxy=proxy, limits=limits) as client:
             return await asyncio.gather(*(_probe_one(client, url) for url in urls))
 
     return run_sync(probe_all)

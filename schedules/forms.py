@@ -88,6 +88,12 @@ class ScheduleForm(forms.ModelForm):
             data["every_s"] = None
         return data
 
+    def _post_clean(self):
+        # An interval without a usable number: its field says so; the model would add that a time is missing.
+        if self.cleaned_data.get("kind") == INTERVAL and "every_s" in self.errors:
+            return
+        super()._post_clean()
+
     def rhythm(self) -> dict:
         """When it runs, as the services take it: a time with days, or an interval."""
         return {name: self.cleaned_data[name] for name in ("time", "days", "every_s")}

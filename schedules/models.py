@@ -13,6 +13,8 @@ DAY_NAMES = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]  # cron numbering:
 # hours); a month is past any useful warming rhythm.
 MIN_INTERVAL_S = 900
 MAX_INTERVAL_S = 31 * 86400
+TOO_OFTEN = "Use 900 s (15 min) or more."
+TOO_RARE = "Use 31 days or less."
 ONE_KIND = "Give a time with days, or an interval (every_s), not both."
 NO_RHYTHM = "Give a time (HH:MM) with days, or an interval (every_s)."
 NO_DAYS = "Pick at least one day."
@@ -76,8 +78,8 @@ class Schedule(models.Model):
     time = models.TimeField(null=True, blank=True, help_text="Server time zone (TZ); empty for an interval.")
     days = models.JSONField(default=list, blank=True, help_text="0 = Sunday … 6 = Saturday; empty for an interval.")
     every_s = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(MIN_INTERVAL_S, "Use 900 s (15 min) or more."),
-                                           MaxValueValidator(MAX_INTERVAL_S, "Use 31 days or less.")],
+        null=True, blank=True, validators=[MinValueValidator(MIN_INTERVAL_S, TOO_OFTEN),
+                                           MaxValueValidator(MAX_INTERVAL_S, TOO_RARE)],
         help_text="Seconds between two runs; instead of a time and days.",
     )
     periodic_task = models.OneToOneField(

@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from prefetch.web.api_conventions import MAX_INT, IdField, StrictSerializer
 
-from .models import MAX_INTERVAL_S, MIN_INTERVAL_S, NO_DAYS, NO_RHYTHM, ONE_KIND
+from .models import MAX_INTERVAL_S, MIN_INTERVAL_S, NO_DAYS, NO_RHYTHM, ONE_KIND, TOO_OFTEN, TOO_RARE
 from .services import next_occurrence
 
 MAX_PROFILE_CATALOGS = 1000  # a bound on the list, as on every list the API takes; ids are checked against the selection
@@ -37,6 +37,7 @@ class ScheduleEntrySerializer(StrictSerializer):
     )
     every_s = serializers.IntegerField(
         required=False, allow_null=True, min_value=MIN_INTERVAL_S, max_value=MAX_INTERVAL_S,
+        error_messages={"min_value": TOO_OFTEN, "max_value": TOO_RARE},
         help_text="Seconds between runs (at least 900), instead of a time and days.",
     )
     when = serializers.CharField(source="when_label", read_only=True,

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 from prefetch.models import Run, RunStatus, RunTrigger
 from schedules import services
 from schedules.liveness import last_heartbeat, scheduler_status
-from schedules.models import DUPLICATE_SCHEDULE, Schedule, SchedulerHeartbeat
+from schedules.models import DUPLICATE_SCHEDULE, NO_RHYTHM, TOO_OFTEN, Schedule, SchedulerHeartbeat
 from schedules.scheduler import Scheduler
 from tests.helpers import cron_weekday, next_whole_minute, wait_until
 from tests.test_worker import configure, finished
@@ -123,6 +123,36 @@ def test_editing_a_schedule_never_makes_beat_fire_a_time_already_past(celery_app
     due, next_check_s = entry.is_due()
     assert due is False and next_check_s > 22 * 3600  # tomorrow, as the page says
     assert services.next_occurrence(schedule) > timezone.now() + timedelta(hours=22)
+
+
+# --- interval schedules -------------------------------------------------------------------------------
+def test_an_interval_schedule_is_taken_shown_and_checked_by_the_api_and_the_page(client, owner):
+    api = APIClient()
+    api.force_authenticate(owner)
+    for entry, field in (({"every_s": 600}, "every_s"), ({"every_s": 3600, "time": "03:00", "days": [1]}, "every_s"),
+                         ({"every_s": "6h"}, "every_s"), ({"enabled": True}, "time")):
+        refused = api.post("/api/schedule", {"schedules": [entry]}, format="json")
+        assert refused.status_code == 400 and field in refused.json()["errors"]["schedules"]["0"], refused.json()
+    assert refused.json()["errors"]["schedules"]["0"]["time"] == [NO_RHYTHM]
+    too_often = api.post("/api/schedule", {"schedules": [{"every_s": 600}]}, format="json").json()
+    assert too_often["errors"]["schedules"]["0"]["every_s"] == [TOO_OFTEN]
+    assert Schedule.objects.count() == 0
+
+    saved = api.post("/api/schedule", {"schedules": [{"every_s": 6 * 3600}, {"time": "03:00", "days": [1, 3]}]},
+                     format="json")
+    assert saved.status_code == 200
+    interval = next(entry for entry in saved.json()["schedule"]["schedules"] if entry["every_s"])
+    assert (interval["when"], interval["time"], interval["days"], interval["last_run"]) == ("every 6 h", None, [], None)
+    next_run = datetime.fromisoformat(interval["next_run"])
+    assert abs((next_run - timezone.now()).total_seconds() - 6 * 3600) < 10  # an interval from the save
+
+    client.force_login(owner)
+    too_often = client.post("/schedules/new/", {"kind": "interval", "every_s_value": "5", "every_s_unit": "m", "enabled": "on"})
+    assert too_often.status_code == 200 and too_often.context["form"].errors == {"every_s": [TOO_OFTEN]}
+    added = client.post("/schedules/new/", {"kind": "interval", "every_s_value": "90", "every_s_unit": "m", "enabled": "on"})
+    assert added.status_code == 302 and Schedule.objects.filter(every_s=5400, time=None, days=[]).exists()
+    page = client.get("/schedules/").content.decode()
+    assert "every 6 h" in page and "every 1 h 30 min" in page
 
 
 # --- identical schedules --------------------------------------------------------------------------------
