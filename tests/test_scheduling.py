@@ -18,6 +18,7 @@ from django_celery_beat.schedulers import ModelEntry
 from rest_framework.test import APIClient
 
 from prefetch.models import Run, RunStatus, RunTrigger
+from prefetcher_site.configuration import export_config, import_config
 from schedules import services
 from schedules.liveness import last_heartbeat, scheduler_status
 from schedules.models import DUPLICATE_SCHEDULE, NO_RHYTHM, TOO_OFTEN, Schedule, SchedulerHeartbeat
@@ -154,6 +155,11 @@ def test_an_interval_schedule_is_taken_shown_and_checked_by_the_api_and_the_page
     page = client.get("/schedules/").content.decode()
     assert "every 6 h" in page and "every 1 h 30 min" in page
 
+    exported = export_config()  # an interval travels in the configuration export as it is
+    assert {"every_s": 6 * 3600, "enabled": True} in exported["scheduling"]["schedules"]
+    import_config(exported)
+    assert sorted(Schedule.objects.exclude(every_s=None).values_list("every_s", flat=True)) == [5400, 6 * 3600]
+
 
 # --- identical schedules --------------------------------------------------------------------------------
 def test_identical_schedules_are_refused_everywhere_with_a_field_error(client, owner):
@@ -268,4 +274,5 @@ def test_a_beat_process_fires_a_schedule_for_the_next_minute_and_a_worker_runs_i
     run = wait_for(finished_scheduled_run, timeout=wait_s + 30, message=f"beat to fire the schedule at {at:%H:%M}", worker=beat)
     assert run.status == RunStatus.COMPLETED and run.options == {"schedule_id": schedule.pk, "profile": {}}, run.error
     assert run.created_at >= at and run.worker == worker.hostname  # fired at the minute, by beat
+    assert run.schedule_id == schedule.pk and services.with_last_runs()[0].last_run == run  # its last run
     assert scheduler_status()["ok"] is True
