@@ -20,6 +20,8 @@ DESCRIPTIONS = {
         "Addon health", "Fetches every enabled addon's manifest: ok, degraded or down (Addons page)."),
     "prefetch.tasks.prune_history": (
         "Pruning", "Removes runs and log files older than the retention (Settings)."),
+    "prefetch.follow.tasks.sync": (
+        "Follow sync", "Reads what is watched and warms the cold titles (Follow what's watched)."),
 }
 
 
