@@ -355,6 +355,9 @@ class Run(models.Model):
         default=list, blank=True, help_text="Each time the run was resumed after losing its worker."
     )
     log_file = models.CharField(max_length=200, blank=True)
+    # The schedule that started the run (or its firing that was skipped): an id, not a foreign key,
+    # since schedules are built on runs; a deleted schedule leaves its runs as they were.
+    schedule_id = models.PositiveIntegerField(null=True, blank=True, help_text="The schedule that started it.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -364,7 +367,10 @@ class Run(models.Model):
                 models.Value(1), condition=models.Q(status__in=ACTIVE_STATUSES), name="one_active_run"
             )
         ]
-        indexes = [models.Index(fields=["status"], name="run_status_idx")]
+        indexes = [
+            models.Index(fields=["status"], name="run_status_idx"),
+            models.Index(fields=["schedule_id", "-created_at"], name="run_schedule_idx"),
+        ]
 
     def __str__(self):
         return f"Run #{self.pk} ({self.status})"
@@ -385,6 +391,21 @@ class Run(models.Model):
     @property
     def paused_s(self) -> float:
         return (self.statistics or {}).get("paused_s", 0.0)
+
+
+class PeriodicWork(models.Model):
+    """The last time each of the app's own periodic tasks ran (release pass, addon health, pruning):
+    one row per task, rewritten at each run, for the Tasks list (see prefetch.periodic_work)."""
+
+    name = models.CharField(max_length=100, unique=True, help_text="The Celery task.")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True, help_text="Empty when it went through.")
+
+    def __str__(self):
+        return f"{self.name} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
 
 class MetricTotal(models.Model):
     """A monotonic total behind /metrics: stream requests by outcome and their latency histogram,

@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from addons import health
 from addons.manifest import Manifest, ManifestError
 from addons.models import Addon, Catalog
 from addons.services import client_limits
@@ -53,18 +54,19 @@ def active_run() -> Run | None:
     return Run.objects.filter(status__in=ACTIVE_STATUSES).first()
 
 
-def create_run(trigger: str, options: dict | None = None) -> Run:
+def create_run(trigger: str, options: dict | None = None, schedule_id: int | None = None) -> Run:
     try:
         with transaction.atomic():
             _take_configuration_lock()  # never between a configuration change's check and its write
-            return Run.objects.create(trigger=trigger, options=options or {})
+            return Run.objects.create(trigger=trigger, options=options or {}, schedule_id=schedule_id)
     except IntegrityError:
         raise RunRefused("A run is already active.") from None
 
 
-def request_run(trigger: str = RunTrigger.MANUAL, options: dict | None = None) -> Run:
-    """Create a queued run and hand it to a worker once the row is committed."""
-    run = create_run(trigger, options)
+def request_run(trigger: str = RunTrigger.MANUAL, options: dict | None = None, schedule_id: int | None = None) -> Run:
+    """Create a queued run and hand it to a worker once the row is committed; `schedule_id`: the
+    schedule it runs for."""
+    run = create_run(trigger, options, schedule_id)
     transaction.on_commit(lambda: enqueue(run.pk))
     return run
 
@@ -83,10 +85,11 @@ def resend_queued_runs() -> int:
     return len(queued)
 
 
-def record_skipped_trigger(trigger: str, reason: str) -> Run:
+def record_skipped_trigger(trigger: str, reason: str, schedule_id: int | None = None) -> Run:
     now = timezone.now()
     return Run.objects.create(
-        trigger=trigger, status=RunStatus.SKIPPED, stop_reason=reason[:200], started_at=now, finished_at=now
+        trigger=trigger, status=RunStatus.SKIPPED, stop_reason=reason[:200], started_at=now, finished_at=now,
+        schedule_id=schedule_id,
     )
 
 
@@ -457,6 +460,8 @@ def _finish(run_id: int, token: str, status: str, *, report: dict | None = None,
         logger.warning("Run %s is no longer held by this worker (%s); its end is not recorded here", run_id, run.status)
         return run
     logger.info("Run %s ended: %s %s", run_id, status, error)
+    if report:
+        health.record_run(run.pk, run.finished_at, report["addons"])
     notify_run_finished(run)
     return run
 

@@ -4,6 +4,7 @@ set-up is done."""
 
 from django.shortcuts import render
 
+from addons.health import enabled_addons_health
 from prefetch.follow.plays import plays_summary, summary_line
 from prefetch.web.selectors import job_status
 
@@ -19,4 +20,5 @@ def dashboard(request):
         "status": job_status(),
         "steps": steps if not all(step.done for step in steps) else None,
         "overview": idle_overview(check_worker(first_only=True)),
+        "addon_health": enabled_addons_health(),
     })

@@ -290,10 +290,13 @@ DJANGO_CELERY_BEAT_TZ_AWARE = True
 RELEASE_WARM_INTERVAL_S = env.float("RELEASE_WARM_INTERVAL_S", default=900.0)
 # How often beat reads the connected Stremio and Trakt accounts for what to keep warm (prefetch.follow).
 FOLLOW_SYNC_INTERVAL_S = env.float("FOLLOW_SYNC_INTERVAL_S", default=900.0)
+# How often beat probes every enabled addon's manifest for the addon health (addons.health).
+ADDON_HEALTH_INTERVAL_S = env.float("ADDON_HEALTH_INTERVAL_S", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "prune-history": {"task": "prefetch.tasks.prune_history", "schedule": crontab(hour=4, minute=17)},
     "warm-releases": {"task": "prefetch.tasks.warm_releases", "schedule": RELEASE_WARM_INTERVAL_S},
     "follow-sync": {"task": "prefetch.follow.tasks.sync", "schedule": FOLLOW_SYNC_INTERVAL_S},
+    "probe-addon-health": {"task": "prefetch.tasks.probe_addon_health", "schedule": ADDON_HEALTH_INTERVAL_S},
 }
 
 # --- Follow what's watched (prefetch.follow) ----------------------------------------------------------

@@ -4,6 +4,8 @@ from datetime import datetime
 
 from celery import current_app, shared_task
 
+from prefetch.tasks import periodic_task
+
 from .accounts import sync_and_warm
 from .lane import companion_play
 
@@ -26,7 +28,7 @@ def companion_play_task(viewer_id: int, content_type: str, video_id: str, at: st
     companion_play(viewer_id, content_type, video_id, datetime.fromisoformat(at))
 
 
-@shared_task(name="prefetch.follow.tasks.sync", ignore_result=True)
+@periodic_task("prefetch.follow.tasks.sync")
 def sync() -> None:
     """Beat, every FOLLOW_SYNC_INTERVAL_S: read every viewer's accounts; a follow run when something
     is to warm."""
