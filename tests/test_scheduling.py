@@ -42,13 +42,15 @@ def test_every_beat_entry_loads_through_django_celery_beats_own_scheduler(celery
     interval = services.create_schedule(every_s=6 * 3600)
     scheduler = Scheduler(app=celery_app)  # as `celery beat` builds it: housekeeping entries installed
     entries = scheduler.schedule
-    expected = {"prune-history", "warm-releases", "probe-addon-health", f"prefetch-schedule-{interval.pk}",
-                *(f"prefetch-schedule-{schedule.pk}" for schedule in schedules)}
+    expected = {"prune-history", "warm-releases", "probe-addon-health", "follow-sync",
+                f"prefetch-schedule-{interval.pk}", *(f"prefetch-schedule-{schedule.pk}" for schedule in schedules)}
     assert set(entries) == expected == set(PeriodicTask.objects.values_list("name", flat=True))
     releases = entries.pop("warm-releases")  # release-day warming: an interval, RELEASE_WARM_INTERVAL_S
     assert releases.task == "prefetch.tasks.warm_releases" and releases.schedule.run_every == timedelta(seconds=900)
     health = entries.pop("probe-addon-health")  # the addon health probe: ADDON_HEALTH_INTERVAL_S
     assert health.task == "prefetch.tasks.probe_addon_health" and health.schedule.run_every == timedelta(seconds=300)
+    follow = entries.pop("follow-sync")  # reading the watched accounts: FOLLOW_SYNC_INTERVAL_S
+    assert follow.task == "prefetch.follow.tasks.sync" and follow.schedule.run_every == timedelta(seconds=900)
     every_6_h = entries.pop(f"prefetch-schedule-{interval.pk}")
     assert every_6_h.task == "prefetch.tasks.scheduled_run" and every_6_h.schedule.run_every == timedelta(hours=6)
     due, next_check_s = every_6_h.is_due()
