@@ -33,7 +33,8 @@ test: install-test
 	tests/run.sh
 
 CHECK_TESTS := tests/test_engine_rules.py tests/test_engine_outcomes.py tests/test_pace.py tests/test_pure.py \
-	tests/test_architecture.py tests/test_client_failures.py tests/test_network_policy.py tests/test_one_source.py
+	tests/test_architecture.py tests/test_client_failures.py tests/test_network_policy.py tests/test_one_source.py \
+	tests/test_follow_targets.py
 check: install-test
 	$(VENV)/bin/ruff check .
 	DATA_DIR=$$(mktemp -d) $(PY) -m pytest -q $(CHECK_TESTS)

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
 from . import services
-from .models import Addon, Catalog
+from .models import Addon, AddonHealth, Catalog
 
 
 class AddonAdminForm(forms.ModelForm):
@@ -98,3 +98,16 @@ class CatalogAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # catalogs come from the manifest (Load catalogs on the Catalogs page)
+
+
+@admin.register(AddonHealth)
+class AddonHealthAdmin(admin.ModelAdmin):
+    """Read-only: the probe and the runs write it (addons.health)."""
+
+    list_display = ("addon", "status", "probed_at", "probe_error", "run_id", "run_problem")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -109,3 +109,52 @@ class Catalog(models.Model):
     @property
     def unmet_required_extras(self) -> list[str]:
         return unmet_extras(self.extra_specs, self.extra_values)
+
+
+class HealthStatus(models.TextChoices):
+    OK = "ok", "OK"
+    DEGRADED = "degraded", "Degraded"
+    DOWN = "down", "Down"
+    UNKNOWN = "unknown", "Not checked yet"
+
+
+class AddonHealth(models.Model):
+    """What is known of an addon's health: the last manifest probe (addons.health, every
+    ADDON_HEALTH_INTERVAL_S) and how its stream requests went in the last run that asked it."""
+
+    addon = models.OneToOneField(Addon, on_delete=models.CASCADE, primary_key=True, related_name="health")
+    probed_at = models.DateTimeField(null=True, blank=True)
+    probe_error = models.CharField(max_length=300, blank=True, help_text="Empty when the manifest answered.")
+    run_id = models.PositiveIntegerField(null=True, blank=True, help_text="The last run that asked it for streams.")
+    run_finished_at = models.DateTimeField(null=True, blank=True)
+    run_problem = models.CharField(max_length=300, blank=True, help_text="Empty when that run found it healthy.")
+
+    class Meta:
+        verbose_name_plural = "addon health"
+
+    def __str__(self):
+        return f"{self.addon}: {self.status}"
+
+    @property
+    def status(self) -> str:
+        """down: the manifest did not answer at the last probe; degraded: it answers, but the last
+        run's stream requests failed too often; ok; unknown before the first probe or run."""
+        if self.probe_error:
+            return HealthStatus.DOWN
+        if self.run_problem:
+            return HealthStatus.DEGRADED
+        if self.probed_at or self.run_finished_at:
+            return HealthStatus.OK
+        return HealthStatus.UNKNOWN
+
+    @property
+    def checked_at(self):
+        return max((moment for moment in (self.probed_at, self.run_finished_at) if moment), default=None)
+
+    @property
+    def message(self) -> str:
+        if self.probe_error:
+            return self.probe_error
+        if self.run_problem:
+            return f"{self.run_problem} in run #{self.run_id}"
+        return ""

@@ -14,6 +14,8 @@ MASK = "***"
 RESOURCES = {"manifest.json", "catalog", "meta", "stream", "subtitles", "addon_catalog", "configure"}
 _URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>()]+")
 # Credentials in a query string, also in a bare path (an access log line: `GET /api/x?token=...`).
+# The companion addon's secret is a path segment: `/watch/<secret>/…`, in URLs and access log lines.
+_COMPANION_SECRET = re.compile(r"(/watch/)[^/\s\"'?]+")
 _SECRET_PARAMETER = re.compile(r"([?&](?:token|key|apikey|api_key|password|secret|auth)=)[^&\s\"']+", re.IGNORECASE)
 
 
@@ -41,6 +43,7 @@ def redact_url(url: str) -> str:
 
 def redact_text(text: str) -> str:
     text = _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+    text = _COMPANION_SECRET.sub(lambda match: match.group(1) + MASK, text)
     return _SECRET_PARAMETER.sub(lambda match: match.group(1) + MASK, text)
 
 
@@ -49,7 +52,7 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "://" in message or "=" in message:
+        if "://" in message or "=" in message or "/watch/" in message:
             record.msg = redact_text(message)
             record.args = None
         if record.exc_info and not record.exc_text:

@@ -5,7 +5,7 @@ from django.utils.html import format_html
 
 from addons.redaction import redact_text, redact_url
 
-from .models import MetricTotal, PrefetchRecord, PrefetchSettings, Run, UpcomingRelease
+from .models import MetricTotal, PeriodicWork, PrefetchRecord, PrefetchSettings, Run, UpcomingRelease
 from .runs import ConfigLocked
 from .services import save_settings
 
@@ -119,12 +119,8 @@ class RunAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(MetricTotal)
-class MetricTotalAdmin(admin.ModelAdmin):
-    """Read-only: the totals behind /metrics only ever grow, and only the engine adds to them."""
-
-    list_display = ("metric", "addon_name", "label", "value")
-    list_filter = ("metric", "addon_name")
+class WrittenByTheAppAdmin(admin.ModelAdmin):
+    """Read-only: rows only the app itself writes."""
 
     def has_add_permission(self, request):
         return False
@@ -134,3 +130,18 @@ class MetricTotalAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(MetricTotal)
+class MetricTotalAdmin(WrittenByTheAppAdmin):
+    """The totals behind /metrics only ever grow, and only the engine adds to them."""
+
+    list_display = ("metric", "addon_name", "label", "value")
+    list_filter = ("metric", "addon_name")
+
+
+@admin.register(PeriodicWork)
+class PeriodicWorkAdmin(WrittenByTheAppAdmin):
+    """Each periodic task writes its own row as it runs (the Tasks list on the Schedules page)."""
+
+    list_display = ("name", "started_at", "finished_at", "duration_s", "error")

@@ -19,6 +19,7 @@ OVERFLOW = "+Inf"
 STREAM_REQUESTS = "stream_requests"
 LATENCY_BUCKET = "stream_latency_bucket"
 LATENCY_SUM = "stream_latency_sum_s"
+ADDON_LABEL_CHARS = 200  # an addon's label as a metric label: MetricTotal.addon_name's length
 
 
 def outcome_of(outcome) -> str:
@@ -39,7 +40,7 @@ def add_stream_outcomes(outcomes) -> None:
     that saves them: one upsert adds to the current values, whichever process wrote them last."""
     totals: Counter = Counter()
     for outcome in outcomes:
-        addon = outcome.addon_name[:200]
+        addon = outcome.addon_name[:ADDON_LABEL_CHARS]
         seconds = outcome.latency_ms / 1000
         totals[(STREAM_REQUESTS, addon, outcome_of(outcome))] += 1
         totals[(LATENCY_BUCKET, addon, bucket_of(seconds))] += 1

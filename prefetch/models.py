@@ -114,7 +114,7 @@ class PrefetchSettings(models.Model):
     same name and default for each, except those in `NOT_ENGINE_SETTINGS` (a test checks)."""
 
     # Housekeeping of the site and the release-day pass around runs, not parameters of a run.
-    NOT_ENGINE_SETTINGS = ("run_retention_days", "release_delay_s")
+    NOT_ENGINE_SETTINGS = ("run_retention_days", "release_delay_s", "follow_next_episodes")
 
     movies_global_limit = models.IntegerField(default=-1, validators=[validate_limit, AT_MOST_MAX_COUNT])
     series_global_limit = models.IntegerField(default=-1, validators=[validate_limit, AT_MOST_MAX_COUNT])
@@ -189,6 +189,11 @@ class PrefetchSettings(models.Model):
     release_delay_s = models.IntegerField(
         "warm new episodes after their release by (s)", default=3600, validators=[MinValueValidator(0), AT_MOST_A_DAY],
         help_text="Release-day warming requests an announced episode once it has been out this long.",
+    )
+    follow_next_episodes = models.PositiveIntegerField(
+        "next episodes warmed when one is opened", default=2, validators=[at_most(20)],
+        help_text="When someone opens an episode (the companion addon), this many following aired episodes "
+        "are warmed. 0 = none.",
     )
 
     class Meta:
@@ -323,6 +328,7 @@ class RunTrigger(models.TextChoices):
     CLI = "cli"
     API = "api"
     RELEASE = "release"
+    FOLLOW = "follow"
 
 
 class Run(models.Model):
@@ -353,6 +359,9 @@ class Run(models.Model):
         default=list, blank=True, help_text="Each time the run was resumed after losing its worker."
     )
     log_file = models.CharField(max_length=200, blank=True)
+    # The schedule that started the run (or its firing that was skipped): an id, not a foreign key,
+    # since schedules are built on runs; a deleted schedule leaves its runs as they were.
+    schedule_id = models.PositiveIntegerField(null=True, blank=True, help_text="The schedule that started it.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -362,7 +371,10 @@ class Run(models.Model):
                 models.Value(1), condition=models.Q(status__in=ACTIVE_STATUSES), name="one_active_run"
             )
         ]
-        indexes = [models.Index(fields=["status"], name="run_status_idx")]
+        indexes = [
+            models.Index(fields=["status"], name="run_status_idx"),
+            models.Index(fields=["schedule_id", "-created_at"], name="run_schedule_idx"),
+        ]
 
     def __str__(self):
         return f"Run #{self.pk} ({self.status})"
@@ -383,6 +395,21 @@ class Run(models.Model):
     @property
     def paused_s(self) -> float:
         return (self.statistics or {}).get("paused_s", 0.0)
+
+
+class PeriodicWork(models.Model):
+    """The last time each of the app's own periodic tasks ran (release pass, addon health, pruning):
+    one row per task, rewritten at each run, for the Tasks list (see prefetch.periodic_work)."""
+
+    name = models.CharField(max_length=100, unique=True, help_text="The Celery task.")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True, help_text="Empty when it went through.")
+
+    def __str__(self):
+        return f"{self.name} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
 
 class MetricTotal(models.Model):
     """A monotonic total behind /metrics: stream requests by outcome and their latency histogram,

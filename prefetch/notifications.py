@@ -1,7 +1,9 @@
-"""Tells someone when a run ends: a JSON POST to a webhook, and/or an Apprise URL.
+"""Tells someone when a run ends, and when an addon goes down or comes back: a JSON POST to a
+webhook, and/or an Apprise URL.
 
 Configured from the environment (settings): NOTIFY_WEBHOOK_URL, NOTIFY_APPRISE_URL (used when the
-apprise package is installed), NOTIFY_ON = failure (failed and aborted runs) or always.
+apprise package is installed), NOTIFY_ON = failure (failed and aborted runs, and runs that warmed
+nothing) or always. Addon health is told at each change to or from `down`, whatever NOTIFY_ON says.
 A notification never changes a run's outcome: every failure is logged, never raised.
 """
 
@@ -11,6 +13,7 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 
+from addons.health import HealthChange
 from addons.redaction import redact_text
 
 from .models import FINISHED_STATUSES, Run, RunStatus
@@ -35,16 +38,28 @@ def endpoint_label(url: str) -> str:
         return "(invalid URL)"
 
 
-def wanted(status: str) -> bool:
-    if status not in FINAL_STATUSES:
+def warmed_nothing(run: Run) -> bool:
+    """Ended as if all went well, yet nothing is warm: no stream request succeeded and no title was
+    warm already (every addon refused, or the catalogs were empty)."""
+    stats = run.statistics or {}
+    completed = run.status in (RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES)
+    return completed and not stats.get("stream_requests_ok") and not stats.get("already_prefetched")
+
+
+def wanted(run: Run) -> bool:
+    if run.status not in FINAL_STATUSES:
         return False
-    return settings.NOTIFY_ON == "always" or status in FAILURE_STATUSES
+    return settings.NOTIFY_ON == "always" or run.status in FAILURE_STATUSES or warmed_nothing(run)
 
 
 def summary_line(run: Run) -> str:
     stats = run.statistics or {}
     if run.status in FAILURE_STATUSES:
         return f"Run #{run.pk} {run.status}: {redact_text(run.error or run.stop_reason or 'no reason given')}"
+    if warmed_nothing(run):
+        requests = stats.get("stream_requests", 0)
+        return (f"Run #{run.pk} {run.status} but warmed nothing: {requests} stream request"
+                f"{'s' if requests != 1 else ''}, none answered")
     figures = ", ".join(
         f"{stats.get(key, 0)} {label}"
         for key, label in (("movies_prefetched", "movies"), ("series_prefetched", "series"),
@@ -59,6 +74,7 @@ def payload(run: Run) -> dict:
     return {
         "event": "run.finished",
         "summary": summary_line(run),
+        "warmed_nothing": warmed_nothing(run),
         "run": {
             "id": run.pk,
             "status": run.status,
@@ -107,30 +123,55 @@ def send_apprise(url: str, title: str, body: str, failed: bool) -> bool | None:
     return bool(notifier.notify(title=title, body=body, notify_type=kind))
 
 
+def health_payload(change: HealthChange) -> dict:
+    """The webhook body of an addon that went down or came back: its label, never its URL."""
+    said = f"is down: {change.message}" if change.went_down else f"is back ({change.after})"
+    return {
+        "event": "addon.down" if change.went_down else "addon.back",
+        "summary": f"{change.addon} {said}",
+        "addon": {
+            "name": change.addon,
+            "status": change.after,
+            "previous_status": change.before,
+            "message": change.message,
+            "checked_at": change.checked_at.isoformat(),
+        },
+    }
+
+
 def notify_run_finished(run: Run) -> None:
     """Send the configured notifications for a run that has just ended (never raises)."""
     try:
-        _notify(run)
+        if wanted(run):
+            failed = run.status in FAILURE_STATUSES or warmed_nothing(run)
+            _send(f"run {run.pk}", f"Streams Prefetcher: run {run.status}", payload(run), failed)
     except Exception:  # a notification bug must never turn a finished run into a failed one
         logger.exception("Notifying the end of run %s failed", run.pk)
 
 
-def _notify(run: Run) -> None:
+def notify_health_changes(changes: list[HealthChange]) -> None:
+    """Send the configured notifications for addons that went down or came back (never raises)."""
+    for change in changes:
+        try:
+            title = f"Streams Prefetcher: {change.addon} {'is down' if change.went_down else 'is back'}"
+            _send(f"addon {change.addon}", title, health_payload(change), change.went_down)
+        except Exception:  # a notification bug must never stop the probe
+            logger.exception("Notifying the health of %s failed", change.addon)
+
+
+def _send(subject: str, title: str, body: dict, failed: bool) -> None:
+    """POST `body` to the webhook and its summary to Apprise, whichever are configured."""
     webhook, apprise_url = settings.NOTIFY_WEBHOOK_URL, settings.NOTIFY_APPRISE_URL
-    if not (webhook or apprise_url) or not wanted(run.status):
-        return
-    body = payload(run)
     if webhook:
         try:
             send_webhook(webhook, body, settings.NOTIFY_TIMEOUT_S)
-            logger.info("Notified %s of run %s (%s)", endpoint_label(webhook), run.pk, run.status)
+            logger.info("Notified %s of %s (%s)", endpoint_label(webhook), subject, body["event"])
         except requests.RequestException as error:
-            logger.error("Webhook %s did not take the notification of run %s: %s", endpoint_label(webhook), run.pk,
+            logger.error("Webhook %s did not take the notification of %s: %s", endpoint_label(webhook), subject,
                          webhook_error(error))
     if apprise_url:
-        title = f"Streams Prefetcher: run {run.status}"
-        sent = send_apprise(apprise_url, title, body["summary"], run.status in FAILURE_STATUSES)
+        sent = send_apprise(apprise_url, title, body["summary"], failed)
         if sent:
-            logger.info("Notified Apprise of run %s (%s)", run.pk, run.status)
+            logger.info("Notified Apprise of %s (%s)", subject, body["event"])
         elif sent is False:
-            logger.error("Apprise did not take the notification of run %s", run.pk)
+            logger.error("Apprise did not take the notification of %s", subject)

@@ -6,7 +6,7 @@ task as plain data; this turns one into the options a run records and its plan i
 
 from datetime import datetime
 
-from .models import Run, RunStatus, RunTrigger
+from .models import Run, RunStatus
 from .templatetags.display import format_duration
 
 PROFILE_LIMITS = ("movies_global_limit", "series_global_limit", "movies_per_catalog", "series_per_catalog",
@@ -37,7 +37,7 @@ def last_success(schedule_id: int | None) -> datetime | None:
     completed = Run.objects.filter(
         status__in=(RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES), started_at__isnull=False
     ).order_by("-started_at")
-    own = completed.filter(trigger=RunTrigger.SCHEDULE, options__schedule_id=schedule_id).first()
+    own = completed.filter(schedule_id=schedule_id).first() if schedule_id is not None else None
     run = own or completed.first()
     return run.started_at if run else None
 

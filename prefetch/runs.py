@@ -20,12 +20,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from addons import health
 from addons.manifest import Manifest, ManifestError
 from addons.models import Addon, Catalog
 from addons.services import client_limits
 
 from .engine import PrefetchEngine
 from .engine.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan, merge_addons
+from .follow.warming import followed_catalog
 from .models import ACTIVE_STATUSES, EXECUTING_STATUSES, PrefetchSettings, Run, RunStatus, RunTrigger
 from .notifications import notify_run_finished
 from .record_store import DatabaseRecordStore
@@ -52,18 +54,19 @@ def active_run() -> Run | None:
     return Run.objects.filter(status__in=ACTIVE_STATUSES).first()
 
 
-def create_run(trigger: str, options: dict | None = None) -> Run:
+def create_run(trigger: str, options: dict | None = None, schedule_id: int | None = None) -> Run:
     try:
         with transaction.atomic():
             _take_configuration_lock()  # never between a configuration change's check and its write
-            return Run.objects.create(trigger=trigger, options=options or {})
+            return Run.objects.create(trigger=trigger, options=options or {}, schedule_id=schedule_id)
     except IntegrityError:
         raise RunRefused("A run is already active.") from None
 
 
-def request_run(trigger: str = RunTrigger.MANUAL, options: dict | None = None) -> Run:
-    """Create a queued run and hand it to a worker once the row is committed."""
-    run = create_run(trigger, options)
+def request_run(trigger: str = RunTrigger.MANUAL, options: dict | None = None, schedule_id: int | None = None) -> Run:
+    """Create a queued run and hand it to a worker once the row is committed; `schedule_id`: the
+    schedule it runs for."""
+    run = create_run(trigger, options, schedule_id)
     transaction.on_commit(lambda: enqueue(run.pk))
     return run
 
@@ -82,10 +85,11 @@ def resend_queued_runs() -> int:
     return len(queued)
 
 
-def record_skipped_trigger(trigger: str, reason: str) -> Run:
+def record_skipped_trigger(trigger: str, reason: str, schedule_id: int | None = None) -> Run:
     now = timezone.now()
     return Run.objects.create(
-        trigger=trigger, status=RunStatus.SKIPPED, stop_reason=reason[:200], started_at=now, finished_at=now
+        trigger=trigger, status=RunStatus.SKIPPED, stop_reason=reason[:200], started_at=now, finished_at=now,
+        schedule_id=schedule_id,
     )
 
 
@@ -203,19 +207,20 @@ def plan_for_run(run: Run) -> RunPlan:
     options = run.options
     since = options.get("released_since")
     plan = plan_from_database(options.get("settings"), releases=options.get("releases"),
-                              catalog_ids=options.get("catalog_ids"))
+                              catalog_ids=options.get("catalog_ids"), follow_targets=options.get("follow_targets"))
     if "released_since" in options:  # a schedule's "new episodes only"; None: nothing completed yet
         plan.released_since = datetime.fromisoformat(since) if since else None
     return plan
 
 
 def plan_from_database(
-    overrides: dict | None = None, releases: list[int] | None = None, catalog_ids: list[int] | None = None
+    overrides: dict | None = None, releases: list[int] | None = None, catalog_ids: list[int] | None = None,
+    follow_targets: list[list[str]] | None = None,
 ) -> RunPlan:
     """The saved configuration: enabled addons and the user's catalog selection, in the user's order
     (only `catalog_ids` of it, when given: a schedule's subset); with `releases` (UpcomingRelease
-    ids), those episodes instead of the selection: a release run needs stream addons only, and is
-    refused (RunRefused) when there is none."""
+    ids) or `follow_targets` ([type, video id] pairs), those videos instead of the selection: such a
+    run needs stream addons only, and is refused (RunRefused) when there is none."""
     settings = EngineSettings.from_model(PrefetchSettings.load(), overrides)
     specs = {}
     for addon in Addon.objects.filter(enabled=True):
@@ -223,8 +228,10 @@ def plan_from_database(
             specs[addon.pk] = addon_spec(addon)
         except ManifestError:
             logger.warning("Addon %s has no usable cached manifest; reload it on the Addons page", addon)
-    if releases is not None:
-        listed = listed_catalog(releases, [spec for spec in specs.values() if spec.serves_streams])
+    if releases is not None or follow_targets is not None:
+        stream_addons = [spec for spec in specs.values() if spec.serves_streams]
+        listed = (listed_catalog(releases, stream_addons) if releases is not None
+                  else followed_catalog(follow_targets, stream_addons))
         if listed is None:  # said here: an empty plan would read "No catalog addon" in validate_plan
             raise RunRefused("No stream addon is configured.", fix=("/addons/", "Add one on the Addons page"))
         return RunPlan(addons=list(specs.values()), catalogs=[listed], settings=settings, limits=client_limits())
@@ -375,11 +382,11 @@ def execute_run(
         return _execute_claimed(run_id, token, plan, local_cancel, listeners, engine_options, observer)
 
 
-def database_engine(plan: RunPlan, **options) -> PrefetchEngine:
+def database_engine(plan: RunPlan, store: DatabaseRecordStore | None = None, **options) -> PrefetchEngine:
     """The engine wired to the database: records kept in PrefetchRecord, a connection broken by a
     database restart dropped so the next call reconnects, the engine thread's connection closed."""
     return PrefetchEngine(
-        plan, store=DatabaseRecordStore(), on_db_error=close_old_connections, on_db_thread_exit=connections.close_all,
+        plan, store=store or DatabaseRecordStore(), on_db_error=close_old_connections, on_db_thread_exit=connections.close_all,
         outage_errors=(OperationalError, InterfaceError), **options,
     )
 
@@ -453,6 +460,8 @@ def _finish(run_id: int, token: str, status: str, *, report: dict | None = None,
         logger.warning("Run %s is no longer held by this worker (%s); its end is not recorded here", run_id, run.status)
         return run
     logger.info("Run %s ended: %s %s", run_id, status, error)
+    if report:
+        health.record_run(run.pk, run.finished_at, report["addons"])
     notify_run_finished(run)
     return run
 

@@ -1,12 +1,17 @@
 """Thin Celery entry points: all logic lives in `runs` and `run_logs`."""
 
+import functools
 import threading
 
 from celery import shared_task
 from celery.signals import worker_ready, worker_shutting_down
 from django.db import connection
 
+from addons import health
+
+from . import periodic_work
 from .models import PrefetchSettings, RunTrigger
+from .notifications import notify_health_changes
 from .profiles import run_options
 from .releases import release_run_options
 from .run_logs import prune_history
@@ -31,15 +36,30 @@ def execute_run_task(self, run_id: int) -> None:
 def scheduled_run(schedule_id: int | None = None, profile: dict | None = None) -> None:
     """Beat's firing of a schedule; `profile` is the schedule's (see prefetch.profiles)."""
     if active_run() is not None:
-        record_skipped_trigger(RunTrigger.SCHEDULE, "skipped: another run was active")
+        record_skipped_trigger(RunTrigger.SCHEDULE, "skipped: another run was active", schedule_id)
         return
     try:
-        request_run(RunTrigger.SCHEDULE, run_options(schedule_id, profile))
+        request_run(RunTrigger.SCHEDULE, run_options(schedule_id, profile), schedule_id)
     except RunRefused as refusal:
-        record_skipped_trigger(RunTrigger.SCHEDULE, f"skipped: {refusal}")
+        record_skipped_trigger(RunTrigger.SCHEDULE, f"skipped: {refusal}", schedule_id)
 
 
-@shared_task(name="prefetch.tasks.warm_releases", ignore_result=True)
+def periodic_task(name: str):
+    """A task of the app's own periodic work (beat's CELERY_BEAT_SCHEDULE): each call is recorded
+    for the Tasks list (when, how long, whether it went through)."""
+
+    def register(function):
+        @functools.wraps(function)
+        def recorded_call(*args, **kwargs):
+            with periodic_work.recorded(name):
+                return function(*args, **kwargs)
+
+        return shared_task(name=name, ignore_result=True)(recorded_call)
+
+    return register
+
+
+@periodic_task("prefetch.tasks.warm_releases")
 def warm_releases() -> None:
     """Beat, every RELEASE_WARM_INTERVAL_S: a release run for the episodes due now, if any. While
     another run is active the tick is recorded as skipped; the next tick tries again."""
@@ -52,10 +72,17 @@ def warm_releases() -> None:
         record_skipped_trigger(RunTrigger.RELEASE, f"skipped: {refusal} Tried again at the next tick.")
 
 
-@shared_task(name="prefetch.tasks.prune_history", ignore_result=True)
+@periodic_task("prefetch.tasks.prune_history")
 def prune_history_task() -> None:
     """Daily, so retention also holds in weeks without runs (runs prune at their end too)."""
     prune_history()
+
+
+@periodic_task("prefetch.tasks.probe_addon_health")
+def probe_addon_health() -> None:
+    """Beat, every ADDON_HEALTH_INTERVAL_S: every enabled addon's manifest; an addon that went down
+    or came back is notified (once, at the change)."""
+    notify_health_changes(health.probe_all())
 
 
 @worker_ready.connect

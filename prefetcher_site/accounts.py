@@ -32,7 +32,8 @@ def needs_first_run() -> bool:
     return not get_user_model().objects.exists()
 
 
-PUBLIC_PATHS = ("/static/", "/api/health", "/metrics")
+# The companion addon (prefetch.follow) is public apart from its secret: Stremio never signs in.
+PUBLIC_PATHS = ("/static/", "/api/health", "/metrics", "/watch/")
 
 
 class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):

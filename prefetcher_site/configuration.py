@@ -65,8 +65,7 @@ def export_config(include_secrets: bool = False) -> dict:
             ],
         })
     schedules = [
-        {"time": s.time.strftime("%H:%M"), "days": sorted(s.days), "enabled": s.enabled, **_portable_profile(s.profile)}
-        for s in Schedule.objects.order_by("time", "id")
+        {**_exported_rhythm(s), "enabled": s.enabled, **_portable_profile(s.profile)} for s in Schedule.objects.all()
     ]
     return {
         "format": FORMAT,
@@ -77,6 +76,19 @@ def export_config(include_secrets: bool = False) -> dict:
         "addons": addons,
         "scheduling": {"enabled": SchedulingSettings.load().enabled, "schedules": schedules},
     }
+
+
+def _exported_rhythm(schedule: Schedule) -> dict:
+    if schedule.is_interval:
+        return {"every_s": schedule.every_s}
+    return {"time": schedule.time.strftime("%H:%M"), "days": sorted(schedule.days)}
+
+
+def _imported_rhythm(item: dict) -> dict:
+    """An interval (`every_s`) or a time with days; the schedule's own rules check the values."""
+    if item.get("every_s") is not None:
+        return {"every_s": item["every_s"]}
+    return {"time": _parse_time(item.get("time")), "days": list(item.get("days") or [])}
 
 
 def _portable_profile(profile: dict) -> dict:
@@ -145,8 +157,7 @@ def import_config(data: dict) -> dict:
     if not isinstance(scheduling.get("schedules") or [], list):
         raise ConfigError("'scheduling.schedules' is not a list.")
     entries = [
-        {"time": _parse_time(item.get("time")), "days": list(item.get("days") or []),
-         "enabled": bool(item.get("enabled", True)), **_portable_profile(_profile_of(item))}
+        {**_imported_rhythm(item), "enabled": bool(item.get("enabled", True)), **_portable_profile(_profile_of(item))}
         for item in scheduling.get("schedules") or []
     ]
     try:

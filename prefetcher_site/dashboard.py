@@ -4,6 +4,7 @@ set-up is done."""
 
 from django.shortcuts import render
 
+from addons.health import enabled_addons_health
 from prefetch.web.selectors import job_status
 
 from .ops import check_worker
@@ -16,4 +17,5 @@ def dashboard(request):
         "status": job_status(),
         "steps": steps if not all(step.done for step in steps) else None,
         "overview": idle_overview(check_worker(first_only=True)),
+        "addon_health": enabled_addons_health(),
     })

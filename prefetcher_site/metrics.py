@@ -9,7 +9,17 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from prefetch.metrics import LATENCY_BUCKET, LATENCY_BUCKETS_S, LATENCY_SUM, OVERFLOW, STREAM_REQUESTS
+from addons.health import enabled_addons_health
+from addons.models import HealthStatus
+from prefetch.follow.plays import play_totals
+from prefetch.metrics import (
+    ADDON_LABEL_CHARS,
+    LATENCY_BUCKET,
+    LATENCY_BUCKETS_S,
+    LATENCY_SUM,
+    OVERFLOW,
+    STREAM_REQUESTS,
+)
 from prefetch.models import ACTIVE_STATUSES, FINISHED_STATUSES, MetricTotal, PrefetchRecord, Run, RunStatus
 from schedules.liveness import scheduler_status
 
@@ -22,6 +32,8 @@ class DatabaseCollector(Collector):
         yield from self._stream_requests()
         yield from self._records()
         yield from self._scheduler()
+        yield from self._plays()
+        yield from self._addon_health()
 
     def _runs(self):
         by_status = dict(Run.objects.order_by().values_list("status").annotate(n=Count("id")))
@@ -82,6 +94,24 @@ class DatabaseCollector(Collector):
         yield GaugeMetricFamily("prefetcher_scheduler_heartbeat_age_seconds",
                                 "Seconds since the scheduler's last tick; +Inf if it never ticked.",
                                 value=float("inf") if age is None else age)
+
+    def _plays(self):
+        plays = CounterMetricFamily("prefetcher_plays", "Titles opened in Stremio (companion addon), by whether every "
+                                    "stream addon serving them was warm.", labels=["warm"])
+        for warm, count in play_totals().items():
+            plays.add_metric([str(warm).lower()], count)
+        yield plays
+
+    def _addon_health(self):
+        health = GaugeMetricFamily(
+            "prefetcher_addon_health",
+            "1 for each enabled addon's current health (ok, degraded, down; unknown before the first check), 0 for "
+            "the other statuses.", labels=["addon", "status"],
+        )
+        for addon, state in enabled_addons_health():
+            for status in HealthStatus.values:
+                health.add_metric([addon[:ADDON_LABEL_CHARS], status], int(state["status"] == status))
+        yield health
 
 
 REGISTRY = CollectorRegistry(auto_describe=False)

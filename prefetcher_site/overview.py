@@ -1,14 +1,14 @@
 """What the idle dashboard shows: the first-run checklist, then the value first (what is warm now,
-the measured effect per addon over the last runs, the hit rate of Follow what's watched once it is
-connected), the last run as one line, and the overview (scheduler and worker, trends of the last
+the measured effect per addon over the last runs, the hit rate of Follow what's watched once titles
+were opened, addon health), the last run as one line, and the overview (scheduler and worker, trends of the last
 runs, records per addon, upcoming releases)."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils import timezone
 
 from addons.models import CATALOG_ROLES, STREAM_ROLES, Addon, Catalog
+from prefetch.follow.plays import plays_summary, summary_line
 from prefetch.models import FINISHED_STATUSES, PrefetchSettings, Run, RunStatus
 from prefetch.record_store import warm_now
 from prefetch.releases import upcoming
@@ -21,16 +21,7 @@ from schedules.services import next_run_time
 
 TREND_RUNS = 12
 EXPIRY_HORIZON_S = 24 * 3600
-
-
-def no_follow_summary() -> dict | None:
-    return None
-
-
-# The hit rate of Follow what's watched: {"hit_rate": percent, "hits": n, "plays": n, "href": url},
-# or None while it is not connected (the dashboard then shows no card for it). Follow sets it when
-# it starts, as the schedules app sets `schedule_summary` (a layer above this one may not be imported).
-follow_summary: Callable[[], dict | None] = no_follow_summary
+HIT_RATE_DAYS = 7
 
 
 @dataclass
@@ -116,6 +107,14 @@ def measured_effect() -> list[dict]:
     return rows
 
 
+def hit_rate() -> dict | None:
+    """Follow what's watched: the share of the titles opened lately that were warm; None before any."""
+    plays = plays_summary(HIT_RATE_DAYS)
+    if not plays["plays"]:
+        return None
+    return {"percent": round(100 * plays["hit_rate"]), "line": summary_line(plays)}
+
+
 def warm_summary() -> dict:
     settings = PrefetchSettings.load()
     return {
@@ -134,7 +133,7 @@ def idle_overview(worker: dict) -> dict:
         "worker": worker,
         "warm": warm_summary(),
         "effect": measured_effect(),
-        "follow": follow_summary(),
+        "hit_rate": hit_rate(),
         "records": records_per_addon(),
         "trends": trends(),
         "releases": upcoming(PrefetchSettings.load().release_delay_s),

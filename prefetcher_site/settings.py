@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "csp",
     "addons",
     "prefetch",
+    "prefetch.follow",
     "schedules",
     "prefetcher_site",
 ]
@@ -271,6 +272,8 @@ CELERY_TASK_TRACK_STARTED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A run can last hours; never let Redis hand an unacknowledged message to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 3600}
+if EMBEDDED:  # the memory broker is polled (1 s by default): a companion play's lane starts within 0.1 s
+    CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = 0.1
 # django-celery-beat's DatabaseScheduler, plus a heartbeat and the orphaned-run reaper on its tick.
 CELERY_BEAT_SCHEDULER = "schedules.scheduler:Scheduler"
 # Liveness, in seconds. A worker refreshes its run's heartbeat every RUN_HEARTBEAT_S; a run whose
@@ -286,9 +289,33 @@ DJANGO_CELERY_BEAT_TZ_AWARE = True
 # Housekeeping only; user schedules live in the database (schedules app), never here.
 # How often beat looks for announced episodes that are due for release-day warming (prefetch.releases).
 RELEASE_WARM_INTERVAL_S = env.float("RELEASE_WARM_INTERVAL_S", default=900.0)
+# How often beat reads the connected Stremio and Trakt accounts for what to keep warm (prefetch.follow).
+FOLLOW_SYNC_INTERVAL_S = env.float("FOLLOW_SYNC_INTERVAL_S", default=900.0)
+# How often beat probes every enabled addon's manifest for the addon health (addons.health).
+ADDON_HEALTH_INTERVAL_S = env.float("ADDON_HEALTH_INTERVAL_S", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "prune-history": {"task": "prefetch.tasks.prune_history", "schedule": crontab(hour=4, minute=17)},
     "warm-releases": {"task": "prefetch.tasks.warm_releases", "schedule": RELEASE_WARM_INTERVAL_S},
+    "follow-sync": {"task": "prefetch.follow.tasks.sync", "schedule": FOLLOW_SYNC_INTERVAL_S},
+    "probe-addon-health": {"task": "prefetch.tasks.probe_addon_health", "schedule": ADDON_HEALTH_INTERVAL_S},
+}
+
+# --- Follow what's watched (prefetch.follow) ----------------------------------------------------------
+# The services' base URLs are settings so that tests (and stand-ins) can take their place.
+STREMIO_API_URL = env.str("STREMIO_API_URL", default="https://api.strem.io").rstrip("/")
+TRAKT_API_URL = env.str("TRAKT_API_URL", default="https://api.trakt.tv").rstrip("/")
+# Each self-hoster registers a Trakt app (README, "Follow what's watched"); empty = Trakt not offered.
+TRAKT_CLIENT_ID = env.str("TRAKT_CLIENT_ID", default="")
+TRAKT_CLIENT_SECRET = env.str("TRAKT_CLIENT_SECRET", default="")
+# The address Stremio reaches this site at (https://prefetcher.example.org), for the companion addon's
+# URL; empty = the address the Follow page was opened at.
+PUBLIC_URL = env.str("PUBLIC_URL", default="").rstrip("/")
+# Requests per minute one client address may make to the companion addon (Stremio asks once per title).
+COMPANION_RATE_PER_MINUTE = env.int("COMPANION_RATE_PER_MINUTE", default=120)
+# Shared by web processes (the companion's rate limit): Redis when there is one, else this process.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
 # --- Channels -----------------------------------------------------------------------------------

@@ -30,4 +30,5 @@ urlpatterns = [
     path("", include("prefetch.web.config_urls")),
     path("", include("prefetch.web.addon_urls")),
     path("", include("schedules.urls")),
+    path("", include("prefetch.follow.urls")),
 ]

@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import services
-from .models import Schedule, SchedulingSettings
+from .models import SchedulingSettings
 from .serializers import ScheduleEntrySerializer, ScheduleResponseSerializer, ScheduleUpdateSerializer
 
 
@@ -15,9 +15,7 @@ def schedule_state() -> dict:
         "success": True,
         "schedule": {
             "enabled": SchedulingSettings.load().enabled,
-            "schedules": ScheduleEntrySerializer(
-                Schedule.objects.select_related("periodic_task__crontab"), many=True
-            ).data,
+            "schedules": ScheduleEntrySerializer(services.with_last_runs(), many=True).data,
         },
         "timezone": settings.TIME_ZONE,
         "next_run_time": next_run.isoformat() if next_run else None,

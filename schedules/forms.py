@@ -31,15 +31,21 @@ class CatalogChoices(forms.ModelMultipleChoiceField):
         return f"{catalog.name or catalog.catalog_id} ({catalog.content_type}, {catalog.addon.label})"
 
 
+DAILY, INTERVAL = "daily", "interval"
+
+
 class ScheduleForm(forms.ModelForm):
+    kind = forms.ChoiceField(choices=[(DAILY, "At a time, on some days"), (INTERVAL, "Every …")],
+                             widget=forms.RadioSelect, initial=DAILY, required=False, label="Runs")
     time = forms.TimeField(
-        input_formats=["%H:%M"], widget=forms.TimeInput(format="%H:%M", attrs={"type": "time", "required": True}),
-        help_text="Server time zone.",
+        input_formats=["%H:%M"], widget=forms.TimeInput(format="%H:%M", attrs={"type": "time"}),
+        required=False, help_text="Server time zone.",
     )
     days = forms.TypedMultipleChoiceField(
-        choices=DAY_CHOICES, coerce=int, widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Pick at least one day."},
+        choices=DAY_CHOICES, coerce=int, widget=forms.CheckboxSelectMultiple, required=False,
     )
+    every_s = OptionalAmountField(units=["m", "h", "d"], integer=True, required=False, label="Every",
+                                  help_text="At least 15 min; counted from the last run.")
     catalog_ids = CatalogChoices(
         queryset=Catalog.objects.none(), required=False, widget=forms.CheckboxSelectMultiple,
         label="Catalogs", help_text="None ticked: every selected catalog.",
@@ -52,7 +58,7 @@ class ScheduleForm(forms.ModelForm):
 
     class Meta:
         model = Schedule
-        fields = ["time", "days", "enabled", *PROFILE_LIMITS, "catalog_ids", "cache_validity_s",
+        fields = ["time", "days", "every_s", "enabled", *PROFILE_LIMITS, "catalog_ids", "cache_validity_s",
                   "cache_validity_auto", "new_episodes_only"]
         labels = {**LIMIT_LABELS, "new_episodes_only": "New episodes only"}
         help_texts = {name: "Empty: as in Settings. -1 = unlimited." for name in PROFILE_LIMITS}
@@ -65,9 +71,32 @@ class ScheduleForm(forms.ModelForm):
                                                              ("false", "No")]
         if self.instance.pk:
             self.initial["catalog_ids"] = list(self.instance.catalog_ids)
+            self.initial["kind"] = INTERVAL if self.instance.is_interval else DAILY
 
     def clean_days(self):
         return sorted(set(self.cleaned_data["days"]))
+
+    def clean(self):
+        """Only the chosen kind's fields count (daily unless told); the model says what is missing
+        (Schedule.clean)."""
+        data = super().clean()
+        if data.get("kind") == INTERVAL:
+            data.update(time=None, days=[])
+            if data.get("every_s") is None and "every_s" not in self.errors:
+                self.add_error("every_s", "Enter a number.")
+        else:
+            data["every_s"] = None
+        return data
+
+    def _post_clean(self):
+        # An interval without a usable number: its field says so; the model would add that a time is missing.
+        if self.cleaned_data.get("kind") == INTERVAL and "every_s" in self.errors:
+            return
+        super()._post_clean()
+
+    def rhythm(self) -> dict:
+        """When it runs, as the services take it: a time with days, or an interval."""
+        return {name: self.cleaned_data[name] for name in ("time", "days", "every_s")}
 
     def clean_catalog_ids(self):
         return [catalog.pk for catalog in self.cleaned_data["catalog_ids"]]
@@ -78,4 +107,5 @@ class ScheduleForm(forms.ModelForm):
 
     def profile(self) -> dict:
         """The profile fields as the services take them."""
-        return {name: self.cleaned_data[name] for name in self.Meta.fields if name not in ("time", "days", "enabled")}
+        return {name: self.cleaned_data[name] for name in self.Meta.fields
+                if name not in ("time", "days", "every_s", "enabled")}

@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from addons.models import Catalog
@@ -8,11 +9,20 @@ from prefetch.profiles import PROFILE_LIMITS, describe_profile
 DUPLICATE_SCHEDULE = "A schedule at this time on the same days already exists."
 
 DAY_NAMES = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]  # cron numbering: 0 = Sunday
+# An interval schedule's bounds: shorter than 15 min stacks runs on runs (one warms for minutes to
+# hours); a month is past any useful warming rhythm.
+MIN_INTERVAL_S = 900
+MAX_INTERVAL_S = 31 * 86400
+TOO_OFTEN = "Use 900 s (15 min) or more."
+TOO_RARE = "Use 31 days or less."
+ONE_KIND = "Give a time with days, or an interval (every_s), not both."
+NO_RHYTHM = "Give a time (HH:MM) with days, or an interval (every_s)."
+NO_DAYS = "Pick at least one day."
 
 
 def validate_days(value) -> None:
     if not isinstance(value, list) or not value:
-        raise ValidationError("Pick at least one day.")
+        raise ValidationError(NO_DAYS)
     if any(not isinstance(day, int) or isinstance(day, bool) or not 0 <= day <= 6 for day in value):
         raise ValidationError("Days are numbers from 0 (Sunday) to 6 (Saturday).")
     if len(set(value)) != len(value):
@@ -50,12 +60,28 @@ class SchedulingSettings(models.Model):
         return row
 
 
+def format_interval(seconds: int) -> str:
+    """"every 6 h", "every 90 min", "every 2 d", "every 1 h 30 min": how pages say an interval."""
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = round(rest / 60)
+    parts = [f"{value} {unit}" for value, unit in ((days, "d"), (hours, "h"), (minutes, "min")) if value]
+    return "every " + " ".join(parts or [f"{seconds} s"])
+
+
 class Schedule(models.Model):
-    """Source of truth for one recurring run; `services.sync_schedule` mirrors it into beat."""
+    """Source of truth for one recurring run; `services.sync_schedule` mirrors it into beat.
+
+    Either a daily time on some days (`time` and `days`), or an interval (`every_s`): never both."""
 
     enabled = models.BooleanField(default=True)
-    time = models.TimeField(help_text="Server time zone (TZ).")
-    days = models.JSONField(default=list, validators=[validate_days], help_text="0 = Sunday … 6 = Saturday.")
+    time = models.TimeField(null=True, blank=True, help_text="Server time zone (TZ); empty for an interval.")
+    days = models.JSONField(default=list, blank=True, help_text="0 = Sunday … 6 = Saturday; empty for an interval.")
+    every_s = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(MIN_INTERVAL_S, TOO_OFTEN),
+                                           MaxValueValidator(MAX_INTERVAL_S, TOO_RARE)],
+        help_text="Seconds between two runs; instead of a time and days.",
+    )
     periodic_task = models.OneToOneField(
         "django_celery_beat.PeriodicTask", null=True, blank=True, on_delete=models.SET_NULL, editable=False,
         # No reverse accessor: "PeriodicTask.schedule" is django-celery-beat's own property, which beat reads.
@@ -83,19 +109,37 @@ class Schedule(models.Model):
     )
 
     class Meta:
-        ordering = ["time", "id"]
+        ordering = [models.F("time").asc(nulls_last=True), "every_s", "id"]
         constraints = [
             models.UniqueConstraint(fields=["time", "days"], name="unique_schedule_time_days",
                                     violation_error_message=DUPLICATE_SCHEDULE),
         ]
 
     def __str__(self):
+        if self.is_interval:
+            return format_interval(self.every_s)
         return f"{self.time:%H:%M} on {self.days_label}"
 
+    @property
+    def is_interval(self) -> bool:
+        return self.every_s is not None
+
     def clean(self):
+        if self.is_interval:
+            if self.time is not None or self.days:
+                raise ValidationError({"every_s": [ONE_KIND]})
+            return
+        errors = {}
+        if self.time is None:
+            errors["time"] = [NO_RHYTHM]
+        try:
+            validate_days(self.days)
+        except ValidationError as error:
+            errors["days"] = error.messages
+        if errors:
+            raise ValidationError(errors)
         # One spelling per set of days, so that the unique constraint sees [3, 1] and [1, 3] as equal.
-        if isinstance(self.days, list) and all(isinstance(day, int) for day in self.days):
-            self.days = sorted(self.days)
+        self.days = sorted(self.days)
 
     def validate_constraints(self, exclude=None):
         try:
@@ -117,6 +161,11 @@ class Schedule(models.Model):
     def profile_label(self) -> str:
         """The profile in words, for the Schedules page and the API (as the run page says it)."""
         return describe_profile(self.profile)
+
+    @property
+    def when_label(self) -> str:
+        """"every 6 h", or "03:00 every day" / "03:00 Mon, Wed": the schedule's rhythm in words."""
+        return str(self) if self.is_interval else f"{self.time:%H:%M} {self.days_label}"
 
     @property
     def days_label(self) -> str:

@@ -6,16 +6,19 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from prefetch.runs import RunRefused
+
 from . import liveness, services
 from .forms import ScheduleForm
 from .models import Schedule, SchedulingSettings
+from .periodic import periodic_tasks
 
 
 def _rows():
-    rows = []
-    for schedule in Schedule.objects.select_related("periodic_task__crontab"):
-        rows.append({"schedule": schedule, "next": services.next_occurrence(schedule) if schedule.enabled else None})
-    return rows
+    return [
+        {"schedule": schedule, "next": services.next_occurrence(schedule) if schedule.enabled else None}
+        for schedule in services.with_last_runs()
+    ]
 
 
 def schedules_page(request):
@@ -34,6 +37,7 @@ def schedules_page(request):
             # Only worth a warning when something should fire.
             "scheduler_warning": liveness.not_running_warning(scheduler) if next_run else None,
             "form": ScheduleForm(initial={"days": list(range(7)), "enabled": True}),
+            "tasks": periodic_tasks(),
         },
     )
 
@@ -46,16 +50,27 @@ def schedule_edit(request, pk: int | None = None):
         data = form.cleaned_data
         try:
             if schedule is None:
-                services.create_schedule(time=data["time"], days=data["days"], enabled=data["enabled"], **form.profile())
+                services.create_schedule(**form.rhythm(), enabled=data["enabled"], **form.profile())
                 messages.success(request, "Schedule added.")
             else:
-                services.update_schedule(schedule, time=data["time"], days=data["days"], enabled=data["enabled"],
-                                         **form.profile())
+                services.update_schedule(schedule, **form.rhythm(), enabled=data["enabled"], **form.profile())
                 messages.success(request, "Schedule saved.")
             return redirect("schedules")
         except ValidationError as refused:  # the service's own limits (the form checked the fields)
             form.add_error(None, refused.messages)
     return render(request, "schedules/edit.html", {"form": form, "schedule": schedule, "server_tz": settings.TIME_ZONE})
+
+
+@require_POST
+def schedule_run_now(request, pk: int):
+    schedule = get_object_or_404(Schedule, pk=pk)
+    try:
+        run = services.run_now(schedule)
+    except RunRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("schedules")
+    messages.success(request, f"Run #{run.pk} started with the profile of the schedule {schedule.when_label}.")
+    return redirect("run", pk=run.pk)
 
 
 @require_POST

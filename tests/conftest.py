@@ -1,6 +1,7 @@
 import pytest
 
 from tests.peer_server import Peer
+from tests.watch_standin import WatchStandin
 
 pytest_plugins = ["tests.browser", "tests.conftest_worker"]
 
@@ -28,6 +29,22 @@ def make_peer():
 
     def start(**env) -> Peer:
         server = Peer(**env)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def make_standin(peer):
+    """Start watch stand-ins (Stremio account + Trakt) with a scenario and knobs
+    (STANDIN_TRAKT_TOKEN_TTL_S=..., ...), episodes from the shared peer unless `meta_url` says otherwise."""
+    started = []
+
+    def start(scenario: dict, meta_url: str | None = None, **env) -> WatchStandin:
+        server = WatchStandin(scenario, meta_url or peer.base, **env)
         started.append(server)
         return server
 

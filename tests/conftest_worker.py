@@ -58,9 +58,11 @@ def start_worker(transactional_db, celery_app, redis_url, celery_queue, celery_l
     stopped after the test. The returned worker has answered a ping, so it is consuming."""
     started: list[WorkerProcess] = []
 
-    def start(broker_url: str | None = None, wait: bool = True, hostname: str | None = None, **extra_env):
+    def start(broker_url: str | None = None, wait: bool = True, hostname: str | None = None,
+              queues: list[str] | None = None, **extra_env):
         url = broker_url or redis_url
-        worker = WorkerProcess(url, celery_queue, database_url(), celery_log_dir, extra_env, hostname=hostname)
+        worker = WorkerProcess(url, celery_queue, database_url(), celery_log_dir, extra_env, hostname=hostname,
+                               queues=queues)
         started.append(worker)
         if wait:
             with use_broker(celery_app, url, celery_queue):

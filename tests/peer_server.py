@@ -2,12 +2,11 @@
 
 import json
 import os
-import shutil
-import subprocess
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
+
+from tests.local_server import start_listening, stop
 
 PEER_DIR = Path(__file__).resolve().parent / "peer"
 
@@ -26,17 +25,7 @@ class Peer:
             "PEER_QUIET": "1",
             **{key: str(value) for key, value in env.items()},
         }
-        self.process = subprocess.Popen(
-            ["node", "server.js"], cwd=PEER_DIR, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        deadline = time.monotonic() + 15
-        while not (port_file.exists() and port_file.read_text().strip()):
-            if self.process.poll() is not None:
-                raise RuntimeError(f"peer exited: {self.process.stderr.read().decode()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("peer did not start within 15 s")
-            time.sleep(0.02)
-        self.port = int(port_file.read_text().strip())
+        self.process, self.port = start_listening("peer", ["node", "server.js"], port_file, full_env, cwd=PEER_DIR)
         self.base = f"http://127.0.0.1:{self.port}"
         self.url = f"{self.base}/manifest.json"
 
@@ -57,9 +46,4 @@ class Peer:
         return [entry for entry in entries if resource is None or entry["resource"] == resource]
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        stop(self.process, self.workdir)

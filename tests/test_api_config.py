@@ -44,11 +44,16 @@ def _concrete_paths(patterns=None, prefix=""):
 
 
 PUBLIC = {"/api/health", "/login/", "/logout/", "/setup/", "/favicon.ico"}
+# The companion addon Stremio installs: public apart from its secret (a wrong one is a 404).
+COMPANION = {"/watch/x.txt/manifest.json", "/watch/x.txt/stream/x.txt/x.txt.json"}
 
 
 def test_anonymous_is_refused_everywhere_but_health(owner):
     client = APIClient()
-    paths = sorted(set(_concrete_paths()) - PUBLIC)
+    paths = sorted(set(_concrete_paths()) - PUBLIC - COMPANION)
+    assert COMPANION <= set(_concrete_paths())
+    for path in COMPANION:
+        assert client.get(path).status_code == 404, path
     assert "/api/config" in paths and "/api/schedule" in paths and "/addons/" in paths
     for path in paths:
         for method in ("get", "post"):

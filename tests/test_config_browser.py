@@ -109,7 +109,7 @@ def test_add_addon_load_and_reorder_catalogs_settings_and_schedule(guarded_page,
         page.locator(".day-pick", has_text=day).locator("input").check()
     page.click("#add-schedule-submit")
     expect(page.locator(".schedule-table tbody tr")).to_have_count(1)
-    expect(page.locator(".schedule-time")).to_have_text("14:30")
+    expect(page.locator(".schedule-when strong")).to_have_text("14:30")
     from django_celery_beat.models import PeriodicTask
 
     task = PeriodicTask.objects.get(task="prefetch.tasks.scheduled_run")

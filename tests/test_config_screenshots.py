@@ -96,3 +96,38 @@ def test_run_screenshots(signed_in_page, make_peer, embedded_worker):  # noqa: F
     shoot(page, "mobile-records", full_page=False)
     page.goto(f"/runs/{run.pk}/")
     shoot(page, "mobile-run", full_page=False)
+
+
+def test_health_and_tasks_screenshots(signed_in_page, make_peer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from addons import health, services
+    from prefetch.models import RunTrigger
+    from prefetch.tasks import probe_addon_health
+    from schedules.liveness import record_heartbeat
+    from schedules.services import create_schedule
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    page = signed_in_page
+    page.set_viewport_size(DESKTOP)
+    record_heartbeat("beat", 7)  # a scheduler that runs, as in a real install
+    services.add_addon(make_peer().url, "both")
+    flaky = services.add_addon(make_peer().url, "stream", display_name="Busy scraper")
+    stopped = make_peer()
+    services.add_addon(stopped.url, "stream", display_name="Stopped scraper")
+    stopped.stop()
+    probe_addon_health()
+    ended = timezone.now() - timedelta(minutes=42)
+    run = Run.objects.create(trigger=RunTrigger.SCHEDULE, status=RunStatus.COMPLETED_WITH_FAILURES,
+                             started_at=ended - timedelta(seconds=754), finished_at=ended, statistics={"active_s": 754})
+    health.record_run(run.pk, ended, [{"key": flaky.key, "requests": 45, "failed": 5, "last_error": "HTTP 500"}])
+    page.goto("/addons/")
+    shoot(page, "addon-health", full_page=False)
+
+    every_6_h = create_schedule(every_s=6 * 3600, new_episodes_only=True, movies_global_limit=20)
+    create_schedule(time=time(2, 30), days=[1, 3, 5])
+    Run.objects.filter(pk=run.pk).update(schedule_id=every_6_h.pk)
+    page.goto("/schedules/")
+    shoot(page, "schedules-tasks")

@@ -52,11 +52,11 @@ def test_compose_config_is_valid(compose, variant, env_file):
     assert subprocess.run([*quiet, *extra, "config", "-q"], env=compose[1], cwd=ROOT).returncode == 0
 
     services = json.loads(result.stdout)["services"]
-    expected = {"migrate", "web", "worker", "beat", "redis"} | ({"postgres"} if "postgres" in variant else set())
+    expected = {"migrate", "web", "worker", "follow-lane", "beat", "redis"} | ({"postgres"} if "postgres" in variant else set())
     assert set(services) == expected
     for name in expected - {"migrate"}:
         assert services[name].get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "follow-lane", "beat"):
         depends = services[name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully"
         assert depends["redis"]["condition"] == "service_healthy"
@@ -67,6 +67,8 @@ def test_compose_config_is_valid(compose, variant, env_file):
     assert "uvicorn_worker.UvicornWorker" in web and "prefetcher_site.asgi:application" in web
     worker = " ".join(services["worker"]["command"])
     assert "--prefetch-multiplier 1" in worker and services["worker"]["stop_grace_period"]
+    lane = " ".join(services["follow-lane"]["command"])  # the companion's queue only, one task at a time
+    assert '--queues "$${CELERY_QUEUE:-celery}.follow"' in lane and "--concurrency 1" in lane
     beat = services["beat"]["command"]
     # The scheduler comes from settings (schedules.scheduler:Scheduler, heartbeat included): no -S.
     assert beat[:4] == ["celery", "-A", "prefetcher_site", "beat"] and "-S" not in beat and "--scheduler" not in beat

@@ -159,3 +159,12 @@ def test_apprise_missing_is_a_warning_not_a_crash(notify, receiver, monkeypatch,
         assert failing_run().status == RunStatus.FAILED
     assert "apprise package is not installed" in caplog.text
     assert len(receiver.received) == 1  # the webhook still went out
+
+
+def test_a_run_that_warms_nothing_is_told_like_a_failure(notify, receiver, make_peer):
+    empty = make_peer(PEER_NEW_MOVIES=0)  # a catalog with nothing in it: the run completes, nothing is warm
+    run = execute_run(create_run(RunTrigger.CLI).pk, plan=plan([addon(empty.url)], catalogs=[("movie", "peer-new")]))
+    assert run.status == RunStatus.COMPLETED and run.statistics["stream_requests_ok"] == 0
+    [hit] = receiver.received  # NOTIFY_ON=failure, yet told
+    assert hit["body"]["warmed_nothing"] is True
+    assert hit["body"]["summary"] == f"Run #{run.pk} completed but warmed nothing: 0 stream requests, none answered"

@@ -73,6 +73,21 @@ def test_a_scheduled_run_uses_its_profile_and_records_it(peer, client, django_us
     page = client.get(f"/runs/{run.pk}/").content.decode()
     assert "Schedule profile: 1 catalog, movies per catalog 3, validity 0s" in page
 
+    # The run is the schedule's last run: in the API and on the Schedules page, with a link to it.
+    assert run.schedule_id == schedule.pk
+    last_run = client.get("/api/schedule").json()["schedule"]["schedules"][0]["last_run"]
+    assert (last_run["id"], last_run["status"]) == (run.pk, "completed")
+    assert last_run["finished_at"] == run.finished_at.isoformat().replace("+00:00", "Z") and last_run["duration_s"] >= 0
+    row = re.search(r'<tr data-schedule="%d">.*?</tr>' % schedule.pk, client.get("/schedules/").content.decode(), re.S)
+    assert f'<a href="/runs/{run.pk}/">#{run.pk}</a>' in row.group(0) and "completed" in row.group(0)
+
+    # Run now: a run with the schedule's profile, counted as its run.
+    answer = client.post(f"/schedules/{schedule.pk}/run/")
+    now_run = Run.objects.latest("created_at")
+    assert answer.status_code == 302 and answer["Location"] == f"/runs/{now_run.pk}/"
+    assert (now_run.trigger, now_run.schedule_id, now_run.options["profile"]) == ("manual", schedule.pk, run.options["profile"])
+    assert client.get("/api/schedule").json()["schedule"]["schedules"][0]["last_run"]["id"] == now_run.pk
+
 
 def test_new_episodes_only_warms_episodes_released_since_the_schedules_last_successful_run(make_peer):
     peer = make_peer(PEER_SERIES=20)
@@ -80,7 +95,7 @@ def test_new_episodes_only_warms_episodes_released_since_the_schedules_last_succ
     schedule = services.create_schedule(time=datetime(2026, 1, 1, 5).time(), days=[2], new_episodes_only=True)
     since = datetime(2015, 1, 1, tzinfo=timezone.utc)  # the peer's episodes aired 1990-2022
     Run.objects.create(trigger=RunTrigger.SCHEDULE, status=RunStatus.COMPLETED, started_at=since,
-                       finished_at=since, options={"schedule_id": schedule.pk})
+                       finished_at=since, schedule_id=schedule.pk)
     Run.objects.create(trigger=RunTrigger.MANUAL, status=RunStatus.COMPLETED, started_at=datetime.now(timezone.utc),
                        finished_at=datetime.now(timezone.utc))  # later, but not this schedule's
     peer.reset()
@@ -140,7 +155,7 @@ def test_a_run_completed_with_failures_is_a_successful_run_for_new_episodes_only
     flaky = datetime(2026, 2, 1, tzinfo=timezone.utc)
     for status, started in ((RunStatus.COMPLETED, clean), (RunStatus.COMPLETED_WITH_FAILURES, flaky)):
         Run.objects.create(trigger=RunTrigger.SCHEDULE, status=status, started_at=started, finished_at=started,
-                           options={"schedule_id": schedule.pk})
+                           schedule_id=schedule.pk)
     Run.objects.create(trigger=RunTrigger.SCHEDULE, status=RunStatus.FAILED, started_at=datetime.now(timezone.utc),
-                       options={"schedule_id": schedule.pk})
+                       schedule_id=schedule.pk)
     assert last_success(schedule.pk) == flaky

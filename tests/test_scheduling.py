@@ -14,12 +14,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
+from django_celery_beat.schedulers import ModelEntry
 from rest_framework.test import APIClient
 
 from prefetch.models import Run, RunStatus, RunTrigger
+from prefetcher_site.configuration import export_config, import_config
 from schedules import services
 from schedules.liveness import last_heartbeat, scheduler_status
-from schedules.models import DUPLICATE_SCHEDULE, Schedule, SchedulerHeartbeat
+from schedules.models import DUPLICATE_SCHEDULE, NO_RHYTHM, TOO_OFTEN, Schedule, SchedulerHeartbeat
 from schedules.scheduler import Scheduler
 from tests.helpers import cron_weekday, next_whole_minute, wait_until
 from tests.test_worker import configure, finished
@@ -37,12 +39,24 @@ def minute_from_now(minutes: int) -> time:
 def test_every_beat_entry_loads_through_django_celery_beats_own_scheduler(celery_app):
     # django-celery-beat only loads crontabs within two hours of the current hour: schedules near now.
     schedules = [services.create_schedule(time=minute_from_now(minutes), days=EVERY_DAY) for minutes in (10, 70)]
+    interval = services.create_schedule(every_s=6 * 3600)
     scheduler = Scheduler(app=celery_app)  # as `celery beat` builds it: housekeeping entries installed
     entries = scheduler.schedule
-    expected = {"prune-history", "warm-releases", *(f"prefetch-schedule-{schedule.pk}" for schedule in schedules)}
+    expected = {"prune-history", "warm-releases", "probe-addon-health", "follow-sync",
+                f"prefetch-schedule-{interval.pk}", *(f"prefetch-schedule-{schedule.pk}" for schedule in schedules)}
     assert set(entries) == expected == set(PeriodicTask.objects.values_list("name", flat=True))
     releases = entries.pop("warm-releases")  # release-day warming: an interval, RELEASE_WARM_INTERVAL_S
     assert releases.task == "prefetch.tasks.warm_releases" and releases.schedule.run_every == timedelta(seconds=900)
+    health = entries.pop("probe-addon-health")  # the addon health probe: ADDON_HEALTH_INTERVAL_S
+    assert health.task == "prefetch.tasks.probe_addon_health" and health.schedule.run_every == timedelta(seconds=300)
+    follow = entries.pop("follow-sync")  # reading the watched accounts: FOLLOW_SYNC_INTERVAL_S
+    assert follow.task == "prefetch.follow.tasks.sync" and follow.schedule.run_every == timedelta(seconds=900)
+    every_6_h = entries.pop(f"prefetch-schedule-{interval.pk}")
+    assert every_6_h.task == "prefetch.tasks.scheduled_run" and every_6_h.schedule.run_every == timedelta(hours=6)
+    due, next_check_s = every_6_h.is_due()
+    assert due is False and abs(next_check_s - 6 * 3600) < 5  # counted from the save, as the page says
+    shown = services.next_occurrence(Schedule.objects.get(pk=interval.pk))
+    assert abs((shown - timezone.now()).total_seconds() - 6 * 3600) < 5
     for entry in entries.values():
         assert isinstance(entry.schedule, crontab), entry
         due, next_check_s = entry.is_due()
@@ -114,6 +128,41 @@ def test_editing_a_schedule_never_makes_beat_fire_a_time_already_past(celery_app
     assert services.next_occurrence(schedule) > timezone.now() + timedelta(hours=22)
 
 
+# --- interval schedules -------------------------------------------------------------------------------
+def test_an_interval_schedule_is_taken_shown_and_checked_by_the_api_and_the_page(client, owner):
+    api = APIClient()
+    api.force_authenticate(owner)
+    for entry, field in (({"every_s": 600}, "every_s"), ({"every_s": 3600, "time": "03:00", "days": [1]}, "every_s"),
+                         ({"every_s": "6h"}, "every_s"), ({"enabled": True}, "time")):
+        refused = api.post("/api/schedule", {"schedules": [entry]}, format="json")
+        assert refused.status_code == 400 and field in refused.json()["errors"]["schedules"]["0"], refused.json()
+    assert refused.json()["errors"]["schedules"]["0"]["time"] == [NO_RHYTHM]
+    too_often = api.post("/api/schedule", {"schedules": [{"every_s": 600}]}, format="json").json()
+    assert too_often["errors"]["schedules"]["0"]["every_s"] == [TOO_OFTEN]
+    assert Schedule.objects.count() == 0
+
+    saved = api.post("/api/schedule", {"schedules": [{"every_s": 6 * 3600}, {"time": "03:00", "days": [1, 3]}]},
+                     format="json")
+    assert saved.status_code == 200
+    interval = next(entry for entry in saved.json()["schedule"]["schedules"] if entry["every_s"])
+    assert (interval["when"], interval["time"], interval["days"], interval["last_run"]) == ("every 6 h", None, [], None)
+    next_run = datetime.fromisoformat(interval["next_run"])
+    assert abs((next_run - timezone.now()).total_seconds() - 6 * 3600) < 10  # an interval from the save
+
+    client.force_login(owner)
+    too_often = client.post("/schedules/new/", {"kind": "interval", "every_s_value": "5", "every_s_unit": "m", "enabled": "on"})
+    assert too_often.status_code == 200 and too_often.context["form"].errors == {"every_s": [TOO_OFTEN]}
+    added = client.post("/schedules/new/", {"kind": "interval", "every_s_value": "90", "every_s_unit": "m", "enabled": "on"})
+    assert added.status_code == 302 and Schedule.objects.filter(every_s=5400, time=None, days=[]).exists()
+    page = client.get("/schedules/").content.decode()
+    assert "every 6 h" in page and "every 1 h 30 min" in page
+
+    exported = export_config()  # an interval travels in the configuration export as it is
+    assert {"every_s": 6 * 3600, "enabled": True} in exported["scheduling"]["schedules"]
+    import_config(exported)
+    assert sorted(Schedule.objects.exclude(every_s=None).values_list("every_s", flat=True)) == [5400, 6 * 3600]
+
+
 # --- identical schedules --------------------------------------------------------------------------------
 def test_identical_schedules_are_refused_everywhere_with_a_field_error(client, owner):
     services.create_schedule(time=time(2, 30), days=[1, 3])
@@ -149,6 +198,25 @@ def test_beat_start_runs_a_missed_schedule_once_and_beat_does_not_fire_it_again(
     assert run.trigger == RunTrigger.SCHEDULE and run.options == {"schedule_id": schedule.pk, "profile": {}}
     assert entries[f"prefetch-schedule-{schedule.pk}"].is_due()[0] is False  # not a second time by beat
     Scheduler(app=celery_app)  # a beat restart
+    assert Run.objects.count() == 1
+
+
+def test_beat_fires_an_interval_schedule_when_due_and_a_restart_keeps_its_rhythm(celery_app):
+    waiting = services.create_schedule(every_s=3600)
+    overdue = services.create_schedule(every_s=900)
+    PeriodicTask.objects.filter(pk=overdue.periodic_task_id).update(last_run_at=timezone.now() - timedelta(minutes=20))
+    waiting_since = PeriodicTask.objects.get(pk=waiting.periodic_task_id).last_run_at
+    entry = ModelEntry(PeriodicTask.objects.get(pk=overdue.periodic_task_id), app=celery_app)
+    assert entry.is_due()[0] is True  # beat fires it on its next tick
+
+    entries = Scheduler(app=celery_app).schedule  # beat (re)starts: due 5 min ago, it runs once now
+    run = Run.objects.get()
+    assert (run.trigger, run.schedule_id) == (RunTrigger.SCHEDULE, overdue.pk)
+    due, next_check_s = entries[f"prefetch-schedule-{overdue.pk}"].is_due()
+    assert due is False and abs(next_check_s - 900) < 5  # the next one an interval later
+    # Not due yet: the restart leaves its last run, so it still fires an hour after the save.
+    assert PeriodicTask.objects.get(pk=waiting.periodic_task_id).last_run_at == waiting_since
+    Scheduler(app=celery_app)
     assert Run.objects.count() == 1
 
 
@@ -208,4 +276,5 @@ def test_a_beat_process_fires_a_schedule_for_the_next_minute_and_a_worker_runs_i
     run = wait_for(finished_scheduled_run, timeout=wait_s + 30, message=f"beat to fire the schedule at {at:%H:%M}", worker=beat)
     assert run.status == RunStatus.COMPLETED and run.options == {"schedule_id": schedule.pk, "profile": {}}, run.error
     assert run.created_at >= at and run.worker == worker.hostname  # fired at the minute, by beat
+    assert run.schedule_id == schedule.pk and services.with_last_runs()[0].last_run == run  # its last run
     assert scheduler_status()["ok"] is True

@@ -9,6 +9,8 @@ import pytest
 from django.utils import timezone
 
 from addons.models import Addon
+from prefetch.follow.models import Play
+from prefetch.follow.services import default_viewer
 from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus, UpcomingRelease
 from prefetch.record_store import WARM_FOREVER, DatabaseRecordStore, warm_now, warm_until
 from prefetch.verification import addon_effect, summary_lines
@@ -102,11 +104,11 @@ def test_the_empty_dashboard_has_one_last_run_and_no_measured_effect_yet(client,
     assert html.count("Last run") == 0 and "No run yet." in html
     assert 'id="warm-now"' in html and "Nothing warm yet" in html
     assert 'id="measured-effect"' in html and "Appears after a run" in html
-    assert 'id="follow-hit-rate"' not in html and 'id="addon-health"' not in html
+    assert 'id="hit-rate"' not in html and 'id="addon-health"' not in html  # no play, no addon yet
     assert "Dismiss" not in html and 'id="screen-finished"' not in html
 
 
-def test_the_dashboard_shows_warm_now_the_effect_per_addon_and_the_last_run_in_one_line(client, owner, monkeypatch):
+def test_the_dashboard_shows_warm_now_the_effect_per_addon_the_hit_rate_and_the_last_run_in_one_line(client, owner):
     client.force_login(owner)
     now = timezone.now()
     record("tt1")
@@ -122,10 +124,14 @@ def test_the_dashboard_shows_warm_now_the_effect_per_addon_and_the_last_run_in_o
     assert "cold p50 2.3 s → warm p50 80 ms (29× faster)" in html  # the earlier run's, in its bar's title
     assert f'Last run: <a href="/runs/{last.pk}/">Run #{last.pk}</a>' in html and "took 1m 10s" in html
 
-    from prefetcher_site import overview
-    monkeypatch.setattr(overview, "follow_summary", lambda: {"hit_rate": 87, "hits": 13, "plays": 15, "href": ""})
+    assert 'id="hit-rate"' not in html  # nothing opened yet: no card for Follow what's watched
+    viewer = default_viewer()
+    for index, warm in enumerate((True, True, True, False)):
+        Play.objects.create(viewer=viewer, content_type="movie", video_id=f"tt{index}", at=now, warm=warm,
+                            miss_reason="" if warm else "expired")
     html = client.get("/").content.decode()
-    assert 'id="follow-hit-rate"' in html and "87%" in html and "13 of 15 titles played were warm" in html
+    assert '<strong id="hit-rate-percent">75 %</strong>' in html
+    assert "Opened in the last 7 days: 3 of 4 warm — 75 %" in html
 
 
 def test_records_say_warm_until_the_first_answer_and_why_a_failure_failed(client, owner):

@@ -156,14 +156,16 @@ class BeatProcess(CeleryProcess):
 
 
 class WorkerProcess(CeleryProcess):
-    """`celery -A prefetcher_site worker --pool=solo` under a unique node name."""
+    """`celery -A prefetcher_site worker --pool=solo` under a unique node name; `queues`: those it
+    consumes (default: the session's queue)."""
 
     def __init__(self, broker_url: str, queue: str, db_url: str, log_dir: Path, extra_env: dict | None = None,
-                 hostname: str | None = None):
+                 hostname: str | None = None, queues: list[str] | None = None):
         self.hostname = hostname or f"test-{uuid.uuid4().hex[:8]}@localhost"
         super().__init__(
             f"{self.hostname.split('@')[0]}-{uuid.uuid4().hex[:4]}",
-            ["worker", "--pool=solo", "--without-mingle", "--without-gossip", "--hostname", self.hostname],
+            ["worker", "--pool=solo", "--without-mingle", "--without-gossip", "--hostname", self.hostname,
+             *(["--queues", ",".join(queues)] if queues else [])],
             broker_url, queue, db_url, log_dir, extra_env,
         )
 

@@ -13,7 +13,9 @@ class Video:
     released: datetime | None = None
 
 
-def _parse_released(value) -> datetime | None:
+def parse_time(value) -> datetime | None:
+    """An ISO 8601 time as addons and watch services write it (`…Z`), aware (UTC when it says no zone);
+    None when absent or unreadable."""
     if not isinstance(value, str) or not value:
         return None
     try:
@@ -52,7 +54,7 @@ def videos_from_meta(meta: dict, item_id: str) -> MetaVideos:
             continue
         season, episode = _as_int(raw.get("season")), _as_int(raw.get("episode"))
         label = f"S{season:02d}E{episode:02d}" if season is not None and episode is not None else ""
-        videos.append(Video(raw["id"], label, season, episode, _parse_released(raw.get("released"))))
+        videos.append(Video(raw["id"], label, season, episode, parse_time(raw.get("released"))))
     hints = meta.get("behaviorHints") if isinstance(meta.get("behaviorHints"), dict) else {}
     default_id = hints.get("defaultVideoId")
     if isinstance(default_id, str) and default_id and default_id not in seen:

@@ -204,7 +204,7 @@ class AddonGate:
 
     def learn(self, key: str, failure: Failure | None, status: int | None, error: str | None) -> None:
         """An attempt's answer for the breaker: it may pause the addon, or give it up."""
-        if error:
+        if error and failure is not Failure.NOT_FOUND:  # a 404 is an answer ("not there"), not a failure
             self.last_error = error
         if self.given_up or not self.breaker.trips(key, failure, status):
             return
@@ -236,6 +236,7 @@ class AddonGate:
         latencies = sorted(self.latencies)
         return {
             "name": self.addon.name,
+            "key": self.addon.key,  # a hash of the URL: which saved addon this is, never its secrets
             "url": self.addon.label,
             "requests": self.requests,
             "ok": self.ok,

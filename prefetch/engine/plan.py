@@ -129,8 +129,10 @@ class CatalogSpec:
     name: str
     extras: tuple[CatalogExtra, ...] = ()
     extra_values: dict = field(default_factory=dict)
-    # Given by the plan instead of requested from the addon; each warmed whatever the records say.
+    # Given by the plan instead of requested from the addon; each warmed whatever the records say,
+    # unless `skip_warm`: then a video still warm on an addon is not requested there again.
     items: tuple[ListedItem, ...] | None = None
+    skip_warm: bool = False
 
     @property
     def declares_skip(self) -> bool:

@@ -359,9 +359,10 @@ class PrefetchEngine:
             self.reporter.log_catalog_end(result)
 
     async def _walk_catalog(self, catalog: CatalogSpec, result: CatalogResult, tasks: set) -> str:
-        if catalog.items is not None:  # listed by the plan: nothing counts as already warm
+        if catalog.items is not None:  # listed by the plan: nothing counts as already warm, unless told
             for listed in catalog.items:
-                item = Item(listed.type, listed.id, listed.name, valid_pairs=set(), videos=list(listed.videos))
+                item = Item(listed.type, listed.id, listed.name, valid_pairs=None if catalog.skip_warm else set(),
+                            videos=list(listed.videos))
                 reason = await self._dispatch(catalog, result, item, tasks)
                 if reason:
                     return reason

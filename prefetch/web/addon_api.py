@@ -56,7 +56,7 @@ CatalogList = inline_serializer(
 class AddonListView(APIView):
     @extend_schema(responses=AddonList, summary="List addons (URLs redacted)", operation_id="addons_list")
     def get(self, request):
-        return Response(_ok(addons=AddonSerializer(Addon.objects.all(), many=True).data))
+        return Response(_ok(addons=AddonSerializer(Addon.objects.select_related("health"), many=True).data))
 
     @extend_schema(request=AddonCreateSerializer, responses={201: AddonAdded}, summary="Add an addon")
     def post(self, request):
@@ -121,7 +121,7 @@ class AddonReorderView(APIView):
             services.reorder_addons(given.validated_data["groups"])
         except services.AddonError as error:
             raise refusal(error) from None
-        return Response(_ok(addons=AddonSerializer(Addon.objects.all(), many=True).data))
+        return Response(_ok(addons=AddonSerializer(Addon.objects.select_related("health"), many=True).data))
 
 
 class AddonManifestView(APIView):

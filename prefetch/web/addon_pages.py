@@ -12,7 +12,7 @@ def addons_page(request):
         request,
         "addons/addons.html",
         {
-            "addons_data": AddonSerializer(Addon.objects.all(), many=True).data,
+            "addons_data": AddonSerializer(Addon.objects.select_related("health"), many=True).data,
             "groups": [(AddonRole.BOTH, "Both", "Catalogs and streams"),
                        (AddonRole.CATALOG, "Catalog only", "Lists what to prefetch"),
                        (AddonRole.STREAM, "Stream only", "Gets warmed")],

@@ -1,11 +1,20 @@
 """JSON shapes of addons and catalogs. Addon URLs only ever leave the server redacted."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from addons.models import Addon, AddonRole, Catalog
+from addons.health import health_of
+from addons.models import Addon, AddonRole, Catalog, HealthStatus
 from prefetch.web.api_conventions import IdField, StrictSerializer
 
 ROLE_CHOICES = AddonRole.values
+
+
+class AddonHealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=HealthStatus.values, help_text="ok, degraded, down, or unknown before the first check.")
+    label = serializers.CharField(help_text="The status in words.")
+    checked_at = serializers.DateTimeField(allow_null=True, help_text="The last probe or run that said it.")
+    message = serializers.CharField(help_text='What is wrong, in plain words ("connection refused …"); empty when ok.')
 
 
 class AddonSerializer(serializers.ModelSerializer):
@@ -16,11 +25,12 @@ class AddonSerializer(serializers.ModelSerializer):
     fingerprint = serializers.CharField(read_only=True, help_text="6 hex digits telling configurations apart; not secret.")
     label = serializers.CharField(read_only=True, help_text="How pages name the addon: display name · fingerprint.")
     title = serializers.CharField(read_only=True, help_text="The display name, else the manifest's name.")
+    health = serializers.SerializerMethodField()
 
     class Meta:
         model = Addon
         fields = ["id", "url", "type", "name", "display_name", "title", "fingerprint", "label", "logo", "version",
-                  "enabled", "position", "fetched_at", "types", "catalogs"]
+                  "enabled", "position", "fetched_at", "types", "catalogs", "health"]
         read_only_fields = fields
 
     def get_types(self, addon) -> list[str]:
@@ -28,6 +38,10 @@ class AddonSerializer(serializers.ModelSerializer):
 
     def get_catalogs(self, addon) -> int:
         return len(addon.manifest.get("catalogs") or [])
+
+    @extend_schema_field(AddonHealthSerializer)
+    def get_health(self, addon) -> dict:
+        return health_of(addon)
 
 
 DISPLAY_NAME_HELP = "Your name for this configuration; blank or null for the manifest's name."

@@ -71,7 +71,7 @@ ConfigResponse = inline_serializer("ConfigResponse", {"success": serializers.Boo
 
 def config_body() -> dict:
     data = ConfigSerializer(PrefetchSettings.load()).data
-    data["addon_urls"] = AddonSerializer(Addon.objects.all(), many=True).data
+    data["addon_urls"] = AddonSerializer(Addon.objects.select_related("health"), many=True).data
     return {"success": True, "config": data}
 
 

@@ -99,6 +99,7 @@ GROUPS = [
     ]),
     ("Series episodes", "Which episodes of a series are requested.", [
         "episodes_per_series", "include_specials", "include_unreleased", "release_delay_s",
+        "follow_next_episodes",
     ]),
     ("Stream source cache requests", "Ask the debrid service to cache sources that are not cached yet.", [
         "cache_requests_enabled", "cached_stream_regex", "skip_stream_regex", "cache_requests_per_item",

@@ -2,7 +2,7 @@
 // delete / refresh / reveal, drag between groups (role) and within a group (order) with SortableJS.
 (function () {
   "use strict";
-  const { api, el, toast, plural } = window.App;
+  const { api, el, toast, plural, fmtDate } = window.App;
   let addons = JSON.parse(document.getElementById("addons-data").textContent);
   const lists = Array.from(document.querySelectorAll(".addon-list"));
   const $ = (id) => document.getElementById(id);
@@ -13,6 +13,14 @@
     const img = el("img", { class: "addon-logo", src: addon.logo, alt: "", loading: "lazy", referrerpolicy: "no-referrer" });
     img.addEventListener("error", () => img.replaceWith(fallback));
     return img;
+  }
+
+  // The same markup as templates/addons/_health_badge.html.
+  function healthBadge(health) {
+    return el("span", { class: "addon-health", dataset: { health: health.status } },
+      el("span", { class: `health health-${health.status}` }, health.label),
+      health.message ? el("span", { class: "health-message" }, health.message) : null,
+      health.checked_at ? el("span", { class: "muted small" }, `checked ${fmtDate(health.checked_at)}`) : null);
   }
 
   function row(addon) {
@@ -26,7 +34,8 @@
           addon.version ? el("span", { class: "muted small" }, " v" + addon.version) : null),
         addon.display_name && addon.display_name !== addon.name ? el("div", { class: "small muted" }, `Manifest name: ${addon.name}`) : null,
         urlText,
-        el("div", { class: "small muted" }, (addon.types || []).join(", "), addon.catalogs ? ` · ${plural(addon.catalogs, "catalog")}` : "")),
+        el("div", { class: "small muted" }, (addon.types || []).join(", "), addon.catalogs ? ` · ${plural(addon.catalogs, "catalog")}` : ""),
+        addon.enabled ? healthBadge(addon.health) : null),
       el("div", { class: "addon-actions" },
         el("button", { type: "button", class: "small-button", "data-action": "rename", title: "Give this configuration a name of your own" }, "Rename"),
         el("button", { type: "button", class: "small-button", "data-action": "reveal", title: "Show the full URL" }, "Reveal"),

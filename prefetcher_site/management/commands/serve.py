@@ -64,12 +64,15 @@ def start_embedded_worker_and_beat() -> list:
 
 def embedded_worker(app, hostname: str, concurrency: int = 4):
     """The in-process worker. Threads pool: one slot runs a prefetch, the others still record
-    schedule triggers meanwhile. The set-up `celery worker` does first makes task requests carry
+    schedule triggers and take the companion's lane (its queue too) meanwhile. The set-up `celery worker` does first makes task requests carry
     this worker's name (without it they carry the machine's host name), which owns the runs."""
     from celery.app.trace import setup_worker_optimizations
+
+    from prefetch.follow.tasks import lane_queue
 
     setup_worker_optimizations(app, hostname)
     return app.WorkController(
         pool_cls="threads", concurrency=concurrency, without_heartbeat=True, without_mingle=True,
         without_gossip=True, hostname=hostname, loglevel=settings.LOG_LEVEL,
+        queues=[app.conf.task_default_queue, lane_queue()],
     )

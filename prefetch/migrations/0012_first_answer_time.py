@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('prefetch', '0009_setting_maxima'),
+        ('prefetch', '0011_run_schedule_and_periodic_work'),
     ]
 
     operations = [

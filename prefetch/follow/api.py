@@ -1,0 +1,125 @@
+"""JSON API of following what is watched (`/api/follow…`), in the project's envelope; bad input is a
+400 naming the field, an account service's refusal a 400 with its message."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from prefetch.runs import RunRefused, active_run
+from prefetch.web.api import _ok, _refused
+from prefetch.web.api_conventions import StrictSerializer, query_params
+
+from . import accounts, services
+from .plays import plays_summary
+
+
+class FollowView(APIView):
+    @extend_schema(summary="The companion addon's URL, the next episodes setting and both connections")
+    def get(self, request):
+        viewer = services.default_viewer()
+        return Response(_ok(**services.follow_state(viewer, services.site_url(request))))
+
+
+class SecretView(APIView):
+    @extend_schema(request=None, summary="A new companion secret (the old URL stops working)")
+    def post(self, request):
+        viewer = services.regenerate_secret(services.default_viewer())
+        return Response(_ok(**services.follow_state(viewer, services.site_url(request))))
+
+
+class StremioSignIn(StrictSerializer):
+    email = serializers.EmailField(required=False, max_length=254)
+    password = serializers.CharField(required=False, max_length=500, trim_whitespace=False)
+    auth_key = serializers.CharField(required=False, max_length=300)
+
+    def validate(self, data):
+        if data.get("auth_key"):
+            if data.get("email") or data.get("password"):
+                raise serializers.ValidationError({"auth_key": ["Give either the authKey or email and password."]})
+            return data
+        missing = {name: ["Enter a value."] for name in ("email", "password") if not data.get(name)}
+        if missing:
+            raise serializers.ValidationError(missing)
+        return data
+
+
+class StremioView(APIView):
+    @extend_schema(request=StremioSignIn, summary="Sign in to Stremio (the password is used once, never kept)")
+    def post(self, request):
+        given = StremioSignIn(data=request.data)
+        given.is_valid(raise_exception=True)
+        viewer = services.default_viewer()
+        try:
+            accounts.connect_stremio(viewer, **given.validated_data)
+        except accounts.ServiceError as error:
+            return _refused(str(error))
+        viewer.refresh_from_db()
+        return Response(_ok(stremio=services.stremio_state(viewer)))
+
+    @extend_schema(request=None, summary="Sign out of Stremio and forget the authKey")
+    def delete(self, request):
+        accounts.disconnect_stremio(services.default_viewer())
+        return Response(_ok())
+
+
+class TraktDeviceView(APIView):
+    @extend_schema(request=None, summary="Start connecting Trakt: the code to enter and where")
+    def post(self, request):
+        try:
+            started = accounts.start_trakt_device(services.default_viewer())
+        except accounts.ServiceError as error:
+            return _refused(str(error))
+        return Response(_ok(**started))
+
+    @extend_schema(summary="Where connecting Trakt stands (asks Trakt when the interval has passed)")
+    def get(self, request):
+        viewer = services.default_viewer()
+        accounts.poll_trakt_device(viewer)
+        viewer.refresh_from_db()
+        return Response(_ok(trakt=services.trakt_state(viewer)))
+
+
+class TraktView(APIView):
+    @extend_schema(request=None, summary="Disconnect Trakt: tokens revoked and forgotten")
+    def delete(self, request):
+        accounts.disconnect_trakt(services.default_viewer())
+        return Response(_ok())
+
+
+class SyncView(APIView):
+    @extend_schema(request=None, summary="Read the connected accounts now and recompute the targets")
+    def post(self, request):
+        result = accounts.sync_viewer(services.default_viewer())
+        return Response(_ok(**result))
+
+
+class TargetsView(APIView):
+    @extend_schema(summary="What is kept warm: [{type, video_id, source, reason}]")
+    def get(self, request):
+        return Response(services.target_rows(services.default_viewer()))
+
+
+class WarmView(APIView):
+    @extend_schema(request=None, summary="A follow run now, for the targets not warm")
+    def post(self, request):
+        try:
+            run = services.request_follow_run()
+        except RunRefused as refusal:
+            conflict = active_run() is not None
+            return _refused(str(refusal), status.HTTP_409_CONFLICT if conflict else status.HTTP_400_BAD_REQUEST,
+                            fix=refusal.fix)
+        if run is None:
+            return Response(_ok(id=None, message="Every target is warm already."))
+        return Response(_ok(id=run.pk))
+
+
+class PlaysQuery(serializers.Serializer):
+    days = serializers.IntegerField(required=False, min_value=1, max_value=365, default=7)
+
+
+class PlaysView(APIView):
+    @extend_schema(summary="Plays, warm ones and the misses with their reason, over the last days")
+    def get(self, request):
+        days = query_params(PlaysQuery, request)["days"]
+        return Response(_ok(**plays_summary(days, services.default_viewer())))

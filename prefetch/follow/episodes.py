@@ -1,0 +1,69 @@
+"""A series' episodes, from its meta, for the companion's next episodes and for the sync's targets:
+read like a run reads them (a configured addon serving that meta, else the fallback meta addon),
+through the addons client."""
+
+import logging
+
+from addons.client import AddonClient, run_sync
+from addons.manifest import ManifestError, resource_url
+from prefetch.engine.episodes import Video, videos_from_meta
+from prefetch.engine.plan import AddonSpec, RunPlan
+from prefetch.engine.urls import encode_component
+
+logger = logging.getLogger("prefetch.follow")
+
+
+class SeriesEpisodes:
+    """`series_videos(series_id)` for one plan: the meta of each series read once (a sync asks for the
+    same series for several viewers and sources); an unreadable meta is an empty list, logged."""
+
+    def __init__(self, plan: RunPlan, content_type: str = "series"):
+        self.plan = plan
+        self.content_type = content_type
+        self.names: dict[str, str] = {}
+        self._videos: dict[str, list[Video]] = {}
+        self._fallback: AddonSpec | None = None
+        self._fallback_looked_up = False
+
+    def __call__(self, series_id: str) -> list[Video]:
+        if series_id not in self._videos:
+            self._videos[series_id] = run_sync(lambda: self._read(series_id))
+        return self._videos[series_id]
+
+    def name(self, series_id: str) -> str:
+        return self.names.get(series_id) or series_id
+
+    async def _read(self, series_id: str) -> list[Video]:
+        settings = self.plan.settings
+        async with AddonClient(timeout_s=settings.request_timeout_s, retries=settings.retries,
+                               proxy=settings.proxy_url, limits=self.plan.limits) as client:
+            source = await self._source(client, series_id)
+            if source is None:
+                logger.warning("No configured addon serves the meta of %s %s", self.content_type, series_id)
+                return []
+            answer = await client.get_json(
+                resource_url(source.url, "meta", encode_component(self.content_type), encode_component(series_id)))
+        meta = answer.data.get("meta") if answer.ok and isinstance(answer.data, dict) else None
+        if not isinstance(meta, dict) or not meta.get("id"):
+            logger.warning("Meta of %s %s from %s: %s", self.content_type, series_id, source.name,
+                           answer.error or "no meta in the answer")
+            return []
+        self.names[series_id] = str(meta.get("name") or series_id)
+        return videos_from_meta(meta, series_id).videos
+
+    async def _source(self, client: AddonClient, series_id: str) -> AddonSpec | None:
+        for addon in self.plan.addons:
+            if addon.manifest.supports("meta", self.content_type, series_id):
+                return addon
+        if not self._fallback_looked_up and self.plan.settings.fallback_meta_url:
+            self._fallback_looked_up = True
+            url = self.plan.settings.fallback_meta_url
+            try:
+                manifest = await client.fetch_manifest(url)
+                self._fallback = AddonSpec(url, manifest.name, manifest, False, False)
+            except ManifestError as error:
+                logger.warning("The fallback meta addon could not be reached (%s)", error)
+        if self._fallback and self._fallback.manifest.supports("meta", self.content_type, series_id):
+            return self._fallback
+        return None
+

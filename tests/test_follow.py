@@ -1,0 +1,289 @@
+"""Following what is watched, wired: the companion addon (public, CORS, 404, rate limit), its lane
+(the play judged, the next episodes warmed once), the hit rate of a scripted sequence, follow runs,
+the accounts through the API against the watch stand-in, and secrets nowhere. Against the real peer."""
+
+import json
+import logging
+from collections import Counter
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from addons.manifest import addon_key
+from addons.models import Addon
+from addons.redaction import RedactingFilter
+from prefetch.engine.episodes import videos_from_meta
+from prefetch.follow.accounts import poll_trakt_device
+from prefetch.follow.lane import companion_play
+from prefetch.follow.models import LaneWarm, Play, StremioLink, Target, TraktLink, Viewer
+from prefetch.follow.plays import plays_summary, summary_line
+from prefetch.follow.services import default_viewer
+from prefetch.follow.tasks import sync
+from prefetch.models import PrefetchRecord, Run, RunStatus, RunTrigger
+from prefetch.runs import execute_run
+from tests.helpers import wait_until
+from tests.test_lifecycle import configure
+from tests.watch_standin import CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SERIES = "tt9200003"
+
+
+def aired_after(peer, series_id: str, season: int, episode: int, k: int) -> list[str]:
+    """The spec restated on the peer's own meta: the next k aired, non-special episodes."""
+    videos = videos_from_meta(peer.get(f"/meta/series/{series_id}.json")["meta"], series_id).videos
+    now = timezone.now()
+    following = sorted((v for v in videos if v.season and (v.season, v.episode) > (season, episode)
+                        and (v.released is None or v.released <= now)), key=lambda v: (v.season, v.episode))
+    return [video.id for video in following[:k]]
+
+
+@pytest.fixture
+def warmed_peer(make_peer):
+    peer = make_peer()
+    configure(peer.url, [("series", "peer-series")], cache_validity_s=7 * 86400)
+    return peer
+
+
+# --- the companion addon -----------------------------------------------------------------------------
+def test_companion_manifest_is_the_stream_addons_scope_with_open_cors(client, warmed_peer):
+    viewer = default_viewer()
+    answer = client.get(f"/watch/{viewer.companion_secret}/manifest.json")
+    assert answer.status_code == 200 and answer["Access-Control-Allow-Origin"] == "*"
+    manifest = answer.json()
+    assert manifest["resources"] == [{"name": "stream", "types": ["movie", "other", "series"],
+                                      "idPrefixes": ["peer:", "tt"]}]
+    assert manifest["catalogs"] == [] and manifest["types"] == ["movie", "other", "series"]
+    preflight = client.options(f"/watch/{viewer.companion_secret}/manifest.json")
+    assert preflight.status_code == 204 and preflight["Access-Control-Allow-Origin"] == "*"
+
+
+def test_companion_stream_answers_empty_at_once_and_a_wrong_secret_is_404(client, api, warmed_peer):
+    viewer = default_viewer()
+    answer = client.get(f"/watch/{viewer.companion_secret}/stream/series/{SERIES}%3A1%3A4.json")
+    assert answer.status_code == 200 and answer.json() == {"streams": []}
+    assert answer["Access-Control-Allow-Origin"] == "*"
+    assert client.get(f"/watch/not-{viewer.companion_secret}/manifest.json").status_code == 404
+    assert client.get("/watch/x/stream/movie/tt1.json").status_code == 404
+    renewed = api.post("/api/follow/secret").json()["addon_url"]
+    assert client.get(f"/watch/{viewer.companion_secret}/manifest.json").status_code == 404
+    assert renewed.endswith(f"/watch/{Viewer.objects.get().companion_secret}/manifest.json")
+    assert client.get(renewed.split("testserver", 1)[1]).status_code == 200
+
+
+def test_companion_is_rate_limited_per_client(client, settings, warmed_peer):
+    settings.COMPANION_RATE_PER_MINUTE = 5
+    path = f"/watch/{default_viewer().companion_secret}/manifest.json"
+    statuses = [client.get(path, REMOTE_ADDR="10.0.0.7").status_code for _ in range(7)]
+    assert statuses == [200] * 5 + [429] * 2
+    assert client.get(path, REMOTE_ADDR="10.0.0.8").status_code == 200  # another client
+
+
+# --- the lane --------------------------------------------------------------------------------------
+def test_a_play_warms_the_next_episodes_once_and_opening_one_of_them_is_a_warm_hit(warmed_peer):
+    viewer = default_viewer()
+    expected = aired_after(warmed_peer, SERIES, 1, 4, 2)
+    warmed = companion_play(viewer.pk, "series", f"{SERIES}:1:4", timezone.now())
+    assert warmed == expected
+    assert Counter(e["id"] for e in warmed_peer.requests("stream")) == Counter(expected)
+    play = Play.objects.get()
+    assert (play.video_id, play.warm, play.miss_reason) == (f"{SERIES}:1:4", False, "never warmed")
+
+    warmed_peer.reset()
+    companion_play(viewer.pk, "series", expected[0], timezone.now())  # the next one, opened
+    hit = Play.objects.get(video_id=expected[0])
+    assert (hit.warm, hit.miss_reason, hit.warmed_by) == (True, "", "next episode")
+    # of its next two, the one the first play warmed is still warm: only the other is requested
+    season, episode = map(int, expected[0].split(":")[1:])
+    following = aired_after(warmed_peer, SERIES, season, episode, 2)
+    assert following[0] == expected[1]
+    assert [e["id"] for e in warmed_peer.requests("stream")] == following[1:]
+    assert LaneWarm.objects.count() == 3
+
+
+def test_play_and_hit_counts_of_a_scripted_sequence(warmed_peer, settings):
+    viewer = default_viewer()
+    addon = Addon.objects.get()
+    key = addon_key(addon.url)
+    now = timezone.now()
+    record = {"addon_key": key, "addon_name": "peer", "content_type": "movie", "last_attempt": now}
+    PrefetchRecord.objects.bulk_create([
+        PrefetchRecord(video_id="tt9100001", last_success=now, stream_count=3, **record),  # warm
+        PrefetchRecord(video_id="tt9100002", last_success=now - timedelta(days=30), stream_count=3,
+                       **{**record, "last_attempt": now - timedelta(days=30)}),  # expired (validity 7 d)
+        PrefetchRecord(video_id="tt9100003", last_success=None, last_error="HTTP 500", **record),  # failed
+    ])
+    Run.objects.create(trigger=RunTrigger.SCHEDULE, status=RunStatus.COMPLETED, started_at=now - timedelta(minutes=1),
+                       finished_at=now + timedelta(minutes=1))
+    sequence = [("movie", "tt9100001", 0), ("movie", "tt9100001", 5),  # the same play twice within 10 min
+                ("movie", "tt9100001", 11), ("movie", "tt9100002", 0), ("movie", "tt9100003", 0),
+                ("movie", "tt9100004", 0), ("tv", "tt9100005", 0), ("movie", "nope:1", 0)]
+    for content_type, video_id, minutes in sequence:
+        companion_play(viewer.pk, content_type, video_id, now + timedelta(minutes=minutes))
+    summary = plays_summary(7, viewer, now=now + timedelta(minutes=20))
+    assert (summary["plays"], summary["warm"], summary["hit_rate"]) == (7, 2, round(2 / 7, 4))
+    assert sorted((m["video_id"], m["reason"]) for m in summary["misses"]) == [
+        ("nope:1", "not served"), ("tt9100002", "expired"), ("tt9100003", "failed"), ("tt9100004", "never warmed"),
+        ("tt9100005", "not served")]
+    assert summary["warmed_by"] == {"catalog": 2}
+    assert summary_line(summary) == "Opened in the last 7 days: 2 of 7 warm — 29 %"
+    assert not warmed_peer.requests("stream")  # movies have no next episode
+
+
+def test_plays_api_and_metrics(api, warmed_peer, client, owner):
+    viewer = default_viewer()
+    now = timezone.now()
+    Play.objects.bulk_create([Play(viewer=viewer, content_type="movie", video_id=f"tt91{n}", at=now, warm=n < 3,
+                                   miss_reason="" if n < 3 else "never warmed") for n in range(4)]
+                             + [Play(viewer=viewer, content_type="movie", video_id="tt99", warm=True,
+                                     at=now - timedelta(days=8))])
+    answer = api.get("/api/follow/plays", {"days": 7}).json()
+    assert (answer["plays"], answer["warm"], answer["hit_rate"]) == (4, 3, 0.75)
+    assert answer["misses"][0]["video_id"] == "tt913" and answer["misses"][0]["reason"] == "never warmed"
+    assert api.get("/api/follow/plays", {"days": 0}).status_code == 400
+    client.force_login(owner)
+    assert "Opened in the last 7 days: 3 of 4 warm — 75 %" in client.get("/").content.decode()
+    metrics = client.get("/metrics").content.decode()
+    assert 'prefetcher_plays_total{warm="true"} 4.0' in metrics and 'prefetcher_plays_total{warm="false"} 1.0' in metrics
+
+
+# --- follow runs -------------------------------------------------------------------------------------
+def test_a_follow_run_requests_each_cold_target_once(api, warmed_peer):
+    viewer = default_viewer()
+    now = timezone.now()
+    videos = [("series", f"{SERIES}:1:2"), ("series", f"{SERIES}:1:3"), ("series", "tt9200004:1:1"),
+              ("movie", "tt9100012"), ("movie", "tt9100013")]
+    Target.objects.bulk_create([Target(viewer=viewer, content_type=t, video_id=v, source="stremio", reason="r",
+                                       computed_at=now) for t, v in videos])
+    other = Viewer.objects.create(name="Guest")  # the same video for two viewers: one request
+    Target.objects.create(viewer=other, content_type="movie", video_id="tt9100012", source="trakt", reason="r",
+                          computed_at=now)
+    answer = api.post("/api/follow/warm").json()
+    run = Run.objects.get(pk=answer["id"])
+    assert run.trigger == RunTrigger.FOLLOW
+    run = execute_run(run.pk)
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert Counter(e["id"] for e in warmed_peer.requests("stream")) == Counter(v for _, v in videos)
+    assert not warmed_peer.requests("catalog") and not warmed_peer.requests("meta")
+    assert api.get(f"/api/runs/{run.pk}").json()["run"]["statistics"]["episodes_prefetched"] == 3
+    assert api.post("/api/follow/warm").json() == {"success": True, "id": None,
+                                                   "message": "Every target is warm already."}
+
+
+# --- accounts, through the API, against the stand-in ----------------------------------------------
+SCENARIO = {
+    "stremio": {"email": EMAIL, "password": PASSWORD, "library": [
+        {"id": SERIES, "type": "series", "video_id": f"{SERIES}:1:4", "progress": 0.42},
+        {"id": "tt9100012", "type": "movie", "progress": 0.3},
+    ]},
+    "trakt": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+              "playback": [{"imdb": "tt9100030", "progress": 61.0}], "watchlist": {"movies": ["tt9100040"]}},
+}
+
+
+@pytest.fixture
+def standin(make_standin, warmed_peer, settings):
+    server = make_standin(SCENARIO, meta_url=warmed_peer.base)
+    settings.STREMIO_API_URL = settings.TRAKT_API_URL = server.url
+    settings.TRAKT_CLIENT_ID, settings.TRAKT_CLIENT_SECRET = CLIENT_ID, CLIENT_SECRET
+    return server
+
+
+def test_stremio_sign_in_sync_and_sign_out(api, standin, warmed_peer):
+    wrong = api.post("/api/follow/stremio", {"email": EMAIL, "password": "nope"}, format="json")
+    assert wrong.status_code == 400 and "Wrong passphrase" in wrong.json()["error"]
+    assert api.post("/api/follow/stremio", {"email": EMAIL}, format="json").json()["errors"] == {
+        "password": ["Enter a value."]}
+    signed = api.post("/api/follow/stremio", {"email": EMAIL, "password": PASSWORD}, format="json")
+    assert signed.status_code == 200 and signed.json()["stremio"]["connected"] is True
+    assert api.post("/api/follow/sync").json()["errors"] == {}
+    targets = api.get("/api/follow/targets").json()
+    expected = [f"{SERIES}:1:4", *aired_after(warmed_peer, SERIES, 1, 4, 2), "tt9100012"]
+    assert sorted(t["video_id"] for t in targets) == sorted(expected)
+    assert {t["source"] for t in targets} == {"stremio"}
+    state = api.get("/api/follow").json()
+    assert state["stremio"]["summary"].startswith(f"Stremio: signed in as {EMAIL}, library read")
+    auth_key = StremioLink.objects.get().auth_key
+    assert api.delete("/api/follow/stremio").status_code == 200
+    assert not StremioLink.objects.exists() and not Target.objects.exists()
+    assert any(e["path"] == "/api/logout" for e in standin.log())
+    with_key = api.post("/api/follow/stremio", {"auth_key": auth_key}, format="json")
+    assert with_key.status_code == 400 and "sign in again" in with_key.json()["error"]
+
+
+def connect_trakt(api) -> dict:
+    """The device flow as the page drives it, the approval given on the stand-in's first pending
+    answer; polls are not held to the stored interval (`now` ahead), the stand-in holds them to its own."""
+    started = api.post("/api/follow/trakt/device").json()
+    viewer = default_viewer()
+
+    def connected():
+        poll_trakt_device(viewer, now=timezone.now() + timedelta(minutes=1))
+        return TraktLink.objects.get().connected
+
+    wait_until(connected, timeout=15, interval=0.3, message="the device code to be approved")
+    return started
+
+
+def test_trakt_device_flow_sync_and_disconnect(api, standin):
+    started = connect_trakt(api)
+    assert started["user_code"] and started["verification_url"] and started["expires_in"] > 0
+    assert [e["status"] for e in standin.log() if e["path"] == "/oauth/device/token"][0] == 400  # pending first
+    trakt = api.get("/api/follow/trakt/device").json()["trakt"]
+    assert trakt["connected"] is True and trakt["summary"].startswith("Trakt: connected")
+    assert api.post("/api/follow/sync").json()["errors"] == {}
+    assert sorted(t["video_id"] for t in api.get("/api/follow/targets").json()) == ["tt9100030", "tt9100040"]
+    assert api.delete("/api/follow/trakt").status_code == 200
+    assert not TraktLink.objects.exists()
+    assert any(e["path"] == "/oauth/revoke" for e in standin.log())
+
+
+def test_secrets_nowhere(api, standin, caplog, client, owner):
+    caplog.set_level(logging.DEBUG)
+    api.post("/api/follow/stremio", {"email": EMAIL, "password": PASSWORD}, format="json")
+    connect_trakt(api)
+    viewer = default_viewer()
+    api.post("/api/follow/sync")
+    link, trakt = StremioLink.objects.get(), TraktLink.objects.get()
+    secrets = [link.auth_key, trakt.access_token, trakt.refresh_token, PASSWORD]
+    assert all(secrets)
+    client.force_login(owner)
+    logging.getLogger("django.request").warning("Not Found: /watch/%s/manifest.json", viewer.companion_secret)
+    logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "10.0.0.7:5000", "GET",
+                                             f"/watch/{viewer.companion_secret}/stream/series/tt1%3A1%3A2.json", "1.1", 200)
+    shown = [client.get("/follow/").content.decode(), json.dumps(api.get("/api/follow").json()),
+             json.dumps(api.get("/api/follow/targets").json())]
+    out = StringIO()
+    call_command("export_config", stdout=out)
+    exported = out.getvalue()
+    redacting = RedactingFilter()
+    logged = "\n".join(record.getMessage() for record in caplog.records if redacting.filter(record))
+    for secret in [*secrets, viewer.companion_secret]:
+        assert secret not in exported and secret not in logged, secret
+    for secret in secrets:
+        assert not any(secret in text for text in shown), secret
+    assert "/watch/***/manifest.json" in logged and '"GET /watch/***/stream/series/tt1%3A1%3A2.json' in logged
+
+
+def test_warm_now_while_a_run_is_active_is_a_409_and_starts_nothing(api, warmed_peer):
+    Target.objects.create(viewer=default_viewer(), content_type="movie", video_id="tt9100012", source="stremio",
+                          reason="r", computed_at=timezone.now())
+    Run.objects.create(status=RunStatus.RUNNING, started_at=timezone.now(), worker="elsewhere")
+    answer = api.post("/api/follow/warm")
+    assert answer.status_code == 409 and answer.json()["error"] == "A run is already active."
+    assert not Run.objects.filter(trigger=RunTrigger.FOLLOW).exists()
+
+
+def test_the_beat_sync_starts_a_follow_run_when_something_is_cold_and_none_when_all_is_warm(api, standin):
+    api.post("/api/follow/stremio", {"email": EMAIL, "password": PASSWORD}, format="json")
+    sync()
+    run = Run.objects.get(trigger=RunTrigger.FOLLOW)
+    assert sorted(video for _, video in run.options["follow_targets"]) == sorted(
+        t.video_id for t in Target.objects.all())
+    assert execute_run(run.pk).status == RunStatus.COMPLETED
+    sync()  # everything is warm now
+    assert Run.objects.filter(trigger=RunTrigger.FOLLOW).count() == 1

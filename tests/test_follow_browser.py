@@ -1,0 +1,75 @@
+"""The Follow page in Chromium: the companion URL with its install link and the HTTPS note, a new
+secret, Stremio's sign-in (the service's refusal shown, then signed in), Trakt's device code shown and
+polled until connected, reading the accounts into the targets list, and the hit rate."""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from prefetch.follow.models import Play, Viewer
+from prefetch.follow.services import default_viewer
+from tests.browser import assert_fits, looks
+from tests.test_follow import SCENARIO
+from tests.test_lifecycle import configure
+from tests.watch_standin import CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_follow_page_connects_both_accounts_and_lists_what_is_kept_warm(signed_in_page, make_peer, make_standin,
+                                                                       settings, asgi_server):
+    page = signed_in_page
+    peer = make_peer()
+    configure(peer.url, [("series", "peer-series")], cache_validity_s=7 * 86400)
+    standin = make_standin(SCENARIO, meta_url=peer.base)
+    settings.STREMIO_API_URL = settings.TRAKT_API_URL = standin.url
+    settings.TRAKT_CLIENT_ID, settings.TRAKT_CLIENT_SECRET = CLIENT_ID, CLIENT_SECRET
+    viewer = default_viewer()
+    Play.objects.create(viewer=viewer, content_type="movie", video_id="tt9100001", at=timezone.now(), warm=True,
+                        warmed_by="catalog")
+    Play.objects.create(viewer=viewer, content_type="movie", video_id="tt9100002", at=timezone.now(), warm=False,
+                        miss_reason="expired")
+
+    page.goto("/follow/")
+    url = page.locator("#companion-url")
+    expect(url).to_have_value(f"{asgi_server.url}/watch/{viewer.companion_secret}/manifest.json")
+    expect(page.locator("#install-link")).to_have_attribute(
+        "href", f"stremio://{asgi_server.url.split('://')[1]}/watch/{viewer.companion_secret}/manifest.json")
+    expect(page.locator("#https-note")).to_contain_text("HTTPS only")
+    expect(page.locator("#hit-rate")).to_have_text("Opened in the last 7 days: 1 of 2 warm — 50 %")
+    expect(page.locator("#miss-table")).to_contain_text("expired")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#regenerate")
+    expect(url).to_have_value(f"{asgi_server.url}/watch/{Viewer.objects.get().companion_secret}/manifest.json")
+    assert Viewer.objects.get().companion_secret != viewer.companion_secret
+
+    page.fill("#stremio-form input[name=email]", EMAIL)
+    page.fill("#stremio-form input[name=password]", "wrong")
+    page.click("#stremio-connect")
+    expect(page.locator(".toast-error")).to_contain_text("Wrong passphrase")
+    page.fill("#stremio-form input[name=password]", PASSWORD)
+    page.click("#stremio-connect")
+    expect(page.locator("#stremio-state")).to_contain_text(f"Stremio: signed in as {EMAIL}")
+    expect(page.locator("#stremio-form")).to_be_hidden()
+
+    page.click("#trakt-connect")
+    expect(page.locator("#trakt-code")).to_be_visible()
+    expect(page.locator("#trakt-user-code")).not_to_be_empty()
+    expect(page.locator("#trakt-state")).to_contain_text("Trakt: connected", timeout=15_000)  # polled
+
+    page.click("#sync-now")
+    expect(page.locator("#target-table")).to_contain_text("tt9200003:1:4")
+    expect(page.locator("#target-table")).to_contain_text("tt9100030")  # Trakt's paused movie
+    expect(page.locator("#stremio-state")).to_contain_text("library read")
+    for _look in looks(page, "/follow/"):
+        assert_fits(page)
+    if os.environ.get("SCREENSHOTS"):  # the README's picture (SCREENSHOTS=1 refreshes it)
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.evaluate("localStorage.setItem('theme', 'dark')")
+        page.goto("/follow/")
+        page.screenshot(path=str(Path(__file__).resolve().parent.parent / "docs/screenshots/follow.png"),
+                        full_page=True)
