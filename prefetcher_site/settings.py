@@ -245,6 +245,9 @@ ADDON_MAX_MANIFEST_MB = env.float("ADDON_MAX_MANIFEST_MB", default=5.0)
 ADDON_MAX_ANSWER_MB = env.float("ADDON_MAX_ANSWER_MB", default=20.0)
 # Catalogs taken from one addon's manifest; real addons declare a few to a few hundred.
 ADDON_MAX_CATALOGS = env.int("ADDON_MAX_CATALOGS", default=1000)
+# Items taken from one catalog page (the rest of the page is counted and left out, with a message):
+# real addons answer 100 or so per page; this keeps a run's memory flat whatever an addon sends.
+ADDON_MAX_PAGE_ITEMS = env.int("ADDON_MAX_PAGE_ITEMS", default=10000)
 # Network policy for addon URLs (addons/network_policy.py): empty lists = any address but link-local
 # and metadata ones; set either to allow only what is listed (networks may also lift those refusals).
 ADDON_ALLOWED_HOSTS = [host.strip().lower() for host in env.list("ADDON_ALLOWED_HOSTS", default=[]) if host.strip()]

@@ -1,0 +1,35 @@
+"""Memory of a run against an addon whose catalog page is huge: the page is read one meta at a time
+and at most ADDON_MAX_PAGE_ITEMS (10,000) of it are taken, so the run's memory stays flat."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PEAK_LIMIT_MB = 250  # the same run against the default peer peaks at 100 MB; it took 274 MB here before
+
+
+def test_a_100000_item_catalog_page_keeps_the_run_under_250_mb(make_peer, tmp_path):
+    # 100,000 metas in one page: 21.5 MB, over the default answer cap, which is raised for it
+    peer = make_peer(PEER_MOVIES=100_000, PEER_PAGE_SIZE=100_000)
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "ADDON_MAX_ANSWER_MB": "25"}
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
+    stdout, stderr = tmp_path / "stdout", tmp_path / "stderr"
+    with stdout.open("w") as out, stderr.open("w") as err:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "prefetch", "--addon", f"both={peer.url}", "--concurrency", "8",
+             "--delay", "0", "--cache-validity", "0", "--movies-per-catalog", "-1", "--verify", "0", "--json"],
+            cwd=ROOT, env=env, stdout=out, stderr=err,
+        )
+        _, status, usage = os.wait4(process.pid, 0)  # this child's own peak, not the peer's
+        process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.returncode == 0, stderr.read_text()[-3000:]
+    popular = next(c for c in json.loads(stdout.read_text())["catalogs"] if c["id"] == "peer-popular")
+    assert popular["prefetched"] == 10_000 and popular["items_over_page_cap"] == 90_000
+    assert "the page at skip=0 lists 100000 items; only the first 10000 are taken" in stderr.read_text()
+    peak_mb = usage.ru_maxrss / 1024
+    print(f"peak RSS {peak_mb:.0f} MB")
+    assert peak_mb < PEAK_LIMIT_MB
