@@ -267,3 +267,31 @@ def test_nul_anywhere_in_an_imported_file_is_refused_naming_where(tmp_path):
         call_command("import_config", path, stdout=StringIO(), stderr=StringIO())
     assert error.value.returncode == 2
     assert not Addon.objects.exists()
+
+
+# --- stream regex settings: no catastrophic backtracking ----------------------------------------------
+@pytest.mark.parametrize("field", ["skip_stream_regex", "cached_stream_regex"])
+@pytest.mark.parametrize("pattern", [r"(a)\1", r"(?=cached)", "("])
+def test_a_regex_only_a_backtracking_engine_runs_is_a_400_naming_the_field(api, field, pattern):
+    from prefetch.models import PrefetchSettings
+
+    message = refused(api.patch("/api/config", {field: pattern}, format="json"), field)
+    assert "Not a valid regular expression" in " ".join(message)
+    assert getattr(PrefetchSettings.load(), field) != pattern
+
+
+def test_a_catastrophic_pattern_cannot_hang_a_run_on_a_hostile_title(api):
+    """`(a+)+$` on 40 a's and a '!' takes Python's re hours (2^40 ways to split the a's); the settings'
+    patterns run on RE2, in linear time. Matched in a child process that is killed past 60 s."""
+    import subprocess
+    import sys
+
+    assert api.patch("/api/config", {"skip_stream_regex": "(a+)+$"}, format="json").status_code == 200
+    title = "a" * 40 + "!"
+    match = subprocess.run(
+        [sys.executable, "-c", "import sys; from prefetch.engine.plan import EngineSettings; "
+         "skip = EngineSettings(skip_stream_regex=sys.argv[1]).compiled_regexes()[1]; "
+         "print(skip.search(sys.argv[2]) is None)", "(a+)+$", title],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert match.stdout.strip() == "True", match.stderr
