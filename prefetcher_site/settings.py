@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "prefetcher_site.websocket_origin.SameOriginEventStream",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "prefetcher_site.accounts.LoginRequiredMiddleware",  # every page needs a user unless marked public
     "prefetcher_site.accounts.FirstRunMiddleware",
