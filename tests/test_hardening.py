@@ -295,3 +295,26 @@ def test_a_catastrophic_pattern_cannot_hang_a_run_on_a_hostile_title(api):
         capture_output=True, text=True, timeout=60,
     )
     assert match.stdout.strip() == "True", match.stderr
+
+
+# --- /metrics label values -----------------------------------------------------------------------------
+def test_long_addon_names_are_cut_in_metrics_labels_and_two_of_them_stay_two_series(client, owner):
+    from django.utils import timezone
+
+    from prefetch.models import MetricTotal, PrefetchRecord
+    from prefetcher_site.metrics import LABEL_MAX_CHARS, label_value
+
+    assert len(label_value("N" * 10_000)) == LABEL_MAX_CHARS  # a 10 kB manifest name
+    names = ["N" * 197 + "one", "N" * 197 + "two"]  # the database keeps 200 characters of a name
+    for name in names:
+        PrefetchRecord.objects.create(addon_key=name[-3:], addon_name=name, content_type="movie", video_id="tt1",
+                                      last_attempt=timezone.now())
+        MetricTotal.objects.create(metric="stream_requests", addon_name=name, label="ok", value=3)
+        MetricTotal.objects.create(metric="stream_latency_bucket", addon_name=name, label="0.05", value=3)
+    client.force_login(owner)
+    lines = [line for line in client.get("/metrics").content.decode().splitlines() if "NNN" in line]
+    addon_labels = {line.split('"')[1] for line in lines}
+    assert lines and max(len(label) for label in addon_labels) == LABEL_MAX_CHARS
+    for metric in ("prefetcher_records{", "prefetcher_stream_requests_total{",
+                   "prefetcher_stream_request_latency_seconds_count{"):
+        assert len({line.split('"')[1] for line in lines if line.startswith(metric)}) == 2, metric
