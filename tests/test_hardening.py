@@ -318,3 +318,18 @@ def test_long_addon_names_are_cut_in_metrics_labels_and_two_of_them_stay_two_ser
     for metric in ("prefetcher_records{", "prefetcher_stream_requests_total{",
                    "prefetcher_stream_request_latency_seconds_count{"):
         assert len({line.split('"')[1] for line in lines if line.startswith(metric)}) == 2, metric
+
+
+# --- the API docs load nothing from another host ----------------------------------------------------------
+def test_the_redoc_page_and_its_bundle_ask_no_other_host(client, owner):
+    import re
+
+    client.force_login(owner)
+    page = client.get("/api/redoc").content.decode()
+    addresses = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert addresses and all(address.startswith("/") for address in addresses), addresses
+    bundle = client.get(next(address for address in addresses if address.endswith(".js")))
+    assert bundle.status_code == 200 and bundle["Content-Type"].startswith("text/javascript")
+    assert b"Redoc" in bundle.content and b"cdn.redoc.ly" not in bundle.content
+    client.logout()
+    assert client.get("/api/redoc/redoc.standalone.js").status_code == 302  # to the sign-in page
