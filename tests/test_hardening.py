@@ -173,6 +173,26 @@ def test_prefetch_releases_huge_delay_from_the_shell_is_one_line_and_exit_two(tm
     assert "Traceback" not in text and "\n" not in text and "--release-delay" in text, text
 
 
+
+@pytest.mark.parametrize("args, message", [
+    (["export_config", "--output", "/nonexistent/dir/config.json"], "Cannot write /nonexistent/dir/config.json"),
+    (["export_config", "--output", "/"], "Cannot write /: Is a directory"),
+    (["export_config", "--no-such-option"], "unrecognized arguments: --no-such-option"),
+    (["healthcheck", "--port", "abc"], "--port: not a port number"),
+    (["healthcheck", "--http", "--port", "99999"], "--port: not a port number"),
+    (["serve", "--port", "99999"], "--port: not a port number"),  # uvicorn listened on another port
+    (["serve", "--host", "no.such.host.invalid"], "--host: cannot resolve"),  # after starting the worker
+    (["import_config", "--no-such-option", "x.json"], "unrecognized arguments"),
+])
+def test_bad_input_to_the_site_commands_is_one_line_and_exit_two(tmp_path, args, message):
+    if "--output" in args:  # the export reads the configuration before it writes
+        _manage("migrate", "-v0", data_dir=tmp_path)
+    done = _manage(*args, data_dir=tmp_path)
+    assert done.returncode == 2, done.stderr[-500:]
+    text = done.stderr.strip()
+    assert message in text and "\n" not in text and "Traceback" not in text, text[-500:]
+
+
 # --- NUL characters (PostgreSQL text and jsonb cannot hold them) --------------------------------------
 @pytest.mark.parametrize("body", [
     {"fallback_meta_url": "http://a/\u0000m.json"},
