@@ -295,13 +295,22 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Channels -----------------------------------------------------------------------------------
-if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 2000, "expiry": 15},
-        }
+# channels_redis waits for messages with a 5 s blocking pop on the server; redis-py 8 gives up on
+# a read after 5 s by default, so the client lost that race and every idle socket ended in a
+# TimeoutError traceback (and a close with 1011). Reads wait longer than the pop.
+CHANNEL_LAYER_READ_TIMEOUT_S = 15
+
+
+def redis_channel_layer(url: str) -> dict:
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": url, "socket_timeout": CHANNEL_LAYER_READ_TIMEOUT_S}],
+                   "capacity": 2000, "expiry": 15},
     }
+
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
