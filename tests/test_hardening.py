@@ -353,3 +353,37 @@ def test_the_redoc_page_and_its_bundle_ask_no_other_host(client, owner):
     assert b"Redoc" in bundle.content and b"cdn.redoc.ly" not in bundle.content
     client.logout()
     assert client.get("/api/redoc/redoc.standalone.js").status_code == 302  # to the sign-in page
+
+
+# --- lone surrogates (JSON's \udcff: not Unicode, no database or encoder takes it) ---------------------
+def _raw_json(api, method: str, path: str, body) -> object:
+    """Encoded here with \\u escapes: the test client's encoder cannot encode a lone surrogate."""
+    import json
+
+    return api.generic(method, path, json.dumps(body), content_type="application/json")
+
+
+@pytest.mark.parametrize("method, path, body, field", [
+    ("PATCH", "/api/config", {"cache_request_hosts": "a\udcff"}, "cache_request_hosts"),
+    ("PATCH", "/api/config", {"skip_stream_regex": "\ud800"}, "skip_stream_regex"),
+    ("PATCH", "/api/config", {"fallback_meta_url": "http://a/\udcffm.json"}, "fallback_meta_url"),
+    ("POST", "/api/addons", {"url": "http://a\udcff/manifest.json", "type": "both"}, "url"),
+    ("POST", "/api/schedule", {"time": "10:00", "days": ["mon\udcff"]}, "days"),
+])
+def test_a_lone_surrogate_in_an_api_body_is_a_400_naming_the_field(api, method, path, body, field):
+    message = refused(_raw_json(api, method, path, body), field)
+    assert "lone surrogate" in " ".join(message)
+
+
+def test_a_lone_surrogate_in_an_imported_file_is_refused_naming_where(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from prefetch.models import PrefetchSettings
+
+    path = export_with(tmp_path, cache_request_hosts="x\udcff")  # written as the escape \udcff
+    with pytest.raises(CommandError, match=r"settings\.cache_request_hosts: Not valid text: it holds a lone surrogate"):
+        call_command("import_config", path, stdout=StringIO(), stderr=StringIO())
+    assert PrefetchSettings.load().cache_request_hosts == ""
