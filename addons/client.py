@@ -16,6 +16,7 @@ addon's answers.
 import asyncio
 import errno
 import json
+import re
 import socket
 import ssl
 import time
@@ -40,6 +41,30 @@ USER_AGENT = "StreamsPrefetcher/1.0 (+self-hosted cache warmer)"
 MAX_RETRY_AFTER_S = 60.0
 MB = 1024 * 1024
 READ_CHUNK = 64 * 1024
+
+
+# A JSON \u escape of a lone surrogate (half of a pair without its other half) decodes to text that is
+# not Unicode, which no database stores (an addon's name was a 500 on adding it). Escaped backslashes
+# are matched first so that `\\ud800` (a backslash, then "ud800") is left as it is.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_UNICODE_ESCAPES = re.compile(
+    rb"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+)
+LONE_SURROGATE_ESCAPE_LENGTH = 6
+
+
+def lone_surrogates_replaced(body: bytes) -> bytes:
+    """A JSON body with its lone surrogate escapes replaced by U+FFFD (a pass only when it has one)."""
+    if not _SURROGATE_ESCAPE.search(body):
+        return body
+    return _UNICODE_ESCAPES.sub(
+        lambda escape: rb"\ufffd" if len(escape[0]) == LONE_SURROGATE_ESCAPE_LENGTH else escape[0], body)
+
+
+def parse_addon_json(body: bytes) -> Any:
+    """An addon's JSON answer as Unicode text only: lone surrogate escapes replaced, and bytes that are
+    not UTF-8 (surrogates encoded as bytes among them) refused as "not JSON" (a ValueError)."""
+    return json.loads(lone_surrogates_replaced(body).decode("utf-8-sig"))
 
 
 class Failure(StrEnum):
@@ -171,7 +196,7 @@ def parse_catalog_page(body: bytes, max_items: int) -> CatalogPage | None:
     100,000 metas costs what one of `max_items` does (json.loads would build all of them at once,
     several times the answer's size). None when the answer has no metas list."""
     try:
-        events = ijson.parse(body, use_float=True)
+        events = ijson.parse(lone_surrogates_replaced(body), use_float=True)
         for prefix, event, _ in events:
             if prefix == "metas":
                 if event != "start_array":
@@ -256,7 +281,7 @@ class AddonClient:
 
     async def get_json(
         self, url: str, max_bytes: int | None = None, *, backoff: Backoff | None = None,
-        parse: Callable[[bytes], Any] = json.loads,
+        parse: Callable[[bytes], Any] = parse_addon_json,
     ) -> FetchResult:
         """GET and decode JSON, retrying transient failures. `backoff(seconds, status, retry_after)`
         replaces the plain sleep between attempts (the engine's adaptive pace learns of the refusal

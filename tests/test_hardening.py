@@ -387,3 +387,36 @@ def test_a_lone_surrogate_in_an_imported_file_is_refused_naming_where(tmp_path):
     with pytest.raises(CommandError, match=r"settings\.cache_request_hosts: Not valid text: it holds a lone surrogate"):
         call_command("import_config", path, stdout=StringIO(), stderr=StringIO())
     assert PrefetchSettings.load().cache_request_hosts == ""
+
+
+def surrogate_answer(path: str) -> dict:
+    """An addon whose manifest, catalog, meta and streams carry lone surrogates (sent as \\udcff)."""
+    if path == "/manifest.json":
+        return {"id": "sur", "name": "Sur\udcff Addon", "version": "1.0.0", "types": ["series"],
+                "resources": ["catalog", "stream", "meta"], "idPrefixes": ["tt"],
+                "catalogs": [{"type": "series", "id": "top", "name": "Top\ud800"}]}
+    if path.startswith("/catalog/"):
+        return {"metas": [{"id": "tt1", "type": "series", "name": "Title\udcff one"}]}
+    if path.startswith("/meta/"):
+        return {"meta": {"id": "tt1", "type": "series", "name": "Title\udcff one", "videos": [
+            {"id": "tt1:1:1", "season": 1, "episode": 1, "title": "Pilot\udcff", "released": "2020-01-01T00:00:00Z"}]}}
+    return {"streams": [{"title": "ok\udcff", "url": "http://127.0.0.1/x"}]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lone_surrogates_from_an_addon_are_replaced_and_the_addon_and_its_run_are_stored():
+    from addons.models import Addon, Catalog
+    from addons.services import add_addon, load_catalogs
+    from prefetch.models import PrefetchRecord, PrefetchSettings, RunStatus
+    from prefetch.runs import create_run, execute_run
+    from tests.helpers import json_addon
+
+    with json_addon(surrogate_answer) as url:
+        add_addon(url)  # it was a 500: the name could not be encoded for the database
+        assert not load_catalogs()["errors"]
+        PrefetchSettings.objects.update_or_create(pk=1, defaults={"delay_s": 0, "fallback_meta_url": ""})
+        run = execute_run(create_run("manual").pk)
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert Addon.objects.get().name == "Sur\ufffd Addon" and Catalog.objects.get().name == "Top\ufffd"
+    record = PrefetchRecord.objects.get()
+    assert record.video_id == "tt1:1:1" and record.addon_name.startswith("Sur\ufffd Addon")
