@@ -16,6 +16,7 @@ addon's answers.
 import asyncio
 import errno
 import json
+import re
 import socket
 import ssl
 import time
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
+import ijson
 from yarl import URL
 
 from .manifest import Manifest, ManifestError
@@ -39,6 +41,30 @@ USER_AGENT = "StreamsPrefetcher/1.0 (+self-hosted cache warmer)"
 MAX_RETRY_AFTER_S = 60.0
 MB = 1024 * 1024
 READ_CHUNK = 64 * 1024
+
+
+# A JSON \u escape of a lone surrogate (half of a pair without its other half) decodes to text that is
+# not Unicode, which no database stores (an addon's name was a 500 on adding it). Escaped backslashes
+# are matched first so that `\\ud800` (a backslash, then "ud800") is left as it is.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_UNICODE_ESCAPES = re.compile(
+    rb"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+)
+LONE_SURROGATE_ESCAPE_LENGTH = 6
+
+
+def lone_surrogates_replaced(body: bytes) -> bytes:
+    """A JSON body with its lone surrogate escapes replaced by U+FFFD (a pass only when it has one)."""
+    if not _SURROGATE_ESCAPE.search(body):
+        return body
+    return _UNICODE_ESCAPES.sub(
+        lambda escape: rb"\ufffd" if len(escape[0]) == LONE_SURROGATE_ESCAPE_LENGTH else escape[0], body)
+
+
+def parse_addon_json(body: bytes) -> Any:
+    """An addon's JSON answer as Unicode text only: lone surrogate escapes replaced, and bytes that are
+    not UTF-8 (surrogates encoded as bytes among them) refused as "not JSON" (a ValueError)."""
+    return json.loads(lone_surrogates_replaced(body).decode("utf-8-sig"))
 
 
 class Failure(StrEnum):
@@ -155,7 +181,37 @@ class ClientLimits:
 
     max_manifest_bytes: int = 5 * MB
     max_answer_bytes: int = 20 * MB
+    max_page_items: int = 10_000  # metas taken from one catalog page; the rest are counted only
     policy: NetworkPolicy = NetworkPolicy()
+
+
+@dataclass
+class CatalogPage:
+    metas: list  # the first entries of the answer's metas list (at most ClientLimits.max_page_items)
+    listed: int  # how many entries the list had
+
+
+def parse_catalog_page(body: bytes, max_items: int) -> CatalogPage | None:
+    """A catalog answer's metas, read one at a time: only the first `max_items` are kept, so a page of
+    100,000 metas costs what one of `max_items` does (json.loads would build all of them at once,
+    several times the answer's size). None when the answer has no metas list."""
+    try:
+        events = ijson.parse(lone_surrogates_replaced(body), use_float=True)
+        for prefix, event, _ in events:
+            if prefix == "metas":
+                if event != "start_array":
+                    return None
+                break
+        else:
+            return None
+        page = CatalogPage([], 0)
+        for meta in ijson.items(events, "metas.item", use_float=True):
+            if page.listed < max_items:
+                page.metas.append(meta)
+            page.listed += 1
+        return page
+    except ijson.JSONError as error:  # the client's callers know ValueError as "not JSON"
+        raise ValueError(str(error)) from None
 
 
 class AddonClient:
@@ -199,7 +255,9 @@ class AddonClient:
             return max(backoff, min(error.retry_after, MAX_RETRY_AFTER_S))
         return backoff
 
-    async def _get_json_once(self, url: str, max_bytes: int) -> tuple[int, Any, str | None]:
+    async def _get_json_once(
+        self, url: str, max_bytes: int, parse: Callable[[bytes], Any]
+    ) -> tuple[int, Any, str | None]:
         try:
             async with self._session.get(_as_sent(url), proxy=self.proxy) as response:
                 status = response.status
@@ -217,20 +275,25 @@ class AddonClient:
         except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as error:
             raise TransientError(describe_transport_error(error, self.timeout.total), Failure.TRANSPORT) from error
         try:
-            return status, json.loads(body), cache_control
+            return status, parse(body), cache_control
         except ValueError:
             raise PermanentError("not JSON", Failure.NOT_AN_ANSWER, status) from None
 
-    async def get_json(self, url: str, max_bytes: int | None = None, *, backoff: Backoff | None = None) -> FetchResult:
+    async def get_json(
+        self, url: str, max_bytes: int | None = None, *, backoff: Backoff | None = None,
+        parse: Callable[[bytes], Any] = parse_addon_json,
+    ) -> FetchResult:
         """GET and decode JSON, retrying transient failures. `backoff(seconds, status, retry_after)`
         replaces the plain sleep between attempts (the engine's adaptive pace learns of the refusal
-        at once and does not count the waiting request as in flight)."""
+        at once and does not count the waiting request as in flight). `parse` turns the body into
+        `data` (a ValueError is "not JSON")."""
         # A plain loop, not tenacity's AsyncRetrying: that one inspects a dozen callables per request,
         # a fifth of the engine's own time per stream request against a fast addon.
         for attempt in range(1, self.retries + 2):
             started = time.perf_counter()
             try:
-                status, data, cache_control = await self._get_json_once(url, max_bytes or self.limits.max_answer_bytes)
+                status, data, cache_control = await self._get_json_once(
+                    url, max_bytes or self.limits.max_answer_bytes, parse)
             except PermanentError as error:
                 return _failed(error, started, attempt)
             except TransientError as error:
@@ -243,6 +306,11 @@ class AddonClient:
                     await backoff(wait_s, error.status, error.retry_after)
             else:
                 return FetchResult(status, data, None, _ms_since(started), attempt, cache_control)
+
+    async def get_catalog_page(self, url: str, *, backoff: Backoff | None = None) -> FetchResult:
+        """A catalog page: `data` is a CatalogPage, or None when the answer has no metas list."""
+        max_items = self.limits.max_page_items
+        return await self.get_json(url, backoff=backoff, parse=lambda body: parse_catalog_page(body, max_items))
 
     async def touch(self, url: str) -> FetchResult:
         """GET that follows redirects and reads no body: enough to make a debrid resolver start work."""

@@ -38,6 +38,39 @@ def has_nul(value) -> bool:
     return isinstance(value, str) and NUL in value
 
 
+# A lone surrogate (\ud800-\udfff without its pair) is not Unicode text: JSON's \u escapes carry one,
+# and no encoder (UTF-8 for SQLite and PostgreSQL alike) takes it.
+SURROGATE_REFUSAL = "Not valid text: it holds a lone surrogate (an unpaired \\ud800-\\udfff escape)."
+
+
+def _text_refusal(value) -> str | None:
+    if not isinstance(value, str):
+        return None
+    if NUL in value:
+        return NUL_REFUSAL
+    if not value.isascii() and any("\ud800" <= char <= "\udfff" for char in value):
+        return SURROGATE_REFUSAL
+    return None
+
+
+def unstorable_text_at(data) -> tuple[str, str, str] | None:
+    """The first string or key in `data`, at any depth, that no database can store: (its top-level
+    key, its path such as `addons[0].name`, the refusal), or None. Depth-first without recursion."""
+    stack = [("", "", data)]
+    while stack:
+        top, path, value = stack.pop()
+        if (refusal := _text_refusal(value)) is not None:
+            return top, path, refusal
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if (refusal := _text_refusal(key)) is not None:
+                    return top or repr(key), f"{path}.{key!r}" if path else repr(key), refusal
+                stack.append((top or str(key), f"{path}.{key}" if path else str(key), item))
+        elif isinstance(value, list):
+            stack.extend((top, f"{path}[{index}]", item) for index, item in enumerate(value))
+    return None
+
+
 def strip_nul(value):
     """`value` with NUL removed from every string in it (dict keys too), for addon-sent data."""
     if isinstance(value, str):

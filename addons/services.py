@@ -43,6 +43,7 @@ def client_limits() -> ClientLimits:
     return ClientLimits(
         max_manifest_bytes=int(settings.ADDON_MAX_MANIFEST_MB * MB),
         max_answer_bytes=int(settings.ADDON_MAX_ANSWER_MB * MB),
+        max_page_items=settings.ADDON_MAX_PAGE_ITEMS,
         policy=NetworkPolicy(tuple(settings.ADDON_ALLOWED_NETWORKS), tuple(settings.ADDON_ALLOWED_HOSTS)),
     )
 

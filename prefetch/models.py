@@ -1,5 +1,4 @@
 import math
-import re
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -16,6 +15,7 @@ from addons.manifest import (
 from addons.network_policy import INPUT_REFUSAL, AddressNotAllowed
 from addons.services import client_limits
 from prefetch.engine.pace import ADAPTIVE, FIXED
+from prefetch.engine.plan import compile_stream_regex
 
 CONCURRENCY_MODES = [(FIXED, "Fixed"), (ADAPTIVE, "Adaptive")]
 
@@ -26,8 +26,8 @@ SECRET_URL_SETTINGS = ("proxy_url", "fallback_meta_url")
 
 def validate_regex(value: str) -> None:
     try:
-        re.compile(value)
-    except re.error as error:
+        compile_stream_regex(value)
+    except ValueError as error:
         raise ValidationError(f"Not a valid regular expression: {error}.") from None
 
 

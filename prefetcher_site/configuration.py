@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from addons import services as addon_services
-from addons.manifest import NUL_REFUSAL, has_nul
+from addons.manifest import unstorable_text_at
 from addons.models import Addon
 from addons.redaction import MASK, redact_url
 from prefetch.models import SECRET_URL_SETTINGS, PrefetchSettings
@@ -123,32 +123,16 @@ def _parse_time(value: str) -> dt_time:
         raise ConfigError(f"Schedule time {value!r} is not HH:MM.") from None
 
 
-def _nul_at(data) -> str | None:
-    """Where the first NUL character is in an imported file (`addons[0].name`), or None: PostgreSQL
-    text and jsonb cannot hold one, so the whole file is refused before anything is checked."""
-    stack = [("", data)]
-    while stack:
-        path, value = stack.pop()
-        if has_nul(value):
-            return path or "the file"
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if has_nul(key):
-                    return f"{path}.{key!r}" if path else repr(key)
-                stack.append((f"{path}.{key}" if path else str(key), item))
-        elif isinstance(value, list):
-            stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
-    return None
-
-
 def import_config(data: dict) -> dict:
     """Apply an exported configuration. All or nothing: every part is checked first, by the same
     rules the pages and the API apply (a ConfigError says which part and why, nothing written),
     then everything is written in one transaction, refused while a run is active.
     Returns counts and warnings for the report."""
     _check_shape(data)
-    if (where := _nul_at(data)) is not None:
-        raise ConfigError(f"{where}: {NUL_REFUSAL}")
+    # Text no database can store (NUL, a lone surrogate): the whole file is refused, naming where.
+    if (unstorable := unstorable_text_at(data)) is not None:
+        _, where, refusal = unstorable
+        raise ConfigError(f"{where or 'the file'}: {refusal}")
     report = {"settings": 0, "addons_created": 0, "addons_updated": 0, "addons_skipped": 0, "catalogs": 0,
               "schedules": 0, "warnings": []}
     row = _checked_settings(data["settings"], report)

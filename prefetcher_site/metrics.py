@@ -4,6 +4,8 @@ Counters and the latency histogram read the monotonic totals the engine keeps (p
 everything else is a gauge of the current state (runs kept, records, the scheduler).
 """
 
+import hashlib
+
 from django.db.models import Count
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -23,6 +25,24 @@ from prefetch.metrics import (
 from prefetch.models import ACTIVE_STATUSES, FINISHED_STATUSES, MetricTotal, PrefetchRecord, Run, RunStatus
 from schedules.liveness import scheduler_status
 
+# An addon's name is whatever its manifest says; a 10 kB one would weigh on every scrape and every
+# series of the time-series database.
+LABEL_MAX_CHARS = 100
+
+
+def label_value(text: str) -> str:
+    """A label value as exposed, at most LABEL_MAX_CHARS: a longer one is cut and ends with a hash of
+    the whole, so two names that differ only past the cut stay two series."""
+    if len(text) <= LABEL_MAX_CHARS:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{text[: LABEL_MAX_CHARS - len(digest) - 1]}…{digest}"
+
+
+def add_sample(family, labels: list[str], *values) -> None:
+    """Every labelled sample goes through here, so no label value escapes the cap."""
+    family.add_metric([label_value(text) for text in labels], *values)
+
 
 class DatabaseCollector(Collector):
     """Reads everything at each scrape (the web process holds no state of its own)."""
@@ -39,7 +59,7 @@ class DatabaseCollector(Collector):
         by_status = dict(Run.objects.order_by().values_list("status").annotate(n=Count("id")))
         runs = GaugeMetricFamily("prefetcher_runs", "Runs kept in the history, by status.", labels=["status"])
         for status in RunStatus.values:
-            runs.add_metric([status], by_status.get(status, 0))
+            add_sample(runs, [status], by_status.get(status, 0))
         yield runs
 
         last = GaugeMetricFamily("prefetcher_run_last_finished_timestamp_seconds",
@@ -47,7 +67,7 @@ class DatabaseCollector(Collector):
         for status in FINISHED_STATUSES:
             run = Run.objects.filter(status=status, finished_at__isnull=False).order_by("-finished_at").first()
             if run:
-                last.add_metric([status], run.finished_at.timestamp())
+                add_sample(last, [status], run.finished_at.timestamp())
         yield last
 
         yield GaugeMetricFamily("prefetcher_active_run", "1 while a run is queued, running or paused.",
@@ -61,7 +81,7 @@ class DatabaseCollector(Collector):
         requests = CounterMetricFamily("prefetcher_stream_requests",
                                        "Stream requests made, by addon and outcome.", labels=["addon", "outcome"])
         for (addon, outcome), count in sorted(totals[STREAM_REQUESTS].items()):
-            requests.add_metric([addon, outcome], count)
+            add_sample(requests, [addon, outcome], count)
         yield requests
 
         latency = HistogramMetricFamily("prefetcher_stream_request_latency_seconds",
@@ -72,7 +92,7 @@ class DatabaseCollector(Collector):
             for label in [*map(str, LATENCY_BUCKETS_S), OVERFLOW]:
                 cumulative += totals[LATENCY_BUCKET].get((addon, label), 0)
                 buckets.append((label, cumulative))
-            latency.add_metric([addon], buckets, totals[LATENCY_SUM].get((addon, ""), 0.0))
+            add_sample(latency, [addon], buckets, totals[LATENCY_SUM].get((addon, ""), 0.0))
         yield latency
 
     def _records(self):
@@ -80,7 +100,7 @@ class DatabaseCollector(Collector):
                                     labels=["addon"])
         rows = PrefetchRecord.objects.order_by("addon_name").values_list("addon_name").annotate(n=Count("id"))
         for addon, count in rows:
-            records.add_metric([addon or "unknown"], count)
+            add_sample(records, [addon or "unknown"], count)
         yield records
 
     def _scheduler(self):

@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "prefetcher_site.websocket_origin.SameOriginEventStream",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "prefetcher_site.accounts.LoginRequiredMiddleware",  # every page needs a user unless marked public
     "prefetcher_site.accounts.FirstRunMiddleware",
@@ -246,6 +247,9 @@ ADDON_MAX_MANIFEST_MB = env.float("ADDON_MAX_MANIFEST_MB", default=5.0)
 ADDON_MAX_ANSWER_MB = env.float("ADDON_MAX_ANSWER_MB", default=20.0)
 # Catalogs taken from one addon's manifest; real addons declare a few to a few hundred.
 ADDON_MAX_CATALOGS = env.int("ADDON_MAX_CATALOGS", default=1000)
+# Items taken from one catalog page (the rest of the page is counted and left out, with a message):
+# real addons answer 100 or so per page; this keeps a run's memory flat whatever an addon sends.
+ADDON_MAX_PAGE_ITEMS = env.int("ADDON_MAX_PAGE_ITEMS", default=10000)
 # Network policy for addon URLs (addons/network_policy.py): empty lists = any address but link-local
 # and metadata ones; set either to allow only what is listed (networks may also lift those refusals).
 ADDON_ALLOWED_HOSTS = [host.strip().lower() for host in env.list("ADDON_ALLOWED_HOSTS", default=[]) if host.strip()]
@@ -319,13 +323,22 @@ CACHES = {
 }
 
 # --- Channels -----------------------------------------------------------------------------------
-if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 2000, "expiry": 15},
-        }
+# channels_redis waits for messages with a 5 s blocking pop on the server; redis-py 8 gives up on
+# a read after 5 s by default, so the client lost that race and every idle socket ended in a
+# TimeoutError traceback (and a close with 1011). Reads wait longer than the pop.
+CHANNEL_LAYER_READ_TIMEOUT_S = 15
+
+
+def redis_channel_layer(url: str) -> dict:
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": url, "socket_timeout": CHANNEL_LAYER_READ_TIMEOUT_S}],
+                   "capacity": 2000, "expiry": 15},
     }
+
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 

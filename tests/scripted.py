@@ -3,11 +3,12 @@ unit tests, no database, no network, no Node addon. The same rules are exercised
 the real test addon in test_engine.py and test_run_truth.py."""
 
 import asyncio
+import json
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from urllib.parse import unquote, urlsplit
 
-from addons.client import Failure, FetchResult
+from addons.client import ClientLimits, Failure, FetchResult, parse_catalog_page
 from addons.manifest import Manifest
 from prefetch.engine import PrefetchEngine
 from prefetch.engine.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
@@ -76,6 +77,7 @@ class ScriptedAddon:
         self.behave = behave or (lambda video_id, attempt: stream_status)
         self.retries, self.backoff_s = retries, backoff_s
         self.catalog_behaviour = catalog_behaviour
+        self.max_page_items = ClientLimits().max_page_items
         self.requests: list[tuple[float, str]] = []
         self.in_flight = self.max_in_flight = 0
         self.on_request: Callable[[int], None] = lambda count: None
@@ -98,6 +100,13 @@ class ScriptedAddon:
                 await backoff(wait_s, result.status, None)
             else:
                 await self.clock.sleep(wait_s)
+
+    async def get_catalog_page(self, url: str, backoff=None) -> FetchResult:
+        """Through the client's own page parser, from the answer as it would be sent."""
+        result = await self.get_json(url, backoff)
+        if result.ok:
+            result.data = parse_catalog_page(json.dumps(result.data).encode(), self.max_page_items)
+        return result
 
     async def _attempt(self, path: str, attempt: int) -> FetchResult:
         self.requests.append((self.clock(), path))

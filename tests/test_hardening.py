@@ -173,6 +173,26 @@ def test_prefetch_releases_huge_delay_from_the_shell_is_one_line_and_exit_two(tm
     assert "Traceback" not in text and "\n" not in text and "--release-delay" in text, text
 
 
+
+@pytest.mark.parametrize("args, message", [
+    (["export_config", "--output", "/nonexistent/dir/config.json"], "Cannot write /nonexistent/dir/config.json"),
+    (["export_config", "--output", "/"], "Cannot write /: Is a directory"),
+    (["export_config", "--no-such-option"], "unrecognized arguments: --no-such-option"),
+    (["healthcheck", "--port", "abc"], "--port: not a port number"),
+    (["healthcheck", "--http", "--port", "99999"], "--port: not a port number"),
+    (["serve", "--port", "99999"], "--port: not a port number"),  # uvicorn listened on another port
+    (["serve", "--host", "no.such.host.invalid"], "--host: cannot resolve"),  # after starting the worker
+    (["import_config", "--no-such-option", "x.json"], "unrecognized arguments"),
+])
+def test_bad_input_to_the_site_commands_is_one_line_and_exit_two(tmp_path, args, message):
+    if "--output" in args:  # the export reads the configuration before it writes
+        _manage("migrate", "-v0", data_dir=tmp_path)
+    done = _manage(*args, data_dir=tmp_path)
+    assert done.returncode == 2, done.stderr[-500:]
+    text = done.stderr.strip()
+    assert message in text and "\n" not in text and "Traceback" not in text, text[-500:]
+
+
 # --- NUL characters (PostgreSQL text and jsonb cannot hold them) --------------------------------------
 @pytest.mark.parametrize("body", [
     {"fallback_meta_url": "http://a/\u0000m.json"},
@@ -267,3 +287,136 @@ def test_nul_anywhere_in_an_imported_file_is_refused_naming_where(tmp_path):
         call_command("import_config", path, stdout=StringIO(), stderr=StringIO())
     assert error.value.returncode == 2
     assert not Addon.objects.exists()
+
+
+# --- stream regex settings: no catastrophic backtracking ----------------------------------------------
+@pytest.mark.parametrize("field", ["skip_stream_regex", "cached_stream_regex"])
+@pytest.mark.parametrize("pattern", [r"(a)\1", r"(?=cached)", "("])
+def test_a_regex_only_a_backtracking_engine_runs_is_a_400_naming_the_field(api, field, pattern):
+    from prefetch.models import PrefetchSettings
+
+    message = refused(api.patch("/api/config", {field: pattern}, format="json"), field)
+    assert "Not a valid regular expression" in " ".join(message)
+    assert getattr(PrefetchSettings.load(), field) != pattern
+
+
+def test_a_catastrophic_pattern_cannot_hang_a_run_on_a_hostile_title(api):
+    """`(a+)+$` on 40 a's and a '!' takes Python's re hours (2^40 ways to split the a's); the settings'
+    patterns run on RE2, in linear time. Matched in a child process that is killed past 60 s."""
+    import subprocess
+    import sys
+
+    assert api.patch("/api/config", {"skip_stream_regex": "(a+)+$"}, format="json").status_code == 200
+    title = "a" * 40 + "!"
+    match = subprocess.run(
+        [sys.executable, "-c", "import sys; from prefetch.engine.plan import EngineSettings; "
+         "skip = EngineSettings(skip_stream_regex=sys.argv[1]).compiled_regexes()[1]; "
+         "print(skip.search(sys.argv[2]) is None)", "(a+)+$", title],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert match.stdout.strip() == "True", match.stderr
+
+
+# --- /metrics label values -----------------------------------------------------------------------------
+def test_long_addon_names_are_cut_in_metrics_labels_and_two_of_them_stay_two_series(client, owner):
+    from django.utils import timezone
+
+    from prefetch.models import MetricTotal, PrefetchRecord
+    from prefetcher_site.metrics import LABEL_MAX_CHARS, label_value
+
+    assert len(label_value("N" * 10_000)) == LABEL_MAX_CHARS  # a 10 kB manifest name
+    names = ["N" * 197 + "one", "N" * 197 + "two"]  # the database keeps 200 characters of a name
+    for name in names:
+        PrefetchRecord.objects.create(addon_key=name[-3:], addon_name=name, content_type="movie", video_id="tt1",
+                                      last_attempt=timezone.now())
+        MetricTotal.objects.create(metric="stream_requests", addon_name=name, label="ok", value=3)
+        MetricTotal.objects.create(metric="stream_latency_bucket", addon_name=name, label="0.05", value=3)
+    client.force_login(owner)
+    lines = [line for line in client.get("/metrics").content.decode().splitlines() if "NNN" in line]
+    addon_labels = {line.split('"')[1] for line in lines}
+    assert lines and max(len(label) for label in addon_labels) == LABEL_MAX_CHARS
+    for metric in ("prefetcher_records{", "prefetcher_stream_requests_total{",
+                   "prefetcher_stream_request_latency_seconds_count{"):
+        assert len({line.split('"')[1] for line in lines if line.startswith(metric)}) == 2, metric
+
+
+# --- the API docs load nothing from another host ----------------------------------------------------------
+def test_the_redoc_page_and_its_bundle_ask_no_other_host(client, owner):
+    import re
+
+    client.force_login(owner)
+    page = client.get("/api/redoc").content.decode()
+    addresses = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert addresses and all(address.startswith("/") for address in addresses), addresses
+    bundle = client.get(next(address for address in addresses if address.endswith(".js")))
+    assert bundle.status_code == 200 and bundle["Content-Type"].startswith("text/javascript")
+    assert b"Redoc" in bundle.content and b"cdn.redoc.ly" not in bundle.content
+    client.logout()
+    assert client.get("/api/redoc/redoc.standalone.js").status_code == 302  # to the sign-in page
+
+
+# --- lone surrogates (JSON's \udcff: not Unicode, no database or encoder takes it) ---------------------
+def _raw_json(api, method: str, path: str, body) -> object:
+    """Encoded here with \\u escapes: the test client's encoder cannot encode a lone surrogate."""
+    import json
+
+    return api.generic(method, path, json.dumps(body), content_type="application/json")
+
+
+@pytest.mark.parametrize("method, path, body, field", [
+    ("PATCH", "/api/config", {"cache_request_hosts": "a\udcff"}, "cache_request_hosts"),
+    ("PATCH", "/api/config", {"skip_stream_regex": "\ud800"}, "skip_stream_regex"),
+    ("PATCH", "/api/config", {"fallback_meta_url": "http://a/\udcffm.json"}, "fallback_meta_url"),
+    ("POST", "/api/addons", {"url": "http://a\udcff/manifest.json", "type": "both"}, "url"),
+    ("POST", "/api/schedule", {"time": "10:00", "days": ["mon\udcff"]}, "days"),
+])
+def test_a_lone_surrogate_in_an_api_body_is_a_400_naming_the_field(api, method, path, body, field):
+    message = refused(_raw_json(api, method, path, body), field)
+    assert "lone surrogate" in " ".join(message)
+
+
+def test_a_lone_surrogate_in_an_imported_file_is_refused_naming_where(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from prefetch.models import PrefetchSettings
+
+    path = export_with(tmp_path, cache_request_hosts="x\udcff")  # written as the escape \udcff
+    with pytest.raises(CommandError, match=r"settings\.cache_request_hosts: Not valid text: it holds a lone surrogate"):
+        call_command("import_config", path, stdout=StringIO(), stderr=StringIO())
+    assert PrefetchSettings.load().cache_request_hosts == ""
+
+
+def surrogate_answer(path: str) -> dict:
+    """An addon whose manifest, catalog, meta and streams carry lone surrogates (sent as \\udcff)."""
+    if path == "/manifest.json":
+        return {"id": "sur", "name": "Sur\udcff Addon", "version": "1.0.0", "types": ["series"],
+                "resources": ["catalog", "stream", "meta"], "idPrefixes": ["tt"],
+                "catalogs": [{"type": "series", "id": "top", "name": "Top\ud800"}]}
+    if path.startswith("/catalog/"):
+        return {"metas": [{"id": "tt1", "type": "series", "name": "Title\udcff one"}]}
+    if path.startswith("/meta/"):
+        return {"meta": {"id": "tt1", "type": "series", "name": "Title\udcff one", "videos": [
+            {"id": "tt1:1:1", "season": 1, "episode": 1, "title": "Pilot\udcff", "released": "2020-01-01T00:00:00Z"}]}}
+    return {"streams": [{"title": "ok\udcff", "url": "http://127.0.0.1/x"}]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lone_surrogates_from_an_addon_are_replaced_and_the_addon_and_its_run_are_stored():
+    from addons.models import Addon, Catalog
+    from addons.services import add_addon, load_catalogs
+    from prefetch.models import PrefetchRecord, PrefetchSettings, RunStatus
+    from prefetch.runs import create_run, execute_run
+    from tests.helpers import json_addon
+
+    with json_addon(surrogate_answer) as url:
+        add_addon(url)  # it was a 500: the name could not be encoded for the database
+        assert not load_catalogs()["errors"]
+        PrefetchSettings.objects.update_or_create(pk=1, defaults={"delay_s": 0, "fallback_meta_url": ""})
+        run = execute_run(create_run("manual").pk)
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert Addon.objects.get().name == "Sur\ufffd Addon" and Catalog.objects.get().name == "Top\ufffd"
+    record = PrefetchRecord.objects.get()
+    assert record.video_id == "tt1:1:1" and record.addon_name.startswith("Sur\ufffd Addon")

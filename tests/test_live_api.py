@@ -168,6 +168,18 @@ def _sse_messages(response):
             yield data[-1]
 
 
+def test_sse_stream_refuses_a_page_of_another_site_like_the_websocket(asgi_server, user_client):
+    cookies = _session_cookies(user_client)
+    for origin in ("http://evil.example", "null", asgi_server.url.replace("127.0.0.1", "localhost")):
+        foreign = requests.get(f"{asgi_server.url}/api/events", cookies=cookies, headers={"Origin": origin}, timeout=5)
+        assert foreign.status_code == 403 and foreign.json()["error"] == "Cross-site request refused.", origin
+    # this site's own page (a same-site EventSource sends no Origin at all, a script neither)
+    for headers in ({"Origin": asgi_server.url}, {}):
+        with requests.get(f"{asgi_server.url}/api/events", cookies=cookies, headers=headers, stream=True,
+                          timeout=10) as response:
+            assert response.status_code == 200 and next(_sse_messages(response))["event"] == "connected"
+
+
 def test_sse_stream_carries_status_then_the_runs_messages(asgi_server, user_client, make_peer):
     peer = make_peer(PEER_STREAM_LATENCY_MS=10)
     configure(peer, [("movie", "peer-popular")], movies_per_catalog=30, concurrency=1)

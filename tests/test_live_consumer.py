@@ -5,6 +5,7 @@ in-memory channel layer delivery works across threads and event loops (prefetch/
 """
 
 import asyncio
+import logging
 import threading
 import time
 
@@ -134,3 +135,20 @@ async def test_control_messages_from_the_web_reach_the_socket():
         assert message["event"] == "pausing" and message["run"]["id"] == run.pk and message["run"]["status"] == "running"
     finally:
         await communicator.disconnect()
+
+
+async def test_a_socket_idle_past_the_redis_layers_blocking_read_closes_without_a_traceback(settings, redis_url, caplog):
+    """channels_redis waits for messages with a 5 s blocking pop; with redis-py's own 5 s read timeout
+    the client gave up first, and the socket ended in a TimeoutError traceback."""
+    from prefetcher_site.settings import redis_channel_layer
+
+    settings.CHANNEL_LAYERS = {"default": redis_channel_layer(redis_url)}
+    cookie = await sync_to_async(_session_cookie)()
+    communicator, connected, _ = await _connect([ORIGIN, (b"cookie", cookie)])
+    assert connected
+    try:
+        assert (await communicator.receive_json_from(timeout=2)) == {"event": "connected"}
+        assert await communicator.receive_nothing(timeout=7)  # more than one blocking pop, idle
+    finally:
+        await communicator.disconnect()  # raised the TimeoutError the server logged as a traceback
+    assert [record for record in caplog.records if record.levelno >= logging.ERROR or record.exc_info] == []

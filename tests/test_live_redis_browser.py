@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from prefetch import progress
 from prefetch.models import Run
+from prefetcher_site.settings import redis_channel_layer
 from tests.helpers import wait_until
 from tests.test_live_browser import counter, ws_progress_messages
 from tests.test_live_consumer import configure
@@ -18,9 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(tra
 def test_a_worker_process_run_reaches_the_browser_through_redis(
     settings, monkeypatch, redis_url, redis_broker, start_worker, signed_in_page, make_peer
 ):
-    settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url], "capacity": 2000, "expiry": 15}}
-    }
+    settings.CHANNEL_LAYERS = {"default": redis_channel_layer(redis_url)}
     monkeypatch.setattr(progress, "_publisher_layer", None)
     peer = make_peer(PEER_STREAM_LATENCY_MS=40)
     configure(peer, [("movie", "peer-popular")], movies_per_catalog=60, concurrency=1)

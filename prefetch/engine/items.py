@@ -180,12 +180,15 @@ class ItemWarmer:
             engine.add_gate(self.fallback)
             return self.fallback
 
-    async def fetch_json(self, addon: AddonSpec, url: str) -> FetchResult:
-        """Catalog and meta requests: through the addon's gate, not counted as stream requests."""
+    async def fetch_json(self, addon: AddonSpec, url: str, *, catalog_page: bool = False) -> FetchResult:
+        """Catalog and meta requests: through the addon's gate, not counted as stream requests. A
+        catalog page's `data` is a CatalogPage (or None: no metas list)."""
         gate = self.engine.gates[addon.key]
+        client = self.engine.client
+        get = client.get_catalog_page if catalog_page else client.get_json
         try:
             async with gate.slot(url) as turn:
-                result = await self.engine.client.get_json(url, backoff=turn.backoff)
+                result = await get(url, backoff=turn.backoff)
                 gate.observe(url, result)  # in the slot: the next request starts knowing of a pause
         except AddonGivenUp:
             return FetchResult(None, None, f"{addon.name} was given up for this run", failure=Failure.TRANSPORT)

@@ -1,16 +1,31 @@
 """What one run works on, as plain data: the engine never touches Django models directly."""
 
-import re
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import cached_property
 from urllib.parse import urlsplit
+
+import re2
 
 from addons.client import ClientLimits
 from addons.manifest import CINEMETA_MANIFEST_URL, CatalogExtra, Manifest, addon_key, declares_skip, extras_blocker
 from addons.redaction import redact_url
 from prefetch.engine.episodes import Video
 from prefetch.engine.pace import FIXED
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a refused pattern is reported to whoever wrote it, not on stderr
+
+
+def compile_stream_regex(pattern: str) -> re2._Regexp:
+    """A stream-title pattern of the settings, on RE2: it matches in linear time whatever the pattern,
+    so `(a+)+$` cannot hang a run on a hostile title. What only a backtracking engine can do
+    (back-references, look-around) is refused: ValueError with RE2's reason."""
+    try:
+        return re2.compile(pattern, options=_RE2_OPTIONS)
+    except re2.error as error:
+        reason = error.args[0] if error.args else ""
+        raise ValueError(reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)) from None
 
 
 @dataclass
@@ -67,12 +82,12 @@ class EngineSettings:
     def cache_request_host_set(self) -> set[str]:
         return {host.strip().lower() for host in self.cache_request_hosts.split(",") if host.strip()}
 
-    def compiled_regexes(self) -> tuple[re.Pattern | None, re.Pattern | None, str | None]:
+    def compiled_regexes(self) -> tuple[re2._Regexp | None, re2._Regexp | None, str | None]:
         """(cached, skip, error). An invalid pattern disables the feature for the run, never crashes it."""
         try:
-            cached = re.compile(self.cached_stream_regex) if self.cached_stream_regex else None
-            skip = re.compile(self.skip_stream_regex) if self.skip_stream_regex else None
-        except re.error as error:
+            cached = compile_stream_regex(self.cached_stream_regex) if self.cached_stream_regex else None
+            skip = compile_stream_regex(self.skip_stream_regex) if self.skip_stream_regex else None
+        except ValueError as error:
             return None, None, f"invalid regular expression ({error})"
         return cached, skip, None
 

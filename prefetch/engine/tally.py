@@ -46,6 +46,7 @@ class CatalogResult:
     stream_requests_failed: int = 0  # failed after retries
     stream_requests_retried_ok: int = 0  # succeeded after at least one retry
     pages: int = 0
+    items_over_page_cap: int = 0  # listed on a page past ADDON_MAX_PAGE_ITEMS: left out, never seen
     cache_requests_sent: int = 0
     cache_requests_ok: int = 0
     stop_reason: str = ""

@@ -18,7 +18,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from addons.client import AddonClient, run_sync
+from addons.client import AddonClient, CatalogPage, run_sync
 from addons.manifest import MAX_ID_CHARS, id_too_long, resource_url, strip_nul
 from prefetch.engine.episodes import Video
 from prefetch.engine.gate import AddonGate, AddonGivenUp, BreakerPolicy, ItemTicket
@@ -32,6 +32,8 @@ from prefetch.engine.supervisor import DatabaseUnavailable, RunClock, Supervisor
 from prefetch.engine.tally import PREFETCHED, CatalogResult, Tally, catalog_result
 from prefetch.engine.urls import catalog_extra, encode_component
 from prefetch.engine.verify import Verifier
+
+ITEM_BATCH = 500  # items of a page made and looked up at a time
 
 
 @dataclass
@@ -375,38 +377,47 @@ class PrefetchEngine:
                 return reason
             if result.pages >= self.settings.max_pages_per_catalog:
                 return f"page cap ({self.settings.max_pages_per_catalog}) reached"
-            page = await self.warmer.fetch_json(
+            answer = await self.warmer.fetch_json(
                 catalog.addon,
                 resource_url(
                     catalog.addon.url, "catalog", encode_component(catalog.type), encode_component(catalog.id),
                     extra=catalog_extra(catalog, skip),
                 ),
+                catalog_page=True,
             )
             result.pages += 1
             self.tally.pages_fetched += 1
-            if not page.ok and page.status == 404 and skip and catalog.declares_skip:
+            if not answer.ok and answer.status == 404 and skip and catalog.declares_skip:
                 # static addons serve a fixed set of files: the page after the last one does not exist
                 return f"end of catalog: page at skip={skip} not found"
-            metas = page.data.get("metas") if page.ok and isinstance(page.data, dict) else None
-            if not isinstance(metas, list):
-                return self._catalog_failed(result, skip, page.error or "not a Stremio addon answer: no metas list")
-            if not metas:
+            page = answer.data if answer.ok else None
+            if not isinstance(page, CatalogPage):
+                return self._catalog_failed(result, skip, answer.error or "not a Stremio addon answer: no metas list")
+            if not page.listed:
                 return "end of catalog"
-            listed = [meta for meta in metas if isinstance(meta, dict) and isinstance(meta.get("id"), str) and meta["id"]]
+            if page.listed > len(page.metas):
+                result.items_over_page_cap += page.listed - len(page.metas)
+                self.log.warning(
+                    "Catalog %s: the page at skip=%d lists %d items; only the first %d are taken (ADDON_MAX_PAGE_ITEMS)",
+                    result.label, skip, page.listed, len(page.metas))
+            listed = [meta for meta in page.metas if isinstance(meta, dict) and isinstance(meta.get("id"), str) and meta["id"]]
             if listed and all(meta["id"] in seen_in_catalog for meta in listed):
                 return "page repeated (addon ignores skip)"
             seen_in_catalog.update(meta["id"] for meta in listed)
             if self.settings.randomize_items:
                 random.shuffle(listed)
-            items = [self._item(catalog, meta) for meta in listed]
-            await self._look_up_movies(items)
-            for item in items:
-                reason = await self._dispatch(catalog, result, item, tasks)
-                if reason:
-                    return reason
+            # Items are made a batch at a time, as the walk gets to them: a long page never exists
+            # as Items all at once, and a batch's movies are looked up in one query.
+            for start in range(0, len(listed), ITEM_BATCH):
+                items = [self._item(catalog, meta) for meta in listed[start : start + ITEM_BATCH]]
+                await self._look_up_movies(items)
+                for item in items:
+                    reason = await self._dispatch(catalog, result, item, tasks)
+                    if reason:
+                        return reason
             if not catalog.declares_skip:
                 return "single page (no skip declared)"
-            skip += len(metas)
+            skip += page.listed
 
     def _catalog_failed(self, result: CatalogResult, skip: int, error: str) -> str:
         result.error = error

@@ -310,6 +310,7 @@ class LogPageQuery(serializers.Serializer):
     offset = serializers.IntegerField(min_value=0, max_value=MAX_INT, default=0)
     limit = serializers.IntegerField(min_value=1, max_value=LOG_PAGE_MAX_LINES, default=500)
     tail = serializers.IntegerField(min_value=0, max_value=LOG_PAGE_MAX_LINES, default=0)
+    download = serializers.BooleanField(default=False)  # the whole file, as an attachment
 
 
 class LogListView(APIView):
@@ -324,7 +325,7 @@ class LogListView(APIView):
 
 class LogFileView(APIView):
     @extend_schema(
-        parameters=[LogPageQuery, OpenApiParameter("q", str), OpenApiParameter("download", bool)],
+        parameters=[LogPageQuery, OpenApiParameter("q", str)],
         summary="One log file: a page of lines (offset/limit), the last lines (tail) or the lines matching q",
         responses=LogAnswer, operation_id="logs_read",
     )
@@ -335,7 +336,7 @@ class LogFileView(APIView):
             return _refused("Invalid filename")
         if not path.is_file():
             return _refused("Log file not found", status.HTTP_404_NOT_FOUND)
-        if request.query_params.get("download") in ("1", "true"):
+        if params["download"]:
             return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="text/plain")
         with path.open(encoding="utf-8", errors="replace") as handle:
             lines = [line.rstrip("\n") for line in handle]

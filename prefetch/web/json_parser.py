@@ -1,4 +1,5 @@
-"""The API's JSON parser: DRF's, with absurd nesting refused as a 400 naming the field.
+"""The API's JSON parser: DRF's, with absurd nesting and text no database can store (NUL, a lone
+surrogate) refused as a 400 naming the field.
 
 A module of its own: REST_FRAMEWORK settings import it while DRF's views are being loaded.
 """
@@ -9,6 +10,8 @@ import re
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.settings import api_settings
+
+from addons.manifest import unstorable_text_at
 
 # No request of this API nests deeper than a few levels; past this a body is refused before
 # Python's recursive JSON decoder (RecursionError near 1,000 levels) or any serializer sees it.
@@ -41,4 +44,8 @@ class BoundedJSONParser(JSONParser):
         field = too_deep_field(body)
         if field is not None:
             raise ParseError({field: [f"JSON nested deeper than {MAX_JSON_DEPTH} levels."]})
-        return super().parse(io.BytesIO(body), media_type, parser_context)
+        data = super().parse(io.BytesIO(body), media_type, parser_context)
+        if (unstorable := unstorable_text_at(data)) is not None:
+            top, _, refusal = unstorable
+            raise ParseError({top or api_settings.NON_FIELD_ERRORS_KEY: [refusal]})
+        return data

@@ -1,13 +1,14 @@
-"""`manage.py export_config [--include-secrets] [--output FILE]`: the configuration as JSON."""
+"""`manage.py export_config [--include-secrets] [--output FILE]`: the configuration as JSON.
+A file that cannot be written is one line on stderr and exit status 2."""
 
 import json
-
-from django.core.management.base import BaseCommand
+import os
 
 from prefetcher_site.configuration import export_config
+from prefetcher_site.management.bad_input import OneLineUsageCommand, bad_input
 
 
-class Command(BaseCommand):
+class Command(OneLineUsageCommand):
     help = "Print the configuration (settings, addons, catalog selection, schedules) as JSON."
 
     def add_arguments(self, parser):
@@ -20,12 +21,13 @@ class Command(BaseCommand):
     def handle(self, *args, include_secrets, output, **options):
         text = json.dumps(export_config(include_secrets=include_secrets), indent=2, ensure_ascii=False) + "\n"
         if output:
-            with open(output, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            if include_secrets:
-                import os
-
-                os.chmod(output, 0o600)
+            try:
+                with open(output, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                if include_secrets:
+                    os.chmod(output, 0o600)
+            except OSError as error:
+                raise bad_input(f"Cannot write {output}: {error.strerror}") from None
             self.stderr.write(f"Configuration written to {output}" + (" (with secrets)" if include_secrets else ""))
         else:
             self.stdout.write(text, ending="")

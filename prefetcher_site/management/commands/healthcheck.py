@@ -1,4 +1,4 @@
-"""`manage.py healthcheck`: exit 0 when healthy, 1 otherwise (the containers' health checks).
+"""`manage.py healthcheck`: exit 0 when healthy, 1 otherwise (the containers' health checks), 2 bad input.
 
     healthcheck            database and broker (any process that only needs those)
     healthcheck --http     the web server answers /api/health on $PORT with 200
@@ -11,8 +11,9 @@ import urllib.error
 import urllib.request
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from prefetcher_site.management.bad_input import OneLineUsageCommand, port_number
 from prefetcher_site.ops import health_report
 
 
@@ -25,7 +26,7 @@ def _probe_host() -> str:
     return "localhost"
 
 
-class Command(BaseCommand):
+class Command(OneLineUsageCommand):
     help = "Exit 0 when this process's dependencies are healthy, 1 otherwise."
 
     def add_arguments(self, parser):
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         group.add_argument("--http", action="store_true", help="ask the running web server's /api/health")
         group.add_argument("--worker", action="store_true", help="also require a worker to answer a ping")
         group.add_argument("--beat", action="store_true", help="also require a fresh scheduler heartbeat")
-        parser.add_argument("--port", type=int, default=settings.PORT)
+        parser.add_argument("--port", type=port_number, default=settings.PORT)
 
     def handle(self, *args, http, worker, beat, port, **options):
         if http:

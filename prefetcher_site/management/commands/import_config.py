@@ -6,14 +6,11 @@ one line on stderr and exit status 2, never a traceback."""
 import json
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
-
 from prefetcher_site.configuration import ConfigError, import_config
+from prefetcher_site.management.bad_input import OneLineUsageCommand, bad_input
 
-EXIT_USAGE = 2
 
-
-class Command(BaseCommand):
+class Command(OneLineUsageCommand):
     help = "Apply a configuration exported by export_config (all or nothing)."
 
     def add_arguments(self, parser):
@@ -27,15 +24,15 @@ class Command(BaseCommand):
                 with open(file, encoding="utf-8") as handle:
                     data = json.load(handle)
         except OSError as error:
-            raise CommandError(f"Cannot read {file}: {error.strerror}", returncode=EXIT_USAGE) from None
+            raise bad_input(f"Cannot read {file}: {error.strerror}") from None
         except RecursionError:
-            raise CommandError(f"{file} is not usable JSON: nested too deep.", returncode=EXIT_USAGE) from None
+            raise bad_input(f"{file} is not usable JSON: nested too deep.") from None
         except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, an integer of too many digits
-            raise CommandError(f"{file} is not JSON: {error}", returncode=EXIT_USAGE) from None
+            raise bad_input(f"{file} is not JSON: {error}") from None
         try:
             report = import_config(data)
         except ConfigError as error:
-            raise CommandError(f"Nothing imported: {error}", returncode=EXIT_USAGE) from None
+            raise bad_input(f"Nothing imported: {error}") from None
         for warning in report["warnings"]:
             self.stderr.write(f"warning: {warning}")
         self.stdout.write(

@@ -9,18 +9,20 @@ import logging
 
 import uvicorn
 from django.conf import settings
-from django.core.management.base import BaseCommand
+
+from prefetcher_site.management.bad_input import OneLineUsageCommand, port_number, resolvable_host
 
 logger = logging.getLogger("prefetch.serve")
 EMBEDDED_WORKER = "embedded@localhost"
 
 
-class Command(BaseCommand):
+class Command(OneLineUsageCommand):
     help = "Serve the app (HTTP + WebSockets); in embedded mode also run a worker and beat inside."
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", default="127.0.0.1", help="bind address (0.0.0.0 in a container)")
-        parser.add_argument("--port", type=int, default=settings.PORT)
+        parser.add_argument("--host", type=resolvable_host, default="127.0.0.1",
+                            help="bind address (0.0.0.0 in a container)")
+        parser.add_argument("--port", type=port_number, default=settings.PORT)
 
     def handle(self, *args, host, port, **options):
         background = start_embedded_worker_and_beat() if settings.EMBEDDED else []
