@@ -15,7 +15,7 @@ from addons.models import Addon
 from prefetch.models import PrefetchRecord, RunStatus, RunTrigger
 from prefetch.runs import create_run, execute_run
 from schedules.services import create_schedule
-from tests.browser import assert_fits, looks
+from tests.browser import assert_fits, looks, off_the_browser_thread
 from tests.test_config_browser import add_addon
 from tests.test_live_consumer import configure
 
@@ -49,7 +49,7 @@ def test_first_run_checklist_ticks_itself_off_and_run_now_links_to_the_fix(guard
     expect(page.locator(".toast", has_text="No stream addon is configured.")).to_be_visible()
 
     Addon.objects.update(role="both")
-    services.load_catalogs()
+    off_the_browser_thread(services.load_catalogs)
     page.goto("/")
     assert step_states(page) == {"catalog-addon": True, "stream-addon": True, "catalogs": True, "schedule": False}
 
@@ -60,8 +60,8 @@ def test_first_run_checklist_ticks_itself_off_and_run_now_links_to_the_fix(guard
 
 def test_idle_overview_after_real_runs(guarded_page, peer):
     page = guarded_page
-    configure(peer, [("movie", "peer-popular")], movies_global_limit=3)
-    runs = [execute_run(create_run(RunTrigger.MANUAL).pk, worker="test-worker") for _ in range(2)]
+    off_the_browser_thread(configure, peer, [("movie", "peer-popular")], movies_global_limit=3)
+    runs = [off_the_browser_thread(execute_run, create_run(RunTrigger.MANUAL).pk, worker="test-worker") for _ in range(2)]
     assert [run.status for run in runs] == [RunStatus.COMPLETED, RunStatus.COMPLETED]
     create_schedule(time=time(3, 30), days=[0, 1, 2, 3, 4, 5, 6])
     last = runs[-1]

@@ -16,6 +16,7 @@ import pytest
 from addons.client import AddonClient, Failure
 from addons.models import Addon
 from addons.network_policy import INPUT_REFUSAL, REFUSED_TEXT
+from addons.retry import RetryPolicy
 from addons.services import client_limits
 from prefetch.models import PrefetchSettings
 from tests.helpers import json_addon, local_server
@@ -62,7 +63,7 @@ def connections(monkeypatch):
 def fetch(url: str, *, follow: bool = False, retries: int = 0, proxy: str | None = None):
     async def run():
         async with AddonClient(
-            timeout_s=5, retries=retries, backoff_base_s=0, proxy=proxy, limits=client_limits()
+            timeout_s=5, retries=retries, retry_policy=RetryPolicy(base_s=0), proxy=proxy, limits=client_limits()
         ) as client:
             return await (client.touch(url) if follow else client.get_json(url))
 
