@@ -3,9 +3,11 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html
 
+from addons.admin import AddonAdmin
+from addons.models import Addon
 from addons.redaction import redact_text, redact_url
 
-from .models import MetricTotal, PrefetchRecord, PrefetchSettings, Run, UpcomingRelease
+from .models import MetricTotal, PrefetchRecord, PrefetchSettings, Run, UpcomingRelease, addon_proxy
 from .runs import ConfigLocked
 from .services import save_settings
 
@@ -134,3 +136,11 @@ class MetricTotalAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Addon)
+class ProxiedAddonAdmin(AddonAdmin):
+    """The addons app's admin, fetching manifests through the proxy of the Settings."""
+
+    def addon_proxy(self) -> str | None:
+        return addon_proxy()

@@ -220,6 +220,12 @@ class PrefetchSettings(models.Model):
         return settings
 
 
+def addon_proxy() -> str | None:
+    """The HTTP proxy (Settings) requests to addons go through, or None: what the addon pages, the
+    API and the admin pass to the addons app (a run reads it with its other settings)."""
+    return PrefetchSettings.load().proxy_url or None
+
+
 class PrefetchRecord(models.Model):
     """Cache memory: when a stream addon last answered for one video."""
 

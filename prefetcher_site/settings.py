@@ -255,8 +255,10 @@ except ValueError as _error:
 
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-# Several installations may share one Redis: each needs a queue of its own.
+# Several installations may share one Redis: each needs a queue of its own, which also names its
+# workers' control messages (a health ping hears only its own workers) and its progress channels.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+CELERY_CONTROL_EXCHANGE = CELERY_TASK_DEFAULT_QUEUE
 CELERY_RESULT_BACKEND = None
 CELERY_RESULT_EXPIRES = None  # no result backend, so no built-in cleanup task in beat
 CELERY_TASK_IGNORE_RESULT = True
@@ -290,12 +292,16 @@ CELERY_BEAT_SCHEDULE = {
     "warm-releases": {"task": "prefetch.tasks.warm_releases", "schedule": RELEASE_WARM_INTERVAL_S},
 }
 
+# The run status (/api/job/status, the dashboard) says when the next scheduled run is and whether the
+# scheduler is alive; the schedules app is built on prefetch, so the site names the function here.
+RUN_STATUS_SCHEDULE_SUMMARY = "schedules.liveness.schedule_summary"
+
 # --- Channels -----------------------------------------------------------------------------------
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 2000, "expiry": 15},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"asgi-{CELERY_TASK_DEFAULT_QUEUE}", "capacity": 2000, "expiry": 15},
         }
     }
 else:
