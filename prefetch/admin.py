@@ -9,7 +9,7 @@ from addons.redaction import redact_text, redact_url
 
 from .models import MetricTotal, PrefetchRecord, PrefetchSettings, Run, UpcomingRelease, addon_proxy
 from .runs import ConfigLocked
-from .services import save_settings
+from .settings_changes import save_settings
 
 
 class PrefetchSettingsForm(forms.ModelForm):
@@ -26,7 +26,7 @@ class PrefetchSettingsForm(forms.ModelForm):
 @admin.register(PrefetchSettings)
 class PrefetchSettingsAdmin(admin.ModelAdmin):
     """One row. The proxy URL may hold credentials: shown redacted, replaced only when typed anew.
-    Saved through prefetch.services.save_settings: refused while a run is active."""
+    Saved through prefetch.settings_changes.save_settings: refused while a run is active."""
 
     form = PrefetchSettingsForm
     list_display = ("__str__", "movies_per_catalog", "series_per_catalog", "delay_s", "max_execution_time_s", "redacted_proxy")

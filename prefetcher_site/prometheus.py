@@ -1,6 +1,6 @@
 """Prometheus metrics for `/metrics`, with honest types.
 
-Counters and the latency histogram read the monotonic totals the engine keeps (prefetch.metrics);
+Counters and the latency histogram read the monotonic totals the engine keeps (prefetch.metric_totals);
 everything else is a gauge of the current state (runs kept, records, the scheduler).
 """
 
@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from prefetch.metrics import LATENCY_BUCKET, LATENCY_BUCKETS_S, LATENCY_SUM, OVERFLOW, STREAM_REQUESTS
+from prefetch.metric_totals import LATENCY_BUCKET, LATENCY_BUCKETS_S, LATENCY_SUM, OVERFLOW, STREAM_REQUESTS
 from prefetch.models import ACTIVE_STATUSES, FINISHED_STATUSES, MetricTotal, PrefetchRecord, Run, RunStatus
 from schedules.liveness import scheduler_status
 
