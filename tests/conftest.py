@@ -1,8 +1,53 @@
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
 import pytest
 
 from tests.peer_server import Peer
 
+# Runs before pytest-django reads the settings. Each pytest process (every xdist worker, and a
+# PostgreSQL pass running beside the SQLite one) gets a data folder of its own (SQLite files, run
+# logs, the secret key) and a Celery queue of its own, which also names its worker control messages
+# and progress channels: processes sharing one Redis never see each other's tasks, pings or progress.
+_worker = os.environ.get("PYTEST_XDIST_WORKER")
+if _worker:
+    os.environ["DATA_DIR"] = str(Path(os.environ.get("DATA_DIR") or tempfile.mkdtemp(prefix="tests-")) / _worker)
+os.environ["CELERY_QUEUE"] = f"prefetch-test-{uuid.uuid4().hex[:10]}"
+
 pytest_plugins = ["tests.browser", "tests.conftest_worker"]
+
+NODE_FIXTURES = {"peer", "make_peer"}
+# The longest waits first: xdist deals the first tests out one by one, so these overlap on different
+# processes instead of queueing behind each other at the end (tests/run.sh).
+LONGEST_FIRST = ("docker", "realtime", "worker")
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django's own ordering
+def pytest_collection_modifyitems(items):
+    """Marks `peer` on tests that start the Node peer addon (directly or through a fixture that does),
+    then orders the longest waits first."""
+    for item in items:
+        if NODE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.peer)
+
+    def rank(item) -> int:
+        marks = {mark.name for mark in item.iter_markers()}
+        return next((i for i, name in enumerate(LONGEST_FIRST) if name in marks), len(LONGEST_FIRST))
+
+    items.sort(key=rank)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def quick_password_hashing():
+    """Accounts made by the tests hash their passwords with a fast hasher: the real one (PBKDF2,
+    a million rounds) costs a third of a second of CPU per account or sign-in. Processes the tests
+    start (manage.py, workers, the image) keep the real one."""
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)
