@@ -112,7 +112,7 @@ def signed_in_page(page, admin_account):
     return page
 
 
-# Each theme at a desktop and a phone width (issue 11): the page under test is (re)loaded per look.
+# Each theme at a desktop and a phone width: the page under test is (re)loaded per look.
 LOOKS = [("dark", 1366, 900), ("light", 1366, 900), ("dark", 390, 844), ("light", 390, 844)]
 
 

@@ -25,7 +25,7 @@ if ! redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1; then
   redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no
   for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
-export TEST_REDIS_URL="redis://127.0.0.1:$redis_port/15"
+export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:$redis_port/15}"  # a db of its own on a shared Redis
 
 if ! pg_isready -h 127.0.0.1 -q 2>/dev/null; then
   log "starting PostgreSQL"

@@ -1,4 +1,4 @@
-"""Addon identity (issue 11): two configurations of one addon read apart everywhere they are named
+"""Addon identity: two configurations of one addon read apart everywhere they are named
 (addons page, catalogs, live and completion tables, records) by a display name and a non-secret
 fingerprint; a new addon's manifest is previewed before it is saved. Real peer, real Chromium."""
 

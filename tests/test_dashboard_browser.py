@@ -1,4 +1,4 @@
-"""The dashboard when nothing runs (issue 11), in Chromium, both themes, desktop and phone widths:
+"""The dashboard when nothing runs, in Chromium, both themes, desktop and phone widths:
 the first-run checklist ticks itself off step by step, "Run now" without addons says where to
 fix it, and after real runs against the test peer the idle overview shows the last run, the next
 scheduled run in the server's zone, services, records per addon and trends."""

@@ -1,4 +1,4 @@
-"""Records page (issue 11), after a real run of two configurations of the test peer: one row per
+"""Records page, after a real run of two configurations of the test peer: one row per
 video with each addon's status, sortable, filterable by addon, and invalidation says what it did."""
 
 import pytest
