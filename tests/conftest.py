@@ -19,18 +19,23 @@ os.environ["CELERY_QUEUE"] = f"prefetch-test-{uuid.uuid4().hex[:10]}"
 pytest_plugins = ["tests.browser", "tests.conftest_worker"]
 
 NODE_FIXTURES = {"peer", "make_peer"}
-# The longest waits first: xdist deals the first tests out one by one, so these overlap on different
-# processes instead of queueing behind each other at the end (tests/run.sh).
+# The longest waits first: xdist hands the first tests out in this order (tests/run.sh keeps it), so
+# these overlap on different processes instead of queueing behind each other at the end.
 LONGEST_FIRST = ("docker", "realtime", "worker")
 
 
-@pytest.hookimpl(trylast=True)  # after pytest-django's own ordering
+@pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(items):
-    """Marks `peer` on tests that start the Node peer addon (directly or through a fixture that does),
-    then orders the longest waits first."""
+    """Before the others (`-m` selecting by marks among them): `peer` on tests that start the Node
+    peer addon, directly or through a fixture that does, and one xdist group per module of browser
+    tests (one Chromium per module, as when run in one process). After them (pytest-django's
+    ordering among them): the longest waits first, keeping the order within each rank."""
     for item in items:
         if NODE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.peer)
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    yield
 
     def rank(item) -> int:
         marks = {mark.name for mark in item.iter_markers()}

@@ -50,12 +50,12 @@ log "lint (ruff)"
 
 # Both passes at once, each spread over parallel processes (pytest-xdist): most tests wait (on the
 # peer, a worker process, the browser, the wall clock), so they overlap well even on 2 cores. Every
-# process has its own data folder, test database, Celery queue and progress channels
-# (tests/conftest.py).
+# process has its own data folder, test database, Celery queue and progress channels; the longest
+# waits are handed out first and a module's browser tests stay together (tests/conftest.py).
 # TEST_PROCESSES / TEST_PROCESSES_PG set the number of processes of each pass.
 postgres_log="$DATA_DIR/postgresql.log"
 DATA_DIR="$DATA_DIR/postgresql" DATABASE_URL="postgres://postgres@127.0.0.1:5432/prefetcher_$$" \
-  "$PY" -m pytest -n "${TEST_PROCESSES_PG:-2}" --dist load --durations=10 -m "not browser" \
+  "$PY" -m pytest -n "${TEST_PROCESSES_PG:-2}" --dist loadgroup --no-loadscope-reorder --durations=10 -m "not browser" \
   tests/test_engine.py tests/test_cli.py tests/test_lifecycle.py \
   tests/test_worker.py tests/test_ops.py tests/test_notifications.py tests/test_config_transfer.py \
   tests/test_hostile_addons.py tests/test_bad_input.py tests/test_config_writers.py tests/test_accounting.py \
@@ -64,7 +64,7 @@ postgres_pass=$!
 
 log "test suite on SQLite (the PostgreSQL pass runs alongside; its output follows)"
 sqlite_status=0
-DATA_DIR="$DATA_DIR/sqlite" "$PY" -m pytest -n "${TEST_PROCESSES:-4}" --dist load --durations=25 "$@" || sqlite_status=$?
+DATA_DIR="$DATA_DIR/sqlite" "$PY" -m pytest -n "${TEST_PROCESSES:-4}" --dist loadgroup --no-loadscope-reorder --durations=25 "$@" || sqlite_status=$?
 
 postgres_status=0
 wait "$postgres_pass" || postgres_status=$?
