@@ -19,9 +19,10 @@ os.environ["CELERY_QUEUE"] = f"prefetch-test-{uuid.uuid4().hex[:10]}"
 pytest_plugins = ["tests.browser", "tests.conftest_worker"]
 
 NODE_FIXTURES = {"peer", "make_peer"}
-# The longest waits first: xdist hands the first tests out in this order (tests/run.sh keeps it), so
-# these overlap on different processes instead of queueing behind each other at the end.
-LONGEST_FIRST = ("docker", "realtime", "worker")
+# The longest waits first (an image build, schedules firing at the next minute): xdist hands tests out
+# in this order (tests/run.sh keeps it), so these overlap the rest instead of queueing at the end.
+# Worker tests are not piled up at the start with them: on 2 cores their deadlines would starve.
+LONGEST_FIRST = ("docker", "realtime")
 
 
 @pytest.hookimpl(wrapper=True)
