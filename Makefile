@@ -32,12 +32,12 @@ run: migrate
 test: install-test
 	tests/run.sh
 
-CHECK_TESTS := tests/test_engine_rules.py tests/test_engine_outcomes.py tests/test_pace.py tests/test_pure.py \
-	tests/test_architecture.py tests/test_client_failures.py tests/test_network_policy.py tests/test_one_source.py \
-	tests/test_follow_targets.py
+# The quick pass: lint, then every test not marked as needing a browser, the Node peer, a worker
+# process, a wall-clock wait or Docker (pyproject.toml; tests/conftest.py marks the peer's users).
+FAST_TESTS := not browser and not peer and not worker and not realtime and not docker
 check: install-test
 	$(VENV)/bin/ruff check .
-	DATA_DIR=$$(mktemp -d) $(PY) -m pytest -q $(CHECK_TESTS)
+	DATA_DIR=$$(mktemp -d) $(PY) -m pytest -q -n 2 -m "$(FAST_TESTS)"
 
 # Both benchmarks run; a missed engine target still fails the whole (exit status of benchmark.py).
 bench: install-test

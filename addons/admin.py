@@ -9,13 +9,15 @@ from .models import Addon, AddonHealth, Catalog
 class AddonAdminForm(forms.ModelForm):
     """The admin adds addons like the Addons page does: normalised, de-duplicated, manifest checked."""
 
+    proxy: str | None = None  # set by AddonAdmin.get_form
+
     class Meta:
         model = Addon
         fields = "__all__"
 
     def clean_url(self):
         try:
-            url, self.manifest = services.check_new_url(self.cleaned_data["url"])
+            url, self.manifest = services.check_new_url(self.cleaned_data["url"], proxy=self.proxy)
         except services.AddonError as error:
             raise forms.ValidationError(str(error)) from None
         return url
@@ -54,14 +56,24 @@ class CatalogInline(admin.TabularInline):
         return False  # catalogs come from the manifest (Load catalogs on the Catalogs page)
 
 
-@admin.register(Addon)
 class AddonAdmin(admin.ModelAdmin):
+    """Registered by the prefetch app (prefetch/admin.py), whose settings hold the proxy that
+    requests to addons go through (`addon_proxy`)."""
+
     list_display = ("name", "redacted_url", "role", "position", "enabled", "version", "fetched_at")
     list_filter = ("role", "enabled")
     search_fields = ("name",)
     readonly_fields = ("redacted_url", "position", "manifest", "fetched_at", "name", "logo", "version")
     inlines = [CatalogInline]
     form = AddonAdminForm
+
+    def addon_proxy(self) -> str | None:
+        return None
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.proxy = self.addon_proxy()
+        return form
 
     def add_view(self, request, form_url="", extra_context=None):
         # Not inside the admin's transaction (changeform_view's): the form fetches the manifest,

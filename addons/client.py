@@ -2,8 +2,8 @@
 
 Async (aiohttp) so that one run can keep several requests in flight per addon; a small sync
 helper serves the web pages and the CLI, which only need a manifest now and then. Transient
-failures (connect errors, timeouts, 429, 5xx) are retried with exponential backoff that honours
-`Retry-After`; everything else fails at once. Every connection obeys the network policy
+failures (connect errors, timeouts, 429, 5xx) are retried with the waits of the retry policy
+(retry.py: doubling, lengthened by `Retry-After`); everything else fails at once. Every connection obeys the network policy
 (network_policy.py), and an address it refuses is reported as such and not retried.
 
 The admin configures the addons, so a failure says what happened in plain words ("connection
@@ -21,24 +21,23 @@ import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 import ijson
+from asgiref.sync import async_to_sync
 from yarl import URL
 
 from .manifest import Manifest, ManifestError
 from .network_policy import AddressNotAllowed, NetworkPolicy, PolicyConnector, proxied_target_checks
+from .retry import RetryPolicy, retry_after_seconds
 
-T = TypeVar("T")
 # backoff(seconds, status or None, Retry-After seconds or None): waits between two attempts.
 Backoff = Callable[[float, int | None, float | None], Awaitable[None]]
 USER_AGENT = "StreamsPrefetcher/1.0 (+self-hosted cache warmer)"
-MAX_RETRY_AFTER_S = 60.0
 MB = 1024 * 1024
 READ_CHUNK = 64 * 1024
 
@@ -165,15 +164,6 @@ def describe_status(status: int) -> tuple[str, Failure]:
     return f"HTTP {status}", Failure.HTTP_STATUS
 
 
-def _retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP date: rare from addons; the exponential backoff covers it
-
-
 @dataclass(frozen=True)
 class ClientLimits:
     """What the deployment lets the client do (built from the settings by addons.services.client_limits).
@@ -223,15 +213,13 @@ class AddonClient:
         timeout_s: float = 30.0,
         retries: int = 2,
         proxy: str | None = None,
-        backoff_base_s: float = 0.5,
-        backoff_max_s: float = 30.0,
+        retry_policy: RetryPolicy = RetryPolicy(),
         limits: ClientLimits = ClientLimits(),
     ):
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self.retries = max(0, retries)
         self.proxy = proxy or None
-        self.backoff_base_s = backoff_base_s
-        self.backoff_max_s = backoff_max_s
+        self.retry_policy = retry_policy
         self.limits = limits
         self._session: aiohttp.ClientSession | None = None
 
@@ -248,13 +236,6 @@ class AddonClient:
     async def __aexit__(self, *exc):
         await self._session.close()
 
-    def _backoff_s(self, attempt: int, error: TransientError) -> float:
-        """The wait after failed attempt number `attempt`: exponential, or longer if Retry-After says so."""
-        backoff = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
-        if error.retry_after is not None:
-            return max(backoff, min(error.retry_after, MAX_RETRY_AFTER_S))
-        return backoff
-
     async def _get_json_once(
         self, url: str, max_bytes: int, parse: Callable[[bytes], Any]
     ) -> tuple[int, Any, str | None]:
@@ -264,7 +245,7 @@ class AddonClient:
                 if status == 429 or status >= 500:
                     message, failure = describe_status(status)
                     raise TransientError(
-                        message, failure, status, _retry_after_seconds(response.headers.get("Retry-After"))
+                        message, failure, status, retry_after_seconds(response.headers.get("Retry-After"))
                     )
                 if status != 200:
                     raise PermanentError(*describe_status(status), status)
@@ -299,7 +280,7 @@ class AddonClient:
             except TransientError as error:
                 if attempt > self.retries:
                     return _failed(error, started, attempt)
-                wait_s = self._backoff_s(attempt, error)
+                wait_s = self.retry_policy.wait_s(attempt, error.retry_after)
                 if backoff is None:
                     await asyncio.sleep(wait_s)
                 else:
@@ -363,17 +344,6 @@ def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000.0
 
 
-def run_sync(make_coroutine: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine to the end from sync code, also where this thread already runs an event loop
-    (then on a helper thread, since asyncio.run refuses to nest)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(make_coroutine())
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="run-sync") as pool:
-        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
-
-
 def fetch_manifest_sync(
     url: str, *, timeout_s: float = 15.0, proxy: str | None = None, retries: int = 1, limits: ClientLimits = ClientLimits()
 ) -> Manifest:
@@ -383,4 +353,4 @@ def fetch_manifest_sync(
         async with AddonClient(timeout_s=timeout_s, retries=retries, proxy=proxy, limits=limits) as client:
             return await client.fetch_manifest(url)
 
-    return run_sync(fetch)
+    return async_to_sync(fetch)()

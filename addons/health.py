@@ -10,11 +10,12 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
+from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.utils import timezone
 
 from . import services
-from .client import AddonClient, run_sync
+from .client import AddonClient
 from .manifest import Manifest, ManifestError
 from .models import Addon, AddonHealth, HealthStatus
 from .redaction import redact_text
@@ -55,24 +56,25 @@ async def _probe_one(client: AddonClient, url: str) -> str:
     return ""
 
 
-def probe_manifests(urls: list[str]) -> list[str]:
+def probe_manifests(urls: list[str], proxy: str | None) -> list[str]:
     """Fetch every manifest side by side: N addons take one timeout, not N. No database access."""
 
-    proxy, limits = services.proxy_source(), services.client_limits()  # read here: no database in the loop
+    limits = services.client_limits()  # read here: no database in the loop
 
     async def probe_all():
         async with AddonClient(timeout_s=services.MANIFEST_TIMEOUT_S, retries=1, proxy=proxy, limits=limits) as client:
             return await asyncio.gather(*(_probe_one(client, url) for url in urls))
 
-    return run_sync(probe_all)
+    return async_to_sync(probe_all)()
 
 
-def probe_all() -> list[HealthChange]:
-    """Probe every enabled addon and record it; returns the addons that went down or came back."""
+def probe_all(proxy: str | None = None) -> list[HealthChange]:
+    """Probe every enabled addon (through `proxy`, the runs' HTTP proxy, if any) and record it;
+    returns the addons that went down or came back."""
     addons = list(Addon.objects.filter(enabled=True))
     if not addons:
         return []
-    problems = probe_manifests([addon.url for addon in addons])  # before the transaction: it may take a timeout
+    problems = probe_manifests([addon.url for addon in addons], proxy)  # before the transaction: it may take a timeout
     now = timezone.now()
     changes = []
     with transaction.atomic():

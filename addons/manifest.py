@@ -7,7 +7,6 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 CINEMETA_MANIFEST_URL = "https://v3-cinemeta.strem.io/manifest.json"  # the official meta addon
 _RESOURCE_SUFFIX = re.compile(r"/(catalog|meta|stream|subtitles|addon_catalog)/.*$")
-BROWSE_BLOCKED_TYPES = {"tv", "channel"}  # live types: only with a stream addon that serves them
 # Ids and types are data of any length an addon likes, stored as text. Beyond this the item is
 # refused (reported, never stored): PostgreSQL cannot index arbitrarily long text.
 MAX_ID_CHARS = 1000

@@ -7,7 +7,6 @@ declare into the saved selection without losing the user's choices.
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 import aiohttp
 from django.conf import settings
@@ -48,21 +47,12 @@ def client_limits() -> ClientLimits:
     )
 
 
-# The proxy is a setting of the runs (prefetch.models.PrefetchSettings); the prefetch app says where
-# to read it when it starts, so that this app imports nothing from the apps built on it.
-def no_proxy() -> str | None:
-    return None
-
-
-proxy_source: Callable[[], str | None] = no_proxy
-
-
-def fetch_manifest(url: str) -> Manifest:
+# `proxy`, here and below: the HTTP proxy requests to addons go through, or None. It is a setting of
+# the runs (prefetch.models.addon_proxy); the callers above this app pass it.
+def fetch_manifest(url: str, proxy: str | None = None) -> Manifest:
     """Fetch and validate the manifest at a normalised URL; errors never carry the URL itself."""
     try:
-        manifest = fetch_manifest_sync(
-            url, timeout_s=MANIFEST_TIMEOUT_S, proxy=proxy_source(), retries=1, limits=client_limits()
-        )
+        manifest = fetch_manifest_sync(url, timeout_s=MANIFEST_TIMEOUT_S, proxy=proxy, retries=1, limits=client_limits())
     except ManifestError as error:
         raise AddonError(redact_text(str(error))) from None
     except EXPECTED_FETCH_ERRORS as error:
@@ -150,18 +140,18 @@ def _next_position(role: str) -> int:
     return 0 if top is None else top + 1
 
 
-def preview(raw_url: str) -> tuple[str, Manifest]:
+def preview(raw_url: str, proxy: str | None = None) -> tuple[str, Manifest]:
     """Normalise and fetch without saving (the `/api/addon/manifest` check)."""
     url = normalise(raw_url)
-    return url, fetch_manifest(url)
+    return url, fetch_manifest(url, proxy)
 
 
-def check_new_url(raw_url: str, exclude_pk: int | None = None) -> tuple[str, Manifest]:
+def check_new_url(raw_url: str, exclude_pk: int | None = None, proxy: str | None = None) -> tuple[str, Manifest]:
     """Everything a new addon URL must pass: normalised, allowed, not configured yet, its manifest
     fetched and usable. Network: call it outside a transaction."""
     url = normalise(raw_url)
     _check_duplicate(url, exclude_pk)
-    return url, fetch_manifest(url)
+    return url, fetch_manifest(url, proxy)
 
 
 def save_new_addon(addon: Addon, manifest: Manifest) -> Addon:
@@ -176,9 +166,10 @@ def save_new_addon(addon: Addon, manifest: Manifest) -> Addon:
     return addon
 
 
-def add_addon(raw_url: str, role: str = AddonRole.BOTH, display_name: str | None = None) -> Addon:
+def add_addon(raw_url: str, role: str = AddonRole.BOTH, display_name: str | None = None,
+              proxy: str | None = None) -> Addon:
     check_role(role)
-    url, manifest = check_new_url(raw_url)
+    url, manifest = check_new_url(raw_url, proxy=proxy)
     return save_new_addon(Addon(url=url, role=role, display_name=(display_name or "").strip() or None), manifest)
 
 
@@ -187,6 +178,7 @@ UNSET = object()
 
 def update_addon(
     addon: Addon, *, raw_url: str | None = None, role: str | None = None, enabled: bool | None = None, display_name=UNSET,
+    proxy: str | None = None,
 ) -> Addon:
     """Edit an addon; a new URL is validated like a new addon before anything is saved. A blank
     display name goes back to the manifest's name."""
@@ -195,7 +187,7 @@ def update_addon(
         url = normalise(raw_url)
         if url != addon.url:
             _check_duplicate(url, exclude_pk=addon.pk)
-            manifest = fetch_manifest(url)
+            manifest = fetch_manifest(url, proxy)
             addon.url = url
     if role is not None and check_role(role) != addon.role:
         addon.role = role
@@ -210,8 +202,8 @@ def update_addon(
     return addon
 
 
-def refresh_addon(addon: Addon) -> Addon:
-    manifest = fetch_manifest(addon.url)
+def refresh_addon(addon: Addon, proxy: str | None = None) -> Addon:
+    manifest = fetch_manifest(addon.url, proxy)
     addon.apply_manifest(manifest, timezone.now())
     addon.save()
     return addon
@@ -260,7 +252,7 @@ def selection_queryset():
     )
 
 
-def load_catalogs() -> dict:
+def load_catalogs(proxy: str | None = None) -> dict:
     """Fetch every catalog addon's manifest and merge its catalogs into the saved selection.
 
     Known catalogs (same addon, type and id) keep enabled / order / extra values; new ones are
@@ -270,7 +262,7 @@ def load_catalogs() -> dict:
     errors, added, vanished = [], 0, 0
     for addon in addons:
         try:
-            manifest = fetch_manifest(addon.url)
+            manifest = fetch_manifest(addon.url, proxy)
         except AddonError as error:
             errors.append({"addon_id": addon.pk, "addon_name": str(addon), "url": addon.redacted_url, "error": str(error)})
             continue

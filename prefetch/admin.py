@@ -3,11 +3,13 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html
 
+from addons.admin import AddonAdmin
+from addons.models import Addon
 from addons.redaction import redact_text, redact_url
 
-from .models import MetricTotal, PeriodicWork, PrefetchRecord, PrefetchSettings, Run, UpcomingRelease
+from .models import MetricTotal, PeriodicWork, PrefetchRecord, PrefetchSettings, Run, UpcomingRelease, addon_proxy
 from .runs import ConfigLocked
-from .services import save_settings
+from .settings_changes import save_settings
 
 
 class PrefetchSettingsForm(forms.ModelForm):
@@ -24,7 +26,7 @@ class PrefetchSettingsForm(forms.ModelForm):
 @admin.register(PrefetchSettings)
 class PrefetchSettingsAdmin(admin.ModelAdmin):
     """One row. The proxy URL may hold credentials: shown redacted, replaced only when typed anew.
-    Saved through prefetch.services.save_settings: refused while a run is active."""
+    Saved through prefetch.settings_changes.save_settings: refused while a run is active."""
 
     form = PrefetchSettingsForm
     list_display = ("__str__", "movies_per_catalog", "series_per_catalog", "delay_s", "max_execution_time_s", "redacted_proxy")
@@ -145,3 +147,11 @@ class PeriodicWorkAdmin(WrittenByTheAppAdmin):
     """Each periodic task writes its own row as it runs (the Tasks list on the Schedules page)."""
 
     list_display = ("name", "started_at", "finished_at", "duration_s", "error")
+
+
+@admin.register(Addon)
+class ProxiedAddonAdmin(AddonAdmin):
+    """The addons app's admin, fetching manifests through the proxy of the Settings."""
+
+    def addon_proxy(self) -> str | None:
+        return addon_proxy()

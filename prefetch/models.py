@@ -204,7 +204,7 @@ class PrefetchSettings(models.Model):
 
     def clean(self):
         """With the fields' validators, the one validation of settings (`full_clean`): the Settings
-        page, the API, the admin and the import all go through it (see prefetch.services)."""
+        page, the API, the admin and the import all go through it (see prefetch.settings_changes)."""
         errors = {
             field.name: [NUL_REFUSAL] for field in self._meta.concrete_fields
             if isinstance(field, models.CharField | models.TextField) and has_nul(getattr(self, field.name))
@@ -223,6 +223,13 @@ class PrefetchSettings(models.Model):
     def load(cls) -> "PrefetchSettings":
         settings, _ = cls.objects.get_or_create(pk=1)
         return settings
+
+
+def addon_proxy() -> str | None:
+    """The HTTP proxy (Settings) requests to addons go through, or None: what the addon pages, the
+    API, the admin and the health probe pass to the addons app (a run reads it with its other
+    settings)."""
+    return PrefetchSettings.load().proxy_url or None
 
 
 class PrefetchRecord(models.Model):
@@ -416,7 +423,7 @@ class MetricTotal(models.Model):
     per stream addon. Added to in the same transaction that saves the engine's answers (so a flush
     that is retried never counts twice) and never lowered: pruning the run history or invalidating
     records leaves it as it is, as a Prometheus counter must be. The web process reads it, since the
-    engine runs in a worker process. See prefetch/metrics.py."""
+    engine runs in a worker process. See prefetch/metric_totals.py."""
 
     metric = models.CharField(max_length=40)
     addon_name = models.CharField(max_length=200)

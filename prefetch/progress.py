@@ -32,7 +32,6 @@ logger = logging.getLogger("prefetch.progress")
 
 GROUP = "prefetch-progress"
 MESSAGE_TYPE = "prefetch.progress"
-STATE_EVENTS = {"queued", "started", "paused", "resumed", "pausing", "cancelling", "finished"}
 
 _loops: dict[int, asyncio.AbstractEventLoop] = {}
 _loops_lock = threading.Lock()

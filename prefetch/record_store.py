@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from addons.manifest import strip_nul
 from prefetch.engine.records import Announcement, EarlierAttempt, StreamOutcome
-from prefetch.metrics import add_stream_outcomes
+from prefetch.metric_totals import add_stream_outcomes
 from prefetch.models import PrefetchRecord, UpcomingRelease
 
 LOOKUP_CHUNK = 400  # keeps IN (...) lists well under SQLite's variable limit

@@ -4,10 +4,12 @@ Both the Celery task and `manage.py prefetch` call `execute_run`; the web layer 
 `request_run`, `request_cancel` and friends. The one-active-run rule lives in the database.
 """
 
+import itertools
 import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -18,11 +20,11 @@ from django.db import IntegrityError, InterfaceError, OperationalError, close_ol
 from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from addons import health
 from addons.manifest import Manifest, ManifestError
 from addons.models import Addon, Catalog
+from addons.retry import RetryPolicy
 from addons.services import client_limits
 
 from .engine import PrefetchEngine
@@ -432,17 +434,27 @@ def final_status(report: dict) -> str:
     return RunStatus(report["outcome"])
 
 
-def _reconnect_and_log(retry_state) -> None:
-    logger.warning("Recording the end of the run failed (%s); retrying", retry_state.outcome.exception())
-    close_old_connections()  # a connection broken by a database restart is replaced
-
-
 # A short database outage at the very end must not leave the run active; if the database stays
 # away longer, the run's heartbeat goes stale and the reaper resumes it (nothing is requested twice).
-@retry(retry=retry_if_exception_type(OperationalError), stop=stop_after_delay(60),
-       wait=wait_exponential(multiplier=0.5, max=10), before_sleep=_reconnect_and_log, reraise=True)
+FINISH_RETRY = RetryPolicy(base_s=0.5, max_s=10.0)
+FINISH_RETRY_FOR_S = 60.0
+
+
 def _finish(run_id: int, token: str, status: str, *, report: dict | None = None, error: str = "") -> Run:
     """Record the end, only while this claim still holds the run (never over another worker's)."""
+    started = time.monotonic()
+    for attempt in itertools.count(1):
+        try:
+            return _record_end(run_id, token, status, report=report, error=error)
+        except OperationalError as failure:
+            if time.monotonic() - started >= FINISH_RETRY_FOR_S:
+                raise
+            logger.warning("Recording the end of the run failed (%s); retrying", failure)
+            close_old_connections()  # a connection broken by a database restart is replaced
+            time.sleep(FINISH_RETRY.wait_s(attempt))
+
+
+def _record_end(run_id: int, token: str, status: str, *, report: dict | None, error: str) -> Run:
     fields = {"status": status, "finished_at": timezone.now(), "error": error, "pause_requested": False}
     if report:
         fields.update(

@@ -10,7 +10,7 @@ from django.db import connection
 from addons import health
 
 from . import periodic_work
-from .models import PrefetchSettings, RunTrigger
+from .models import PrefetchSettings, RunTrigger, addon_proxy
 from .notifications import notify_health_changes
 from .profiles import run_options
 from .releases import release_run_options
@@ -82,7 +82,7 @@ def prune_history_task() -> None:
 def probe_addon_health() -> None:
     """Beat, every ADDON_HEALTH_INTERVAL_S: every enabled addon's manifest; an addon that went down
     or came back is notified (once, at the change)."""
-    notify_health_changes(health.probe_all())
+    notify_health_changes(health.probe_all(addon_proxy()))
 
 
 @worker_ready.connect

@@ -18,7 +18,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from schedules.liveness import scheduler_status
 
-from .metrics import render_metrics
+from .prometheus import render_metrics
 
 WORKER_PING_TIMEOUT_S = 1.0
 

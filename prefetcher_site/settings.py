@@ -261,8 +261,10 @@ except ValueError as _error:
 # --- Celery -------------------------------------------------------------------------------------
 # The in-memory broker of the single process; named host, as kombu otherwise warns that none was given.
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
-# Several installations may share one Redis: each needs a queue of its own.
+# Several installations may share one Redis: each needs a queue of its own, which also names its
+# workers' control messages (a health ping hears only its own workers) and its progress channels.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+CELERY_CONTROL_EXCHANGE = CELERY_TASK_DEFAULT_QUEUE
 CELERY_RESULT_BACKEND = None
 CELERY_RESULT_EXPIRES = None  # no result backend, so no built-in cleanup task in beat
 CELERY_TASK_IGNORE_RESULT = True
@@ -322,6 +324,10 @@ CACHES = {
     if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
+# The run status (/api/job/status, the dashboard) says when the next scheduled run is and whether the
+# scheduler is alive; the schedules app is built on prefetch, so the site names the function here.
+RUN_STATUS_SCHEDULE_SUMMARY = "schedules.liveness.schedule_summary"
+
 # --- Channels -----------------------------------------------------------------------------------
 # channels_redis waits for messages with a 5 s blocking pop on the server; redis-py 8 gives up on
 # a read after 5 s by default, so the client lost that race and every idle socket ended in a
@@ -329,16 +335,16 @@ CACHES = {
 CHANNEL_LAYER_READ_TIMEOUT_S = 15
 
 
-def redis_channel_layer(url: str) -> dict:
+def redis_channel_layer(url: str, queue: str) -> dict:
     return {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {"hosts": [{"address": url, "socket_timeout": CHANNEL_LAYER_READ_TIMEOUT_S}],
-                   "capacity": 2000, "expiry": 15},
+                   "prefix": f"asgi-{queue}", "capacity": 2000, "expiry": 15},
     }
 
 
 if REDIS_URL:
-    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL, CELERY_TASK_DEFAULT_QUEUE)}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 

@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import uvicorn
@@ -21,21 +22,17 @@ CHROMIUM_ARGS = [
 PASSWORD = "correct-horse-battery-staple"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class LiveServer:
     def __init__(self):
         from prefetcher_site.asgi import application
 
-        self.port = _free_port()
+        # Bound here and handed to uvicorn: no other test process can take the port in between.
+        listening = socket.create_server(("127.0.0.1", 0))
+        self.port = listening.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(application, host="127.0.0.1", port=self.port, log_config=None, lifespan="off")
+        config = uvicorn.Config(application, log_config=None, lifespan="off")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [listening]}, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
@@ -46,6 +43,22 @@ class LiveServer:
     def stop(self):
         self.server.should_exit = True
         self.thread.join(timeout=5)
+
+
+def off_the_browser_thread(call, *args, **kwargs):
+    """`call(*args, **kwargs)` on a thread of its own. Playwright's sync API marks an event loop as
+    running in the test's thread, where asgiref's async_to_sync (a manifest fetch, a run) refuses to
+    start; tests that fetch manifests or run the engine while a browser is open go through this."""
+    from django.db import connection
+
+    def isolated():
+        try:
+            return call(*args, **kwargs)
+        finally:
+            connection.close()  # this thread's own database connection
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="beside-the-browser") as pool:
+        return pool.submit(isolated).result()
 
 
 @pytest.fixture
@@ -99,7 +112,7 @@ def signed_in_page(page, admin_account):
     return page
 
 
-# Each theme at a desktop and a phone width (issue 11): the page under test is (re)loaded per look.
+# Each theme at a desktop and a phone width: the page under test is (re)loaded per look.
 LOOKS = [("dark", 1366, 900), ("light", 1366, 900), ("dark", 390, 844), ("light", 390, 844)]
 
 

@@ -1,9 +1,60 @@
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
 import pytest
 
 from tests.peer_server import Peer
 from tests.watch_standin import WatchStandin
 
+# Runs before pytest-django reads the settings. Each pytest process (every xdist worker, and a
+# PostgreSQL pass running beside the SQLite one) gets a data folder of its own (SQLite files, run
+# logs, the secret key) and a Celery queue of its own, which also names its worker control messages
+# and progress channels: processes sharing one Redis never see each other's tasks, pings or progress.
+_worker = os.environ.get("PYTEST_XDIST_WORKER")
+if _worker:
+    os.environ["DATA_DIR"] = str(Path(os.environ.get("DATA_DIR") or tempfile.mkdtemp(prefix="tests-")) / _worker)
+os.environ["CELERY_QUEUE"] = f"prefetch-test-{uuid.uuid4().hex[:10]}"
+
 pytest_plugins = ["tests.browser", "tests.conftest_worker"]
+
+NODE_FIXTURES = {"peer", "make_peer"}
+# The longest waits first (an image build, schedules firing at the next minute): xdist hands tests out
+# in this order (tests/run.sh keeps it), so these overlap the rest instead of queueing at the end.
+# Worker tests are not piled up at the start with them: on 2 cores their deadlines would starve.
+LONGEST_FIRST = ("docker", "realtime")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(items):
+    """Before the others (`-m` selecting by marks among them): `peer` on tests that start the Node
+    peer addon, directly or through a fixture that does, and one xdist group per module of browser
+    tests (one Chromium per module, as when run in one process). After them (pytest-django's
+    ordering among them): the longest waits first, keeping the order within each rank."""
+    for item in items:
+        if NODE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.peer)
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    yield
+
+    def rank(item) -> int:
+        marks = {mark.name for mark in item.iter_markers()}
+        return next((i for i, name in enumerate(LONGEST_FIRST) if name in marks), len(LONGEST_FIRST))
+
+    items.sort(key=rank)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def quick_password_hashing():
+    """Accounts made by the tests hash their passwords with a fast hasher: the real one (PBKDF2,
+    a million rounds) costs a third of a second of CPU per account or sign-in. Processes the tests
+    start (manage.py, workers, the image) keep the real one."""
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)

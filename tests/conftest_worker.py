@@ -9,7 +9,6 @@ redis-server is started for the session.
 """
 
 import os
-import uuid
 
 import pytest
 
@@ -29,8 +28,11 @@ def redis_url():
 
 @pytest.fixture(scope="session")
 def celery_queue():
-    """One queue per test session: other sessions' workers on the same Redis never see our tasks."""
-    return f"prefetch-test-{uuid.uuid4().hex[:10]}"
+    """One queue per test session (tests/conftest.py names it): other sessions' workers on the same
+    Redis never see our tasks."""
+    from django.conf import settings
+
+    return settings.CELERY_TASK_DEFAULT_QUEUE
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ if ! redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1; then
   redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no
   for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
-export TEST_REDIS_URL="redis://127.0.0.1:$redis_port/15"
+export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:$redis_port/15}"  # a db of its own on a shared Redis
 
 if ! pg_isready -h 127.0.0.1 -q 2>/dev/null; then
   log "starting PostgreSQL"
@@ -43,22 +43,35 @@ if [ -x "$engine" ]; then
 fi
 
 DATA_DIR=$(mktemp -d)
-export DATA_DIR
 trap 'rm -rf "$DATA_DIR"' EXIT
 
 log "lint (ruff)"
 .venv/bin/ruff check .
 
-log "test suite on SQLite"
-"$PY" -m pytest --durations=25 "$@"
-
-log "database-facing tests on PostgreSQL"
-# (with the API fuzzer's hostile runs: huge integers, deep nesting, NUL, lone surrogates, huge floats)
-DATABASE_URL="postgres://postgres@127.0.0.1:5432/prefetcher_$$" "$PY" -m pytest --durations=10 -m "not browser" \
+# Both passes at once, each spread over parallel processes (pytest-xdist): most tests wait (on the
+# peer, a worker process, the browser, the wall clock), so they overlap well even on 2 cores. Every
+# process has its own data folder, test database, Celery queue and progress channels; the longest
+# waits are handed out first and a module's browser tests stay together (tests/conftest.py).
+# The PostgreSQL pass includes the API fuzzer's hostile runs (huge integers, deep nesting, NUL, lone
+# surrogates, huge floats). TEST_PROCESSES / TEST_PROCESSES_PG set the number of processes of each pass.
+postgres_log="$DATA_DIR/postgresql.log"
+DATA_DIR="$DATA_DIR/postgresql" DATABASE_URL="postgres://postgres@127.0.0.1:5432/prefetcher_$$" \
+  "$PY" -m pytest -n "${TEST_PROCESSES_PG:-2}" --dist loadgroup --no-loadscope-reorder --durations=10 -m "not browser" \
   tests/test_engine.py tests/test_cli.py tests/test_lifecycle.py \
   tests/test_worker.py tests/test_ops.py tests/test_notifications.py tests/test_config_transfer.py \
   tests/test_hostile_addons.py tests/test_bad_input.py tests/test_config_writers.py tests/test_accounting.py \
   tests/test_hardening.py \
   tests/test_api_fuzz.py::test_huge_integers_are_a_400_naming_the_parameter \
   tests/test_api_fuzz.py::test_bodies_nested_too_deep_are_a_400_naming_the_field \
-  tests/test_api_fuzz.py::test_nul_lone_surrogates_and_huge_floats_are_never_a_server_error "$@"
+  tests/test_api_fuzz.py::test_nul_lone_surrogates_and_huge_floats_are_never_a_server_error "$@" >"$postgres_log" 2>&1 &
+postgres_pass=$!
+
+log "test suite on SQLite (the PostgreSQL pass runs alongside; its output follows)"
+sqlite_status=0
+DATA_DIR="$DATA_DIR/sqlite" "$PY" -m pytest -n "${TEST_PROCESSES:-4}" --dist loadgroup --no-loadscope-reorder --durations=25 "$@" || sqlite_status=$?
+
+postgres_status=0
+wait "$postgres_pass" || postgres_status=$?
+log "database-facing tests on PostgreSQL"
+cat "$postgres_log"
+exit $(( sqlite_status || postgres_status ))

@@ -1,4 +1,4 @@
-"""What a run tells (issue 10): every count means one thing, failures are never folded away, a run
+"""What a run tells: every count means one thing, failures are never folded away, a run
 that did nothing useful fails, and messages say which of several things happened. Against the real
 peer addon with fault injection, and small local addons for the quirks of addons nobody here wrote."""
 

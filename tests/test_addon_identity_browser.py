@@ -1,4 +1,4 @@
-"""Addon identity (issue 11): two configurations of one addon read apart everywhere they are named
+"""Addon identity: two configurations of one addon read apart everywhere they are named
 (addons page, catalogs, live and completion tables, records) by a display name and a non-secret
 fingerprint; a new addon's manifest is previewed before it is saved. Real peer, real Chromium."""
 
@@ -9,7 +9,7 @@ from addons import services
 from addons.models import Addon
 from prefetch.models import PrefetchSettings, RunTrigger
 from prefetch.runs import create_run, execute_run
-from tests.browser import assert_fits, looks
+from tests.browser import assert_fits, looks, off_the_browser_thread
 from tests.test_config_browser import add_addon
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -80,10 +80,10 @@ def test_two_configurations_read_apart_on_every_page(guarded_page, peer):
         assert_fits(page)
 
     # A real run: the completion tables and the records name both configurations apart.
-    services.load_catalogs()
+    off_the_browser_thread(services.load_catalogs)
     PrefetchSettings.objects.update_or_create(pk=1, defaults={"movies_global_limit": 2, "series_global_limit": 0,
                                                              "fallback_meta_url": ""})
-    run = execute_run(create_run(RunTrigger.MANUAL).pk, worker="test-worker")
+    run = off_the_browser_thread(execute_run, create_run(RunTrigger.MANUAL).pk, worker="test-worker")
     page.goto(f"/runs/{run.pk}/")
     addon_cells = page.locator("#addon-table tbody tr td:first-child")
     expect(addon_cells).to_have_count(2)

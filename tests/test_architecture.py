@@ -60,3 +60,68 @@ def test_the_engine_imports_without_django():
     )
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def assignments_into_other_apps(source: str, path: Path):
+    """(line, target) of every attribute a `ready()` in this file sets on a module of another app
+    (`module.name = …` or `setattr(module, …)`): wiring that hides a dependency from the import rule."""
+    tree = ast.parse(source, str(path))
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    app = package.split(".")[0]
+    for ready in ast.walk(tree):
+        if not (isinstance(ready, ast.FunctionDef) and ready.name == "ready"):
+            continue
+        modules = {}  # a local name -> the module (or module attribute) it stands for
+        for node in [*tree.body, *ast.walk(ready)]:
+            if isinstance(node, ast.Import):
+                modules.update({alias.asname or alias.name.split(".")[0]: alias.name for alias in node.names})
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(parent + ([node.module] if node.module else []))
+                modules.update({alias.asname or alias.name: f"{base}.{alias.name}" for alias in node.names})
+        for node in ast.walk(ready):
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+                targets = [node.target]
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+                targets = [ast.Attribute(value=node.args[0], attr="…")] if node.args else []
+            else:
+                continue
+            for target in targets:
+                owner = target.value if isinstance(target, ast.Attribute) else None
+                while isinstance(owner, ast.Attribute):
+                    owner = owner.value
+                if isinstance(owner, ast.Name) and owner.id in modules:
+                    module = modules[owner.id]
+                    if module.split(".")[0] in LAYERS and module.split(".")[0] != app:
+                        yield node.lineno, f"{module} ({ast.unparse(target)})"
+
+
+def test_no_app_assigns_into_another_app_when_it_starts():
+    wired = [
+        f"{path.relative_to(ROOT)}:{line} sets {target}"
+        for app in LAYERS
+        for path in sorted((ROOT / app).rglob("*.py"))
+        for line, target in assignments_into_other_apps(path.read_text(), path)
+    ]
+    assert wired == []
+
+
+def test_the_start_up_wiring_check_finds_what_it_looks_for():
+    path = ROOT / "schedules" / "apps.py"
+    wiring = (
+        "from django.apps import AppConfig\n"
+        "import addons.services\n"
+        "class SchedulesConfig(AppConfig):\n"
+        "    def ready(self):\n"
+        "        from prefetch.web import selectors\n"
+        "        from .liveness import schedule_summary\n"
+        "        selectors.schedule_summary = schedule_summary\n"
+        "        setattr(addons.services, 'proxy_source', None)\n"
+        "        self.label_seen = True\n"
+    )
+    found = [target for _, target in assignments_into_other_apps(wiring, path)]
+    assert found == ["prefetch.web.selectors (selectors.schedule_summary)", "addons.services (addons.services.…)"]

@@ -24,15 +24,17 @@ from cryptography.x509.oid import NameOID
 from addons.client import AddonClient, ClientLimits, Failure, describe_transport_error
 from addons.manifest import ManifestError
 from addons.network_policy import REFUSED_TEXT, NetworkPolicy
+from addons.retry import RetryPolicy
 
 REFUSED = "connection refused — is the addon running?"
 RESET = "connection reset by the addon"
 # The default policy lets self-hosted addons on loopback through (only link-local and metadata are refused).
 LOOPBACK_ALLOWED = ClientLimits(policy=NetworkPolicy())
+QUICK_RETRIES = RetryPolicy(base_s=0.01, max_s=0.01)
 
 
 def client(*, timeout_s: float = 3.0, retries: int = 1, limits: ClientLimits = LOOPBACK_ALLOWED) -> AddonClient:
-    return AddonClient(timeout_s=timeout_s, retries=retries, backoff_base_s=0.01, backoff_max_s=0.01, limits=limits)
+    return AddonClient(timeout_s=timeout_s, retries=retries, retry_policy=QUICK_RETRIES, limits=limits)
 
 
 # --- local servers ---------------------------------------------------------------------------------------

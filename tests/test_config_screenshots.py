@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from prefetch.models import Run, RunStatus
+from tests.browser import off_the_browser_thread
 from tests.test_live_browser import embedded_worker  # noqa: F401 (a fixture)
 from tests.test_live_consumer import configure
 
@@ -41,9 +42,10 @@ def test_screenshots(signed_in_page, peer):
     page.evaluate("localStorage.setItem('theme', 'dark')")  # picked: not the headless browser's light OS setting
     page.goto("/")
     shoot(page, "dashboard-first-run", full_page=False)
-    services.add_addon(peer.url, "both")
-    services.add_addon(peer.base + "/%7B%22token%22%3A%22abc%22%7D/manifest.json", "stream", display_name="Peer, token abc")
-    services.load_catalogs()
+    off_the_browser_thread(services.add_addon, peer.url, "both")
+    off_the_browser_thread(services.add_addon, peer.base + "/%7B%22token%22%3A%22abc%22%7D/manifest.json", "stream",
+                           display_name="Peer, token abc")
+    off_the_browser_thread(services.load_catalogs)
     create_schedule(time=time(2, 30), days=[1, 3, 5])  # a full run, three nights a week
     create_schedule(time=time(14, 0), days=list(range(7)), movies_global_limit=20,  # a light one every day
                     new_episodes_only=True, cache_validity_auto=True)
@@ -64,7 +66,7 @@ def test_run_screenshots(signed_in_page, make_peer, embedded_worker):  # noqa: F
     # Every 9th stream request fails: a run that completes with failures, as a real flaky addon makes.
     # A first answer per video takes 150 ms more (a scraper's cold cache): the measured effect shows it.
     faulty = make_peer(PEER_STREAM_LATENCY_MS=20, PEER_COLD_STREAM_MS=150, PEER_FAIL_EVERY=9)
-    configure(faulty, [("movie", "peer-popular"), ("series", "peer-series"), ("movie", "peer-new")],
+    off_the_browser_thread(configure, faulty, [("movie", "peer-popular"), ("series", "peer-series"), ("movie", "peer-new")],
               movies_per_catalog=40, series_per_catalog=6, concurrency=8, concurrency_mode="adaptive", retries=0,
               verify_sample_size=10)
     page.goto("/")

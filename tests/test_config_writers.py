@@ -9,7 +9,7 @@ from django.db import close_old_connections, connection, transaction
 from addons.models import Addon, Catalog
 from prefetch.models import PrefetchSettings, Run, RunStatus
 from prefetch.runs import ConfigLocked, RunRefused, configuration_change, create_run
-from prefetch.services import save_settings
+from prefetch.settings_changes import save_settings
 from tests.helpers import wait_until
 
 PEER_DUPLICATE = "This addon is already configured"

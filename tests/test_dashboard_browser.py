@@ -1,4 +1,4 @@
-"""The dashboard when nothing runs (issue 11), in Chromium, both themes, desktop and phone widths:
+"""The dashboard when nothing runs, in Chromium, both themes, desktop and phone widths:
 the first-run checklist ticks itself off step by step, "Run now" without addons says where to
 fix it, and after real runs against the test peer the idle overview shows the last run, the next
 scheduled run in the server's zone, services, records per addon and trends."""
@@ -15,7 +15,7 @@ from addons.models import Addon
 from prefetch.models import PrefetchRecord, RunStatus, RunTrigger
 from prefetch.runs import create_run, execute_run
 from schedules.services import create_schedule
-from tests.browser import assert_fits, looks
+from tests.browser import assert_fits, looks, off_the_browser_thread
 from tests.test_config_browser import add_addon
 from tests.test_live_consumer import configure
 
@@ -49,7 +49,7 @@ def test_first_run_checklist_ticks_itself_off_and_run_now_links_to_the_fix(guard
     expect(page.locator(".toast", has_text="No stream addon is configured.")).to_be_visible()
 
     Addon.objects.update(role="both")
-    services.load_catalogs()
+    off_the_browser_thread(services.load_catalogs)
     page.goto("/")
     assert step_states(page) == {"catalog-addon": True, "stream-addon": True, "catalogs": True, "schedule": False}
 
@@ -61,8 +61,8 @@ def test_first_run_checklist_ticks_itself_off_and_run_now_links_to_the_fix(guard
 def test_idle_overview_after_real_runs(guarded_page, make_peer):
     page = guarded_page
     peer = make_peer(PEER_COLD_STREAM_MS=150)  # a first answer per video takes longer: a scraper's cold cache
-    configure(peer, [("movie", "peer-popular")], movies_global_limit=3, verify_sample_size=2)
-    runs = [execute_run(create_run(RunTrigger.MANUAL).pk, worker="test-worker") for _ in range(2)]
+    off_the_browser_thread(configure, peer, [("movie", "peer-popular")], movies_global_limit=3, verify_sample_size=2)
+    runs = [off_the_browser_thread(execute_run, create_run(RunTrigger.MANUAL).pk, worker="test-worker") for _ in range(2)]
     assert [run.status for run in runs] == [RunStatus.COMPLETED, RunStatus.COMPLETED]
     create_schedule(time=time(3, 30), days=[0, 1, 2, 3, 4, 5, 6])
     last = runs[-1]

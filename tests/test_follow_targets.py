@@ -4,7 +4,7 @@ now, no network (the same rules run against the stand-in in test_follow_sources.
 from datetime import datetime, timedelta, timezone
 
 from prefetch.engine.episodes import Video
-from prefetch.follow.sources.service import SIGNED_OUT, ServiceError, retry_after_s
+from prefetch.follow.sources.service import SIGNED_OUT, ServiceError
 from prefetch.follow.sources.stremio_account import LibraryItem, SignedIn
 from prefetch.follow.sources.targets import (
     Target,
@@ -201,13 +201,6 @@ def test_upcoming_is_the_next_48_hours_of_followed_shows():
     assert trakt_upcoming(session, NOW) == [Upcoming(SHOW, f"{SHOW}:1:2", NOW + timedelta(hours=2)),
                                             Upcoming(SHOW, f"{SHOW}:1:5", NOW + timedelta(hours=47))]
     assert session.calendar_asked == (NOW.date(), 3)  # 12:00 + 48 h ends two days later: three UTC days
-
-
-def test_retry_after_reads_seconds_and_http_dates():
-    assert retry_after_s("7", NOW) == 7.0
-    assert retry_after_s("Mon, 01 Jun 2026 12:00:30 GMT", NOW) == 30.0
-    assert retry_after_s("Mon, 01 Jun 2026 11:00:00 GMT", NOW) == 0.0  # already past
-    assert retry_after_s("soon", NOW) is None and retry_after_s(None, NOW) is None
 
 
 def test_secrets_stay_out_of_reprs():

@@ -322,7 +322,7 @@ def test_long_addon_names_are_cut_in_metrics_labels_and_two_of_them_stay_two_ser
     from django.utils import timezone
 
     from prefetch.models import MetricTotal, PrefetchRecord
-    from prefetcher_site.metrics import LABEL_MAX_CHARS, label_value
+    from prefetcher_site.prometheus import LABEL_MAX_CHARS, label_value
 
     assert len(label_value("N" * 10_000)) == LABEL_MAX_CHARS  # a 10 kB manifest name
     names = ["N" * 197 + "one", "N" * 197 + "two"]  # the database keeps 200 characters of a name

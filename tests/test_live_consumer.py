@@ -142,7 +142,7 @@ async def test_a_socket_idle_past_the_redis_layers_blocking_read_closes_without_
     the client gave up first, and the socket ended in a TimeoutError traceback."""
     from prefetcher_site.settings import redis_channel_layer
 
-    settings.CHANNEL_LAYERS = {"default": redis_channel_layer(redis_url)}
+    settings.CHANNEL_LAYERS = {"default": redis_channel_layer(redis_url, settings.CELERY_TASK_DEFAULT_QUEUE)}
     cookie = await sync_to_async(_session_cookie)()
     communicator, connected, _ = await _connect([ORIGIN, (b"cookie", cookie)])
     assert connected

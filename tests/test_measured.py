@@ -1,5 +1,5 @@
-"""Issue 13 against the real test addon, through `manage.py prefetch --json`: the adaptive pace
-(--adaptive) and the measured effect of a run (--verify). Counts, not durations; the throughput
+"""Through `manage.py prefetch --json` against the real test addon: the adaptive pace (--adaptive)
+and the measured effect of a run (--verify). Counts, not durations; the throughput
 targets are measured by `make bench`."""
 
 import json

@@ -16,6 +16,7 @@ import pytest
 from addons.client import AddonClient, Failure
 from addons.models import Addon
 from addons.network_policy import INPUT_REFUSAL, REFUSED_TEXT
+from addons.retry import RetryPolicy
 from addons.services import client_limits
 from prefetch.models import PrefetchSettings
 from tests.helpers import json_addon, local_server
@@ -62,7 +63,7 @@ def connections(monkeypatch):
 def fetch(url: str, *, follow: bool = False, retries: int = 0, proxy: str | None = None):
     async def run():
         async with AddonClient(
-            timeout_s=5, retries=retries, backoff_base_s=0, proxy=proxy, limits=client_limits()
+            timeout_s=5, retries=retries, retry_policy=RetryPolicy(base_s=0), proxy=proxy, limits=client_limits()
         ) as client:
             return await (client.touch(url) if follow else client.get_json(url))
 
@@ -239,3 +240,18 @@ def test_a_refused_fallback_meta_url_is_a_form_error_on_the_settings_page(client
     response = client.post("/settings/", settings_post_data(fallback_meta_url="http://[::ffff:169.254.169.254]/"))
     assert response.status_code == 400 and INPUT_REFUSAL in response.content.decode()
     assert PrefetchSettings.load().fallback_meta_url == before
+
+
+def test_manifest_fetches_of_the_api_and_the_admin_go_through_the_proxy_of_the_settings(api, client, owner):
+    seen: list[str] = []
+    with redirecting_server("http://127.0.0.1:9/", seen) as url:
+        row = PrefetchSettings.load()
+        row.proxy_url = url.removesuffix("/start")
+        row.save()
+        api.post("/api/addon/manifest", {"url": "http://127.0.0.1:9/api/manifest.json"}, format="json")
+        client.force_login(owner)
+        client.post("/admin/addons/addon/add/", {
+            "url": "http://127.0.0.1:9/admin/manifest.json", "role": "both", "enabled": "on",
+            "catalog_set-TOTAL_FORMS": "0", "catalog_set-INITIAL_FORMS": "0",
+        })
+    assert seen == ["http://127.0.0.1:9/api/manifest.json", "http://127.0.0.1:9/admin/manifest.json"]

@@ -1,4 +1,4 @@
-"""Every page in Chromium (issue 11): no script or console error, no failed asset, no request to
+"""Every page in Chromium: no script or console error, no failed asset, no request to
 any host but the app's own (API docs included: their assets are served locally); the styled 404;
 the favicon; the admin's branding without django-celery-beat's raw tables."""
 

@@ -1,4 +1,4 @@
-"""Records page (issue 11), after a real run of two configurations of the test peer: one row per
+"""Records page, after a real run of two configurations of the test peer: one row per
 video with each addon's status, sortable, filterable by addon, and invalidation says what it did."""
 
 import pytest
@@ -8,19 +8,20 @@ from addons import services
 from addons.models import Addon
 from prefetch.models import PrefetchRecord, PrefetchSettings, RunTrigger
 from prefetch.runs import create_run, execute_run
-from tests.browser import assert_fits, looks
+from tests.browser import assert_fits, looks, off_the_browser_thread
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def two_configurations_run(peer):
-    first = services.add_addon(f"{peer.base}/one/manifest.json", display_name="One")
-    second = services.add_addon(f"{peer.base}/two/manifest.json", role="stream", display_name="Two")
-    services.load_catalogs()
+    first = off_the_browser_thread(services.add_addon, f"{peer.base}/one/manifest.json", display_name="One")
+    second = off_the_browser_thread(services.add_addon, f"{peer.base}/two/manifest.json", role="stream",
+                                    display_name="Two")
+    off_the_browser_thread(services.load_catalogs)
     PrefetchSettings.objects.update_or_create(pk=1, defaults={"movies_global_limit": 4, "series_global_limit": 0,
                                                              "fallback_meta_url": "", "delay_s": 0})
-    execute_run(create_run(RunTrigger.MANUAL).pk, worker="test-worker")
+    off_the_browser_thread(execute_run, create_run(RunTrigger.MANUAL).pk, worker="test-worker")
     return first, second
 
 

@@ -35,7 +35,7 @@ def minute_from_now(minutes: int) -> time:
     return (timezone.localtime() + timedelta(minutes=minutes)).time().replace(second=0, microsecond=0)
 
 
-# --- issue 8, item 1: beat loads every entry (PeriodicTask.schedule was hidden by a reverse accessor) --
+# --- beat loads every entry (PeriodicTask.schedule was hidden by a reverse accessor) --
 def test_every_beat_entry_loads_through_django_celery_beats_own_scheduler(celery_app):
     # django-celery-beat only loads crontabs within two hours of the current hour: schedules near now.
     schedules = [services.create_schedule(time=minute_from_now(minutes), days=EVERY_DAY) for minutes in (10, 70)]
@@ -68,7 +68,7 @@ def test_every_beat_entry_loads_through_django_celery_beats_own_scheduler(celery
     assert 0 < scheduler.tick() <= 5  # nothing due; beat's loop goes on
 
 
-# --- item 5: the next run is the run beat's crontab makes, DST included ----------------------------------
+# --- the next run is the run beat's crontab makes, DST included ----------------------------------
 def beat_firings(task: PeriodicTask, start: datetime, count: int) -> list[datetime]:
     """When beat fires this task from `start` on, by the crontab's own is_due as beat's tick calls it."""
     schedule = task.crontab.schedule  # django-celery-beat's TzAwareCrontab, as ModelEntry loads it
@@ -256,7 +256,7 @@ def test_a_database_error_writing_the_heartbeat_never_stops_beat(celery_app, set
                message="the heartbeat once the table is back")
 
 
-# --- issue 8, item 8: a real beat process fires a schedule for the next minute --------------------------
+# --- a real beat process fires a schedule for the next minute --------------------------
 @pytest.mark.realtime
 @pytest.mark.worker
 def test_a_beat_process_fires_a_schedule_for_the_next_minute_and_a_worker_runs_it(

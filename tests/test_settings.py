@@ -59,3 +59,12 @@ def test_booleans_and_log_level_are_strict(tmp_path):
         assert done.returncode != 0
         assert "ImproperlyConfigured" in done.stderr
     assert settings_of(tmp_path, "print(s.DEBUG)", DEBUG="on").stdout.strip() == "True"
+
+
+def test_installations_sharing_a_redis_keep_apart_by_their_queue_name(tmp_path):
+    """The queue also names the workers' control messages (a health ping hears only this
+    installation's workers) and the progress channels."""
+    code = ("from prefetcher_site.celery import app; print(app.conf.task_default_queue, "
+            "app.control.mailbox.exchange.name, s.CHANNEL_LAYERS['default']['CONFIG']['prefix'])")
+    done = settings_of(tmp_path, code, REDIS_URL="redis://127.0.0.1:6379/3", CELERY_QUEUE="home")
+    assert done.stdout.split() == ["home", "home.pidbox", "asgi-home"], done.stderr

@@ -1,4 +1,4 @@
-"""Settings page (issue 11), in Chromium: locked with a banner while a run is active (also when
+"""Settings page, in Chromium: locked with a banner while a run is active (also when
 the run starts or ends with the page open), errors summarised at the top with the first invalid
 field focused, custom wording only, and an invalid value inside the switched-off cache-requests
 group does not block saving."""

@@ -6,10 +6,8 @@ counts, `outcome` decides what the run says, `report` shows it; `plan` is what a
 `records` the record store it needs."""
 
 from prefetch.engine.gate import BreakerPolicy
-from prefetch.engine.outcome import Outcome, Stop
 from prefetch.engine.supervisor import MAX_CONTROL_FAILURES
 from prefetch.engine.urls import catalog_extra, encode_component
 from prefetch.engine.walk import PrefetchEngine
 
-__all__ = ["MAX_CONTROL_FAILURES", "BreakerPolicy", "Outcome", "PrefetchEngine", "Stop", "catalog_extra",
-           "encode_component"]
+__all__ = ["MAX_CONTROL_FAILURES", "BreakerPolicy", "PrefetchEngine", "catalog_extra", "encode_component"]

@@ -3,9 +3,11 @@ the answers as they come and publishing progress. Every time is read from the in
 the tick's cadence is a plain asyncio sleep (it measures nothing)."""
 
 import asyncio
+import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from addons.retry import RetryPolicy
 from prefetch.engine.outcome import Stop
 
 if TYPE_CHECKING:
@@ -14,6 +16,7 @@ if TYPE_CHECKING:
 # The cancel / pause check failing this many ticks in a row for another reason (a bug, a broken
 # collaborator) stops the run, which could not be cancelled or paused any more (~5 s at 0.2 s a tick).
 MAX_CONTROL_FAILURES = 25
+LOOKUP_RETRY_MAX_S = 5.0  # a lookup waiting out an outage tries again at least this often
 
 
 class DatabaseUnavailable(Exception):
@@ -144,9 +147,9 @@ class Supervisor:
     async def lookup(self, fn: Callable, *args):
         """A record lookup an item cannot go on without: during an outage it waits (the watcher keeps
         polling) until the database answers, or fails the run after outage_limit_s."""
-        delay = self.control_interval_s
+        retry = RetryPolicy(base_s=self.control_interval_s, max_s=LOOKUP_RETRY_MAX_S)
         failing_since = None
-        while True:
+        for attempt in itertools.count(1):
             try:
                 return await self.engine.db(fn, *args)
             except Exception as error:
@@ -155,8 +158,7 @@ class Supervisor:
                 if self.clock() - failing_since > self.outage_limit_s:
                     self.database_given_up = True  # the watcher stops the run
                     raise DatabaseUnavailable(f"{error.__class__.__name__}: {error}") from error
-            await self.engine.sleep(delay)
-            delay = min(5.0, delay * 2)
+            await self.engine.sleep(retry.wait_s(attempt))
 
     def failure_text(self, stop: Stop) -> str:
         """Why a run stopped by the database or its control checks failed."""

@@ -18,7 +18,9 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from addons.client import AddonClient, CatalogPage, run_sync
+from asgiref.sync import async_to_sync
+
+from addons.client import AddonClient, CatalogPage
 from addons.manifest import MAX_ID_CHARS, id_too_long, resource_url, strip_nul
 from prefetch.engine.episodes import Video
 from prefetch.engine.gate import AddonGate, AddonGivenUp, BreakerPolicy, ItemTicket
@@ -120,7 +122,7 @@ class PrefetchEngine:
         """Run to the end (or cancel / time limit) and return the report. Never raises for addon errors."""
         self._db_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch-db")
         try:
-            return run_sync(self._run)
+            return async_to_sync(self._run)()
         finally:
             self._db_executor.submit(self.on_db_thread_exit).result()
             self._db_executor.shutdown()

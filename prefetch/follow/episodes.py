@@ -4,7 +4,9 @@ through the addons client."""
 
 import logging
 
-from addons.client import AddonClient, run_sync
+from asgiref.sync import async_to_sync
+
+from addons.client import AddonClient
 from addons.manifest import ManifestError, resource_url
 from prefetch.engine.episodes import Video, videos_from_meta
 from prefetch.engine.plan import AddonSpec, RunPlan
@@ -27,7 +29,7 @@ class SeriesEpisodes:
 
     def __call__(self, series_id: str) -> list[Video]:
         if series_id not in self._videos:
-            self._videos[series_id] = run_sync(lambda: self._read(series_id))
+            self._videos[series_id] = async_to_sync(self._read)(series_id)
         return self._videos[series_id]
 
     def name(self, series_id: str) -> str:

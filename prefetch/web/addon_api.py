@@ -10,6 +10,7 @@ from addons import services
 from addons.manifest import addon_fingerprint
 from addons.models import Addon
 from addons.redaction import redact_url
+from prefetch.models import addon_proxy
 from prefetch.web.addon_serializers import (
     AddonCreateSerializer,
     AddonReorderSerializer,
@@ -64,7 +65,7 @@ class AddonListView(APIView):
         given.is_valid(raise_exception=True)
         try:
             addon = services.add_addon(given.validated_data["url"], given.validated_data["type"],
-                                       display_name=given.validated_data.get("display_name"))
+                                       display_name=given.validated_data.get("display_name"), proxy=addon_proxy())
         except services.AddonError as error:
             raise refusal(error) from None
         return Response(_ok(addon=AddonSerializer(addon).data, warning=services.same_manifest_warning(addon)),
@@ -84,7 +85,8 @@ class AddonDetailView(APIView):
         data = given.validated_data
         try:
             changes = {"display_name": data["display_name"]} if "display_name" in data else {}
-            services.update_addon(addon, raw_url=data.get("url"), role=data.get("type"), enabled=data.get("enabled"), **changes)
+            services.update_addon(addon, raw_url=data.get("url"), role=data.get("type"), enabled=data.get("enabled"),
+                                  proxy=addon_proxy(), **changes)
         except services.AddonError as error:
             raise refusal(error) from None
         return Response(_ok(addon=AddonSerializer(addon).data))
@@ -100,7 +102,7 @@ class AddonRefreshView(APIView):
     def post(self, request, pk: int):
         addon = get_object_or_404(Addon, pk=pk)
         try:
-            services.refresh_addon(addon)
+            services.refresh_addon(addon, addon_proxy())
         except services.AddonError as error:
             raise refusal(error) from None
         return Response(_ok(addon=AddonSerializer(addon).data))
@@ -131,7 +133,7 @@ class AddonManifestView(APIView):
         given = ManifestCheckSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         try:
-            url, manifest = services.preview(given.validated_data["url"])
+            url, manifest = services.preview(given.validated_data["url"], addon_proxy())
         except services.AddonError as error:
             raise refusal(error) from None
         summary = manifest.summary()
@@ -150,7 +152,7 @@ class CatalogLoadView(APIView):
     def post(self, request):
         if not services.catalog_addons().exists():
             raise serializers.ValidationError({"addons": ["Add a catalog addon (Both or Catalog only) first."]})
-        result = services.load_catalogs()
+        result = services.load_catalogs(addon_proxy())
         result["catalogs"] = CatalogSerializer(result["catalogs"], many=True).data
         return Response(_ok(**result, **_selection_note()))
 

@@ -69,7 +69,8 @@ def _ms(**kw):
     return serializers.FloatField(allow_null=True, **kw)
 
 
-# The parts of a run that issue 13 added, described (the rest of the run stays a free-form object).
+# A run's per-addon pace and its measured effect, described field by field (the rest of the run stays a
+# free-form object).
 RUN_ADDON_FIELDS = {
     "name": serializers.CharField(), "requests": serializers.IntegerField(),
     "latency_ms_p50": _ms(), "latency_ms_p95": _ms(),

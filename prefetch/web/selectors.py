@@ -1,11 +1,11 @@
 """Queries the pages and the API share: the status of the current (or last) run, run history and
 prefetch records, each with its filters."""
 
-from collections.abc import Callable
-
+from django.conf import settings
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from addons.models import Addon
 from prefetch import progress
@@ -13,16 +13,6 @@ from prefetch.models import ACTIVE_STATUSES, PrefetchRecord, Run, RunStatus, Run
 from prefetch.runs import active_run
 from prefetch.status_cache import SharedAnswer
 from prefetch.verification import summary_lines
-
-
-def no_schedules() -> dict:
-    return {"next_run_time": None, "is_scheduled": False, "scheduler": None}
-
-
-# The status shows the next scheduled run and whether the scheduler is alive; the schedules app is
-# built on this one, so it provides that summary when it starts (schedules.apps) instead of being
-# imported from here.
-schedule_summary: Callable[[], dict] = no_schedules
 
 
 def run_detail(run: Run) -> dict:
@@ -53,7 +43,9 @@ def job_status() -> dict:
         body = run_detail(run)
         if run.status in (RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES, RunStatus.CANCELLED):
             body["summary"] = run.statistics
-    body.update(schedule_summary())
+    # The next scheduled run and whether the scheduler is alive: the schedules app is built on this
+    # one, so the site's settings name its summary (RUN_STATUS_SCHEDULE_SUMMARY).
+    body.update(import_string(settings.RUN_STATUS_SCHEDULE_SUMMARY)())
     body["server_time"] = timezone.now().isoformat()
     return body
 

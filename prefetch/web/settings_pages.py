@@ -8,7 +8,7 @@ from rest_framework.authtoken.models import Token
 
 from prefetch.models import PrefetchSettings
 from prefetch.runs import ConfigLocked, active_run
-from prefetch.services import save_settings
+from prefetch.settings_changes import save_settings
 from prefetch.web.forms import SettingsForm
 
 

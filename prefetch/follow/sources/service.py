@@ -2,14 +2,15 @@
 when the service asks for one (429/503 with Retry-After). Secrets travel in headers and bodies only,
 never in a URL or an error message."""
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import requests
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
+from addons.retry import retry_after_seconds
 
 # What kind of failure, so the caller can say what to do next.
 SIGNED_OUT = "signed_out"  # the session or token is no longer accepted: sign in / connect again
@@ -30,22 +31,6 @@ class ServiceError(Exception):
         self.message = message
         self.kind = kind
         self.status = status
-
-
-def retry_after_s(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date (RFC 9110)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - now).total_seconds())
 
 
 @dataclass
@@ -71,21 +56,21 @@ class JsonService:
         self.attempts = attempts
         self.max_wait_s = max_wait_s
         self.wall_clock = wall_clock
-        self._retrying_options = {"sleep": sleep} if sleep is not None else {}
+        self.sleep = sleep or time.sleep
 
     def error(self, message: str, kind: str, status: int | None = None) -> ServiceError:
         return ServiceError(self.service, message, kind, status)
 
     def request(self, method: str, path: str, *, busy_statuses=BUSY_STATUSES, **options) -> requests.Response:
         """`busy_statuses`: the statuses waited out (a caller reading 429 as an answer of its own leaves it out)."""
-        retrying = Retrying(stop=stop_after_attempt(self.attempts), retry=retry_if_exception_type(_Busy),
-                            wait=lambda state: state.outcome.exception().wait_s, reraise=True,
-                            **self._retrying_options)
-        try:
-            return retrying(self._once, method, path, busy_statuses, **options)
-        except _Busy as busy:
-            raise self.error(f"still busy after {self.attempts} tries (HTTP {busy.status}); try again later",
-                             UNAVAILABLE, busy.status) from None
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return self._once(method, path, busy_statuses, **options)
+            except _Busy as busy:
+                if attempt == self.attempts:
+                    raise self.error(f"still busy after {self.attempts} tries (HTTP {busy.status}); try again later",
+                                     UNAVAILABLE, busy.status) from None
+                self.sleep(busy.wait_s)
 
     def _once(self, method: str, path: str, busy_statuses, **options) -> requests.Response:
         try:
@@ -95,7 +80,7 @@ class JsonService:
         except requests.exceptions.ConnectionError:
             raise self.error(f"cannot connect to {self.host}", UNREACHABLE) from None
         if response.status_code in busy_statuses:
-            wait_s = retry_after_s(response.headers.get("Retry-After"), self.wall_clock())
+            wait_s = retry_after_seconds(response.headers.get("Retry-After"), self.wall_clock())
             wait_s = 1.0 if wait_s is None else wait_s
             if wait_s > self.max_wait_s:
                 raise self.error(f"busy (HTTP {response.status_code}), asks to wait {wait_s:.0f} s; try again later",

@@ -1,7 +1,7 @@
 """Monotonic totals behind the Prometheus counters and the latency histogram of `/metrics`.
 
 The engine adds to them when it saves stream answers, in a worker process; the web process reads
-them (prefetcher_site/metrics.py). They live in the database (MetricTotal) so that pruning the run
+them (prefetcher_site/prometheus.py). They live in the database (MetricTotal) so that pruning the run
 history never lowers a counter.
 """
 

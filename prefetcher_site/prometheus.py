@@ -1,6 +1,6 @@
 """Prometheus metrics for `/metrics`, with honest types.
 
-Counters and the latency histogram read the monotonic totals the engine keeps (prefetch.metrics);
+Counters and the latency histogram read the monotonic totals the engine keeps (prefetch.metric_totals);
 everything else is a gauge of the current state (runs kept, records, the scheduler).
 """
 
@@ -14,8 +14,7 @@ from prometheus_client.registry import Collector
 from addons.health import enabled_addons_health
 from addons.models import HealthStatus
 from prefetch.follow.plays import play_totals
-from prefetch.metrics import (
-    ADDON_LABEL_CHARS,
+from prefetch.metric_totals import (
     LATENCY_BUCKET,
     LATENCY_BUCKETS_S,
     LATENCY_SUM,
@@ -119,7 +118,7 @@ class DatabaseCollector(Collector):
         plays = CounterMetricFamily("prefetcher_plays", "Titles opened in Stremio (companion addon), by whether every "
                                     "stream addon serving them was warm.", labels=["warm"])
         for warm, count in play_totals().items():
-            plays.add_metric([str(warm).lower()], count)
+            add_sample(plays, [str(warm).lower()], count)
         yield plays
 
     def _addon_health(self):
@@ -130,7 +129,7 @@ class DatabaseCollector(Collector):
         )
         for addon, state in enabled_addons_health():
             for status in HealthStatus.values:
-                health.add_metric([addon[:ADDON_LABEL_CHARS], status], int(state["status"] == status))
+                add_sample(health, [addon, status], int(state["status"] == status))
         yield health
 
 
