@@ -196,6 +196,7 @@ def test_metrics_gauges_report_runs_records_and_the_scheduler(client, account, h
     kinds = {name: family.type for name, family in families(text).items()}
     assert kinds.pop("prefetcher_stream_requests") == "counter"
     assert kinds.pop("prefetcher_stream_request_latency_seconds") == "histogram"
+    assert kinds.pop("prefetcher_plays") == "counter"  # titles opened through the companion addon
     assert set(kinds.values()) == {"gauge"}  # everything else is a state
     assert not any(name.startswith("prefetcher_stream_request") for name in values)
     record_heartbeat("beat-host", 7)

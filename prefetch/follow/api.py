@@ -1,7 +1,7 @@
 """JSON API of following what is watched (`/api/follow…`), in the project's envelope; bad input is a
 400 naming the field, an account service's refusal a 400 with its message."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,15 +14,40 @@ from . import accounts, services
 from .plays import plays_summary
 
 
+def _answer(name: str, **fields) -> serializers.Serializer:
+    """An answer's shape for the schema, in the project's envelope (`success` first)."""
+    return inline_serializer(name, {"success": serializers.BooleanField(), **fields})
+
+
+FollowState = _answer("FollowState", addon_url=serializers.CharField(), install_url=serializers.CharField(),
+                      next_episodes=serializers.IntegerField(), stremio=serializers.DictField(),
+                      trakt=serializers.DictField())
+Done = _answer("FollowDone")
+StremioState = _answer("StremioState", stremio=serializers.DictField())
+TraktState = _answer("TraktState", trakt=serializers.DictField())
+TraktDevice = _answer("TraktDevice", user_code=serializers.CharField(), verification_url=serializers.CharField(),
+                      expires_in=serializers.IntegerField())
+Synced = _answer("FollowSynced", targets=serializers.IntegerField(), upcoming=serializers.IntegerField(),
+                 errors=serializers.DictField(child=serializers.CharField()))
+FollowRun = _answer("FollowRun", id=serializers.IntegerField(allow_null=True), message=serializers.CharField(required=False))
+Plays = _answer("Plays", days=serializers.IntegerField(), plays=serializers.IntegerField(),
+                warm=serializers.IntegerField(), hit_rate=serializers.FloatField(allow_null=True),
+                misses=serializers.ListField(child=serializers.DictField()), miss_reasons=serializers.DictField(),
+                warmed_by=serializers.DictField())
+Targets = inline_serializer("FollowTarget", {name: serializers.CharField() for name in
+                                              ("type", "video_id", "source", "reason")}, many=True)
+
+
 class FollowView(APIView):
-    @extend_schema(summary="The companion addon's URL, the next episodes setting and both connections")
+    @extend_schema(responses=FollowState,
+                   summary="The companion addon's URL, the next episodes setting and both connections")
     def get(self, request):
         viewer = services.default_viewer()
         return Response(_ok(**services.follow_state(viewer, services.site_url(request))))
 
 
 class SecretView(APIView):
-    @extend_schema(request=None, summary="A new companion secret (the old URL stops working)")
+    @extend_schema(request=None, responses=FollowState, summary="A new companion secret (the old URL stops working)")
     def post(self, request):
         viewer = services.regenerate_secret(services.default_viewer())
         return Response(_ok(**services.follow_state(viewer, services.site_url(request))))
@@ -45,7 +70,7 @@ class StremioSignIn(StrictSerializer):
 
 
 class StremioView(APIView):
-    @extend_schema(request=StremioSignIn, summary="Sign in to Stremio (the password is used once, never kept)")
+    @extend_schema(request=StremioSignIn, responses=StremioState, summary="Sign in to Stremio (the password is used once, never kept)")
     def post(self, request):
         given = StremioSignIn(data=request.data)
         given.is_valid(raise_exception=True)
@@ -57,14 +82,14 @@ class StremioView(APIView):
         viewer.refresh_from_db()
         return Response(_ok(stremio=services.stremio_state(viewer)))
 
-    @extend_schema(request=None, summary="Sign out of Stremio and forget the authKey")
+    @extend_schema(request=None, responses=Done, summary="Sign out of Stremio and forget the authKey")
     def delete(self, request):
         accounts.disconnect_stremio(services.default_viewer())
         return Response(_ok())
 
 
 class TraktDeviceView(APIView):
-    @extend_schema(request=None, summary="Start connecting Trakt: the code to enter and where")
+    @extend_schema(request=None, responses=TraktDevice, summary="Start connecting Trakt: the code to enter and where")
     def post(self, request):
         try:
             started = accounts.start_trakt_device(services.default_viewer())
@@ -72,7 +97,7 @@ class TraktDeviceView(APIView):
             return _refused(str(error))
         return Response(_ok(**started))
 
-    @extend_schema(summary="Where connecting Trakt stands (asks Trakt when the interval has passed)")
+    @extend_schema(responses=TraktState, summary="Where connecting Trakt stands (asks Trakt when the interval has passed)")
     def get(self, request):
         viewer = services.default_viewer()
         accounts.poll_trakt_device(viewer)
@@ -81,27 +106,27 @@ class TraktDeviceView(APIView):
 
 
 class TraktView(APIView):
-    @extend_schema(request=None, summary="Disconnect Trakt: tokens revoked and forgotten")
+    @extend_schema(request=None, responses=Done, summary="Disconnect Trakt: tokens revoked and forgotten")
     def delete(self, request):
         accounts.disconnect_trakt(services.default_viewer())
         return Response(_ok())
 
 
 class SyncView(APIView):
-    @extend_schema(request=None, summary="Read the connected accounts now and recompute the targets")
+    @extend_schema(request=None, responses=Synced, summary="Read the connected accounts now and recompute the targets")
     def post(self, request):
         result = accounts.sync_viewer(services.default_viewer())
         return Response(_ok(**result))
 
 
 class TargetsView(APIView):
-    @extend_schema(summary="What is kept warm: [{type, video_id, source, reason}]")
+    @extend_schema(responses=Targets, summary="What is kept warm: [{type, video_id, source, reason}]")
     def get(self, request):
         return Response(services.target_rows(services.default_viewer()))
 
 
 class WarmView(APIView):
-    @extend_schema(request=None, summary="A follow run now, for the targets not warm")
+    @extend_schema(request=None, responses=FollowRun, summary="A follow run now, for the targets not warm")
     def post(self, request):
         try:
             run = services.request_follow_run()
@@ -119,7 +144,7 @@ class PlaysQuery(serializers.Serializer):
 
 
 class PlaysView(APIView):
-    @extend_schema(summary="Plays, warm ones and the misses with their reason, over the last days")
+    @extend_schema(parameters=[PlaysQuery], responses=Plays, summary="Plays, warm ones and the misses with their reason, over the last days")
     def get(self, request):
         days = query_params(PlaysQuery, request)["days"]
         return Response(_ok(**plays_summary(days, services.default_viewer())))
