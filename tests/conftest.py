@@ -1,28 +1,14 @@
-import os
-import tempfile
-import uuid
-from pathlib import Path
-
 import pytest
 
 from tests.peer_server import Peer
 from tests.watch_standin import WatchStandin
-
-# Runs before pytest-django reads the settings. Each pytest process (every xdist worker, and a
-# PostgreSQL pass running beside the SQLite one) gets a data folder of its own (SQLite files, run
-# logs, the secret key) and a Celery queue of its own, which also names its worker control messages
-# and progress channels: processes sharing one Redis never see each other's tasks, pings or progress.
-_worker = os.environ.get("PYTEST_XDIST_WORKER")
-if _worker:
-    os.environ["DATA_DIR"] = str(Path(os.environ.get("DATA_DIR") or tempfile.mkdtemp(prefix="tests-")) / _worker)
-os.environ["CELERY_QUEUE"] = f"prefetch-test-{uuid.uuid4().hex[:10]}"
 
 pytest_plugins = ["tests.browser", "tests.conftest_worker"]
 
 NODE_FIXTURES = {"peer", "make_peer"}
 # The longest waits first (an image build, schedules firing at the next minute): xdist hands tests out
 # in this order (tests/run.sh keeps it), so these overlap the rest instead of queueing at the end.
-# Worker tests are not piled up at the start with them: on 2 cores their deadlines would starve.
+# Worker tests are left spread out: the start already runs the heaviest processes.
 LONGEST_FIRST = ("docker", "realtime")
 
 

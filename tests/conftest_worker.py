@@ -28,8 +28,8 @@ def redis_url():
 
 @pytest.fixture(scope="session")
 def celery_queue():
-    """One queue per test session (tests/conftest.py names it): other sessions' workers on the same
-    Redis never see our tasks."""
+    """One queue per test process (tests/process_isolation.py names it): other processes' workers on
+    the same Redis never see our tasks."""
     from django.conf import settings
 
     return settings.CELERY_TASK_DEFAULT_QUEUE
