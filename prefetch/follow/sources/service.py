@@ -46,7 +46,7 @@ class JsonService:
 
     def __init__(self, service: str, base_url: str, *, session: requests.Session | None = None,
                  timeout_s: float = 15.0, attempts: int = 3, max_wait_s: float = 30.0,
-                 sleep: Callable[[float], None] | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
                  wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         self.service = service
         self.base_url = base_url.rstrip("/")
@@ -56,7 +56,7 @@ class JsonService:
         self.attempts = attempts
         self.max_wait_s = max_wait_s
         self.wall_clock = wall_clock
-        self.sleep = sleep or time.sleep
+        self.sleep = sleep
 
     def error(self, message: str, kind: str, status: int | None = None) -> ServiceError:
         return ServiceError(self.service, message, kind, status)
