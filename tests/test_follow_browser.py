@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from prefetch.follow.models import Play, Viewer
 from prefetch.follow.services import default_viewer
-from tests.browser import assert_fits, looks
+from tests.browser import assert_fits, looks, off_the_browser_thread
 from tests.test_follow import SCENARIO
 from tests.test_lifecycle import configure
 from tests.watch_standin import CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD
@@ -23,7 +23,7 @@ def test_follow_page_connects_both_accounts_and_lists_what_is_kept_warm(signed_i
                                                                        settings, asgi_server):
     page = signed_in_page
     peer = make_peer()
-    configure(peer.url, [("series", "peer-series")], cache_validity_s=7 * 86400)
+    off_the_browser_thread(configure, peer.url, [("series", "peer-series")], cache_validity_s=7 * 86400)
     standin = make_standin(SCENARIO, meta_url=peer.base)
     settings.STREMIO_API_URL = settings.TRAKT_API_URL = standin.url
     settings.TRAKT_CLIENT_ID, settings.TRAKT_CLIENT_SECRET = CLIENT_ID, CLIENT_SECRET

@@ -12,7 +12,7 @@ from prefetch.models import Run, RunStatus, RunTrigger
 from prefetch.tasks import probe_addon_health
 from schedules import services
 from schedules.models import Schedule
-from tests.browser import assert_fits, looks
+from tests.browser import assert_fits, looks, off_the_browser_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,10 +20,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_addon_health_shows_on_the_addons_page(guarded_page, make_peer):
     page = guarded_page
     running, stopped = make_peer(), make_peer()
-    addon_services.add_addon(running.url, "both")
-    addon_services.add_addon(stopped.url, "stream", display_name="Stopped addon")
+    off_the_browser_thread(addon_services.add_addon, running.url, "both")
+    off_the_browser_thread(addon_services.add_addon, stopped.url, "stream", display_name="Stopped addon")
     stopped.stop()
-    probe_addon_health()
+    off_the_browser_thread(probe_addon_health)
     for _theme, _width in looks(page, "/addons/"):
         down = page.locator(".addon-row", has_text="Stopped addon").locator(".addon-health")
         expect(down.locator(".health")).to_have_text("Down")

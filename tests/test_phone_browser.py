@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from prefetch.models import PrefetchRecord, Run, RunStatus
 from schedules.services import create_schedule
-from tests.browser import assert_fits
+from tests.browser import assert_fits, off_the_browser_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 390, "height": 844}
@@ -110,7 +110,7 @@ def test_the_theme_follows_the_os_until_picked_also_on_the_first_run_page(chromi
 def test_an_addon_just_added_has_its_catalogs_loaded_without_a_click(guarded_page, peer):
     from addons import services
 
-    services.add_addon(peer.url, "both")
+    off_the_browser_thread(services.add_addon, peer.url, "both")
     page = guarded_page
     page.goto("/catalogs/")
     expect(page.locator("#catalog-list .catalog-row").first).to_be_visible()
