@@ -65,15 +65,17 @@ class MemoryStore:
 
 
 class ScriptedAddon:
-    """Answers catalog pages from a list and streams with one stream each; `behave(id, attempt)` says
-    otherwise for some ids: an HTTP status, REFUSED or FLAKY. Transient failures (no answer, 429, 5xx)
+    """Answers catalog pages from a list (every catalog the same, or from `catalog_pages`: catalog id ->
+    its own pages) and streams with one stream each; `behave(id, attempt)` says otherwise for some
+    ids: an HTTP status, REFUSED or FLAKY. Transient failures (no answer, 429, 5xx)
     are retried `retries` times like AddonClient does, through the engine's backoff. Records every
     attempt, the clock at its start and how many were in flight."""
 
     def __init__(self, clock: ManualClock, pages: list[list[str]], stream_status: int = 200, answer_s: float = 0.0,
                  behave: Callable[[str, int], object] | None = None, retries: int = 0, backoff_s: float = 0.5,
-                 catalog_behaviour: object = 200):
+                 catalog_behaviour: object = 200, catalog_pages: dict[str, list[list[str]]] | None = None):
         self.clock, self.pages, self.answer_s = clock, pages, answer_s
+        self.catalog_pages = catalog_pages or {}
         self.behave = behave or (lambda video_id, attempt: stream_status)
         self.retries, self.backoff_s = retries, backoff_s
         self.catalog_behaviour = catalog_behaviour
@@ -121,7 +123,8 @@ class ScriptedAddon:
             if self.catalog_behaviour != 200:
                 return failed(self.catalog_behaviour)
             skip = int(path.rsplit("skip=", 1)[1].removesuffix(".json")) if "skip=" in path else 0
-            page = self.page_at(skip)
+            own_pages = self.catalog_pages.get(path.split("/")[3].removesuffix(".json"))  # /catalog/<type>/<id>[/<extra>].json
+            page = self.page_at(skip) if own_pages is None else pages_at(own_pages, skip)
             if page is None:  # a page that is not a catalog answer
                 return FetchResult(200, {"error": "no metas"})
             return FetchResult(200, {"metas": [{"id": id_, "type": "movie", "name": id_} for id_ in page]})
@@ -134,15 +137,19 @@ class ScriptedAddon:
         return FetchResult(200, {"streams": [{"title": "1080p", "url": "http://x.test/1"}]})
 
     def page_at(self, skip: int) -> list[str]:
-        offset = 0
-        for page in self.pages:
-            if offset == skip:
-                return page
-            offset += len(page)
-        return []
+        return pages_at(self.pages, skip)
 
     def stream_requests(self) -> list[tuple[float, str]]:
         return [(at, path) for at, path in self.requests if path.startswith("/stream/")]
+
+
+def pages_at(pages: list[list[str]], skip: int) -> list[str]:
+    offset = 0
+    for page in pages:
+        if offset == skip:
+            return page
+        offset += len(page)
+    return []
 
 
 def failed(behaviour) -> FetchResult:
@@ -165,9 +172,10 @@ def manifest(skip: bool, catalogs: int = 1) -> Manifest:
 
 def engine_for(addon: ScriptedAddon, clock: ManualClock, *, skip: bool = True, breaker=None, catalogs: int = 1,
                store: MemoryStore | None = None, **options) -> PrefetchEngine:
-    """An engine over the scripted addon (catalog and stream), with `catalogs` catalogs (they list the
-    same pages: every catalog after the first lists duplicates only). Engine options (poll_control,
-    control_interval_s, resume_since, log) go to the engine, the rest to its settings."""
+    """An engine over the scripted addon (catalog and stream), with `catalogs` catalogs `top`, `top1`, …
+    (they list the same pages, every catalog after the first duplicates only, unless the addon has
+    `catalog_pages` for them). Engine options (poll_control, control_interval_s, resume_since, log) go
+    to the engine, the rest to its settings."""
     engine_options = {key: options.pop(key) for key in ("poll_control", "control_interval_s", "resume_since", "log")
                       if key in options}
     spec = AddonSpec(BASE, "Scripted", manifest(skip, catalogs), True, True)

@@ -1,6 +1,6 @@
 """What a run says, rule by rule, on the scripted addon and the manual clock: the outcome table, the
 failure classes and the breaker, retries that hold no slot, cancel at any instant, a resumed run's
-counts. Each scenario also checks that every count adds up (`count_violations`). Runs in seconds."""
+counts, the ETA. Each scenario also checks that every count adds up (`count_violations`). Runs in seconds."""
 
 import logging
 import random
@@ -11,6 +11,7 @@ import pytest
 from addons.manifest import addon_key
 from prefetch.engine import BreakerPolicy
 from prefetch.engine.records import EarlierAttempt
+from prefetch.engine.report import ETA_MIN_ACTIVE_S, ETA_MIN_FRACTION
 from tests.scripted import BASE, FLAKY, REFUSED, ManualClock, MemoryStore, ScriptedAddon, engine_for, ids
 
 ADDON_KEY = addon_key(BASE)
@@ -212,3 +213,41 @@ def test_repeats_within_a_catalog_are_counted_as_duplicates():
     report = run(addon, skip=False)
     stats = report["statistics"]
     assert stats["items_prefetched"] == 5 and stats["items_duplicates"] == 2 and stats["items_seen"] == 7
+
+
+# --- the ETA -------------------------------------------------------------------------------------
+# At 0.1 s a request the ETA_MIN_ACTIVE_S gate holds the ETA back longest; at 0.5 s, ETA_MIN_FRACTION.
+@pytest.mark.parametrize("step_s", [0.1, 0.5])
+def test_the_eta_holds_within_30_percent_over_the_second_half(step_s):
+    clock = ManualClock()
+    pages = {name: [ids(20, start + n) for n in range(0, 60, 20)]  # 60 titles each, none shared, 40 taken
+             for name, start in (("top", 0), ("top1", 1000), ("top2", 2000))}
+    addon = ScriptedAddon(clock, [], catalog_pages=pages)
+    engine = engine_for(addon, clock, catalogs=3, concurrency=1, movies_per_catalog=40)
+    samples = []  # (active s, share done, ETA) as each stream request starts; each then takes step_s
+
+    def on_request(count):
+        if addon.requests[-1][1].startswith("/stream/"):
+            snapshot = engine.snapshot()
+            catalog = snapshot["catalog"]
+            done = (snapshot["catalogs_done"] + catalog["prefetched"] / catalog["limit"]) / snapshot["catalogs_total"]
+            samples.append((engine.run_clock.active_s(), done, snapshot["eta_s"]))
+            clock.now += step_s
+
+    addon.on_request = on_request
+    report = engine.run()
+    assert report["outcome"] == "completed" and report["count_violations"] == []
+    assert report["statistics"]["stream_requests"] == 120 and addon.max_in_flight == 1
+    total = report["timing"]["duration_s"]
+    assert total == pytest.approx(120 * step_s)
+    second_half = [(at, eta) for at, _, eta in samples if at >= total / 2]
+    assert len(second_half) >= 4 and all(eta is not None for _, eta in second_half)
+    for at, eta in second_half:
+        assert abs(eta - (total - at)) <= 0.3 * total, (eta, total - at, total)
+    # The rate here is steady, so wherever it is shown the ETA is close to exact (and a formula off by a
+    # factor, or missing the `/ fraction`, which the 30 % of the second half would let through, fails).
+    for at, _, eta in samples:
+        assert eta is None or abs(eta - (total - at)) <= 0.1 * total, (at, eta, total - at, total)
+    early = [eta for at, done, eta in samples if at < ETA_MIN_ACTIVE_S or done < ETA_MIN_FRACTION]
+    assert early and all(eta is None for eta in early)  # not shown before it means something
+    assert all(eta is not None for at, done, eta in samples if at >= ETA_MIN_ACTIVE_S and done >= ETA_MIN_FRACTION)
