@@ -78,6 +78,7 @@ def test_every_page_works_under_the_policy(watched_page):
     # Redoc's menu always loads its vendor's logo from a CDN: the page's img-src refuses just that.
     page.goto("/api/redoc")
     page.wait_for_load_state("networkidle")
+    page.wait_for_function("window.cspViolations.length > 0")  # Redoc draws its menu after the load
     assert [problem for problem in page.problems if "cdn.redoc.ly/redoc/logo-mini.svg" not in problem] == []
     assert page.evaluate("window.cspViolations") == ["img-src: https://cdn.redoc.ly/redoc/logo-mini.svg"]
     page.problems.clear()
