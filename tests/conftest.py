@@ -52,11 +52,18 @@ def fresh_status_answer():
 
 
 @pytest.fixture(scope="session")
-def peer():
-    """A default peer shared by tests that only read from it (reset it if you count requests)."""
+def shared_peer():
     server = Peer()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def peer(shared_peer):
+    """A default peer, started once per test process; its request log starts empty for each test
+    (tests that need faults or latency start their own with `make_peer`)."""
+    shared_peer.reset()
+    return shared_peer
 
 
 @pytest.fixture

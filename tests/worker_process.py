@@ -169,8 +169,9 @@ class WorkerProcess(CeleryProcess):
             broker_url, queue, db_url, log_dir, extra_env,
         )
 
-    def wait_ready(self, app, timeout: float = 20.0) -> None:
-        """Ready when it answers a control ping (its worker_ready handlers have run by then)."""
+    def wait_ready(self, app, timeout: float = 60.0) -> None:
+        """Ready when it answers a control ping (its worker_ready handlers have run by then). A deadline,
+        not a wait: starting Celery and Django takes a second alone, 20 s and more on a loaded machine."""
 
         def answered():
             if not self.alive:
