@@ -1,4 +1,4 @@
-"""Issue 18, the second hardening pass: malformed URLs, NUL characters, unbounded numbers and
+"""Hostile input, second pass: malformed URLs, NUL characters, unbounded numbers and
 durations, and command-line bad input are a 400 naming the field (or one line and exit 2 on the
 command line), never a 500 or a traceback. Database-facing: run on PostgreSQL too (tests/run.sh)."""
 
