@@ -58,7 +58,9 @@ def test_adaptive_pace_stays_under_an_addon_that_refuses_beyond_its_capacity(mak
     assert summary["statistics"]["stream_requests_ok"] == 600  # refused requests were retried
     [addon] = summary["addons"]
     assert addon["pace"] == "adaptive" and addon["concurrency_ceiling"] == 16
-    assert 1 <= addon["concurrency_limit"] <= 4 < addon["concurrency_peak"]
+    # Near the capacity of 4: the limit keeps probing one step above it until refused, so a run can end
+    # right after such a step (at 5), never far above.
+    assert 1 <= addon["concurrency_limit"] <= 5 and addon["concurrency_peak"] > 4
     assert addon["limit_cuts"]["refused"] >= 1
     stats = peer.get("/_peer/stats")
     # fixed 16 would be refused on most attempts; `make bench` holds adaptive to < 3 % on a longer run
