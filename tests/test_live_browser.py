@@ -273,7 +273,9 @@ def test_a_run_completed_with_failures_is_shown_as_such_with_its_failed_records(
     off_the_browser_thread(configure, faulty, [("movie", "peer-dual")], movies_per_catalog=-1, concurrency=2, retries=0, delay_s=0)
     page.goto("/")
     page.click("#run-now")
-    expect(page.locator("#screen-idle")).to_be_visible(timeout=30_000)
+    # The overview is on screen before the run too: wait for the run's own line on it.
+    expect(page.locator("#last-run")).to_contain_text("completed with failures", timeout=30_000)
+    expect(page.locator("#screen-idle")).to_be_visible()
     run = Run.objects.get()
     failed = run.statistics["stream_requests_failed"]
     assert run.status == RunStatus.COMPLETED_WITH_FAILURES and failed > 0
