@@ -60,7 +60,7 @@ DATA_DIR="$DATA_DIR/postgresql" DATABASE_URL="postgres://postgres@127.0.0.1:5432
   tests/test_engine.py tests/test_cli.py tests/test_lifecycle.py \
   tests/test_worker.py tests/test_ops.py tests/test_notifications.py tests/test_config_transfer.py \
   tests/test_hostile_addons.py tests/test_bad_input.py tests/test_config_writers.py tests/test_accounting.py \
-  tests/test_hardening.py \
+  tests/test_hardening.py tests/test_follow.py tests/test_addon_health.py tests/test_value_first.py tests/test_scheduling.py \
   tests/test_api_fuzz.py::test_huge_integers_are_a_400_naming_the_parameter \
   tests/test_api_fuzz.py::test_bodies_nested_too_deep_are_a_400_naming_the_field \
   tests/test_api_fuzz.py::test_nul_lone_surrogates_and_huge_floats_are_never_a_server_error "$@" >"$postgres_log" 2>&1 &
