@@ -8,7 +8,7 @@ from addons.models import Addon
 from addons.redaction import redact_text, redact_url
 
 from .models import MetricTotal, PeriodicWork, PrefetchRecord, PrefetchSettings, Run, UpcomingRelease, addon_proxy
-from .runs import ConfigLocked
+from .runs.active import ConfigLocked
 from .settings_changes import save_settings
 
 

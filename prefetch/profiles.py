@@ -2,7 +2,7 @@
 
 The schedules app owns profiles (`schedules.models.Schedule.profile`) and hands them to the beat
 task as plain data; this turns one into the options a run records and its plan is built from
-(`runs.plan_for_run`), so a resumed run does the same."""
+(`runs.plan.plan_for_run`), so a resumed run does the same."""
 
 from datetime import datetime
 

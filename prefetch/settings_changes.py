@@ -2,7 +2,7 @@
 configuration import write them."""
 
 from .models import PrefetchSettings
-from .runs import configuration_change
+from .runs.active import configuration_change
 
 
 def save_settings(row: PrefetchSettings) -> PrefetchSettings:

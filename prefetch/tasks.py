@@ -15,16 +15,10 @@ from .notifications import notify_health_changes
 from .profiles import run_options
 from .releases import release_run_options
 from .run_logs import prune_history
-from .runs import (
-    EXECUTE_RUN_TASK,
-    RunRefused,
-    active_run,
-    execute_run,
-    record_skipped_trigger,
-    recover_orphaned_runs,
-    request_handover,
-    request_run,
-)
+from .runs.active import active_run
+from .runs.claim import recover_orphaned_runs, request_handover
+from .runs.execute import execute_run
+from .runs.lifecycle import EXECUTE_RUN_TASK, RunRefused, record_skipped_trigger, request_run
 
 
 @shared_task(name=EXECUTE_RUN_TASK, bind=True, ignore_result=True)

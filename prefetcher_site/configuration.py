@@ -20,7 +20,7 @@ from addons.manifest import unstorable_text_at
 from addons.models import Addon
 from addons.redaction import MASK, redact_url
 from prefetch.models import SECRET_URL_SETTINGS, PrefetchSettings
-from prefetch.runs import ConfigLocked, configuration_change
+from prefetch.runs.active import ConfigLocked, configuration_change
 from schedules import services as schedule_services
 from schedules.models import PROFILE_FIELDS, Schedule, SchedulingSettings
 

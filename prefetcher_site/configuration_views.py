@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from prefetch.runs import ConfigLocked
+from prefetch.runs.active import ConfigLocked
 from prefetch.web.config_api import ConfigResponse, Conflict, config_body
 
 from .configuration import reset_configuration

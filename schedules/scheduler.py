@@ -15,7 +15,7 @@ import time
 from django.conf import settings
 from django_celery_beat.schedulers import DatabaseScheduler
 
-from prefetch import runs
+from prefetch.runs.claim import recover_orphaned_runs
 
 from .liveness import record_heartbeat
 from .services import catch_up_missed
@@ -47,7 +47,7 @@ def _write_heartbeat() -> None:
 
 
 def _recover_orphaned_runs() -> None:
-    recovered = runs.recover_orphaned_runs()
+    recovered = recover_orphaned_runs()
     if recovered:
         logger.warning("Runs orphaned by a lost worker, handed on: %s", ", ".join(map(str, recovered)))
 

@@ -15,7 +15,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 
 from prefetch.models import Run, RunTrigger
 from prefetch.profiles import run_options
-from prefetch.runs import request_run
+from prefetch.runs.lifecycle import request_run
 from prefetch.tasks import scheduled_run
 
 from .models import Schedule, SchedulingSettings

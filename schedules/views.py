@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from prefetch.runs import RunRefused
+from prefetch.runs.lifecycle import RunRefused
 
 from . import liveness, services
 from .forms import ScheduleForm

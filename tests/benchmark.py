@@ -68,7 +68,8 @@ def setup_django(data_dir: str) -> None:
 def engine_rate(peer_url: str, concurrency: int) -> float:
     """Stream requests per second of one run, the way a worker executes it."""
     from prefetch.models import PrefetchRecord, RunStatus, RunTrigger
-    from prefetch.runs import create_run, execute_run
+    from prefetch.runs.execute import execute_run
+    from prefetch.runs.lifecycle import create_run
     from tests.helpers import addon, plan
 
     spec = addon(peer_url)
@@ -89,7 +90,8 @@ def pace_run(peer, concurrency: int, mode: str) -> dict:
     """One run against a peer with a capacity: its rate, the share of stream requests the peer
     refused and the median answer time (ms) the engine measured."""
     from prefetch.models import PrefetchRecord, RunStatus, RunTrigger
-    from prefetch.runs import create_run, execute_run
+    from prefetch.runs.execute import execute_run
+    from prefetch.runs.lifecycle import create_run
     from tests.helpers import addon, plan
 
     spec = addon(peer.url)
@@ -154,7 +156,8 @@ def walk_seconds(peer, mode: str) -> tuple[float, str]:
     """A whole walk of every catalog, as a worker runs it: its duration and status ("paused" added
     when the breaker paused the addon: failing titles must never do that)."""
     from prefetch.models import PrefetchRecord, RunTrigger
-    from prefetch.runs import create_run, execute_run
+    from prefetch.runs.execute import execute_run
+    from prefetch.runs.lifecycle import create_run
     from tests.helpers import addon, plan
 
     spec = addon(peer.url)

@@ -13,7 +13,8 @@ import pytest
 
 from prefetch.engine import BreakerPolicy
 from prefetch.models import Run, RunStatus, RunTrigger
-from prefetch.runs import create_run, database_engine, execute_run
+from prefetch.runs.execute import database_engine, execute_run
+from prefetch.runs.lifecycle import create_run
 from tests.helpers import addon, json_addon, local_server, plan, send_json, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

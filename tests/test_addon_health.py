@@ -8,7 +8,8 @@ import pytest
 
 from addons.models import Addon
 from prefetch.models import PeriodicWork, RunStatus, RunTrigger
-from prefetch.runs import create_run, execute_run
+from prefetch.runs.execute import execute_run
+from prefetch.runs.lifecycle import create_run
 from prefetch.tasks import probe_addon_health
 from tests.test_lifecycle import configure
 from tests.test_notifications import Receiver

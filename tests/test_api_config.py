@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from addons.models import Addon, Catalog
 from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus
-from prefetch.runs import plan_from_database
+from prefetch.runs.plan import plan_from_database
 from schedules.models import Schedule, SchedulingSettings
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from prefetch.runs import database_engine
+from prefetch.runs.execute import database_engine
 from tests.helpers import addon, plan, send_json
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,7 +10,7 @@ from django.db.models import Max
 
 from prefetch.engine.freshness import max_age_s
 from prefetch.models import PrefetchRecord, PrefetchSettings
-from prefetch.runs import database_engine
+from prefetch.runs.execute import database_engine
 from tests.helpers import addon, plan, wait_until
 
 MOVIES = dict(catalogs=[("movie", "peer-new")])  # 20 movies: the peers below are started with PEER_NEW_MOVIES=20

@@ -8,7 +8,8 @@ from django.db import close_old_connections, connection, transaction
 
 from addons.models import Addon, Catalog
 from prefetch.models import PrefetchSettings, Run, RunStatus
-from prefetch.runs import ConfigLocked, RunRefused, configuration_change, create_run
+from prefetch.runs.active import ConfigLocked, configuration_change
+from prefetch.runs.lifecycle import RunRefused, create_run
 from prefetch.settings_changes import save_settings
 from tests.helpers import wait_until
 

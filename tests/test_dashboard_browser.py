@@ -13,7 +13,8 @@ from playwright.sync_api import expect
 from addons import services
 from addons.models import Addon
 from prefetch.models import PrefetchRecord, RunStatus, RunTrigger
-from prefetch.runs import create_run, execute_run
+from prefetch.runs.execute import execute_run
+from prefetch.runs.lifecycle import create_run
 from schedules.services import create_schedule
 from tests.browser import assert_fits, looks, off_the_browser_thread
 from tests.test_config_browser import add_addon

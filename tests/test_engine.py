@@ -8,7 +8,7 @@ import pytest
 
 from prefetch.engine import BreakerPolicy
 from prefetch.models import PrefetchRecord
-from prefetch.runs import database_engine
+from prefetch.runs.execute import database_engine
 from tests.helpers import addon, plan, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

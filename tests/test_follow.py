@@ -23,7 +23,7 @@ from prefetch.follow.plays import plays_summary, summary_line
 from prefetch.follow.services import default_viewer
 from prefetch.follow.tasks import sync
 from prefetch.models import PrefetchRecord, Run, RunStatus, RunTrigger
-from prefetch.runs import execute_run
+from prefetch.runs.execute import execute_run
 from tests.helpers import wait_until
 from tests.test_lifecycle import configure
 from tests.watch_standin import CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD

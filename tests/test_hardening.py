@@ -253,7 +253,8 @@ def test_nul_from_an_addon_is_stripped_from_names_and_titles_and_an_id_with_one_
     from addons.models import Addon, Catalog
     from addons.services import add_addon, load_catalogs
     from prefetch.models import PrefetchRecord, PrefetchSettings, RunStatus
-    from prefetch.runs import create_run, execute_run
+    from prefetch.runs.execute import execute_run
+    from prefetch.runs.lifecycle import create_run
     from tests.helpers import json_addon
 
     with json_addon(nul_answer) as url:
@@ -408,7 +409,8 @@ def test_lone_surrogates_from_an_addon_are_replaced_and_the_addon_and_its_run_ar
     from addons.models import Addon, Catalog
     from addons.services import add_addon, load_catalogs
     from prefetch.models import PrefetchRecord, PrefetchSettings, RunStatus
-    from prefetch.runs import create_run, execute_run
+    from prefetch.runs.execute import execute_run
+    from prefetch.runs.lifecycle import create_run
     from tests.helpers import json_addon
 
     with json_addon(surrogate_answer) as url:

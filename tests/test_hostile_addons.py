@@ -115,7 +115,8 @@ def test_long_types_and_ids_are_stored_and_absurd_ones_refused_one_by_one(long_i
     from addons.models import Catalog
     from addons.services import add_addon, load_catalogs
     from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus
-    from prefetch.runs import create_run, execute_run
+    from prefetch.runs.execute import execute_run
+    from prefetch.runs.lifecycle import create_run
 
     add_addon(long_ids)
     loaded = load_catalogs()

@@ -13,16 +13,9 @@ from addons.client import fetch_manifest_sync
 from addons.models import Addon, Catalog
 from prefetch.engine import MAX_CONTROL_FAILURES
 from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus, RunTrigger
-from prefetch.runs import (
-    RunControl,
-    RunRefused,
-    create_run,
-    execute_run,
-    recover_orphaned_runs,
-    request_cancel,
-    request_pause,
-    request_resume,
-)
+from prefetch.runs.claim import recover_orphaned_runs
+from prefetch.runs.execute import RunControl, execute_run
+from prefetch.runs.lifecycle import RunRefused, create_run, request_cancel, request_pause, request_resume
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,7 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from prefetch.models import PrefetchRecord, Run, RunStatus
-from prefetch.runs import create_run, execute_run
+from prefetch.runs.execute import execute_run
+from prefetch.runs.lifecycle import create_run
 from tests.helpers import insert_records
 from tests.test_live_consumer import configure
 

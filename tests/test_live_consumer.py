@@ -16,7 +16,8 @@ from django.test import Client
 
 from prefetch import progress
 from prefetch.models import Run, RunTrigger
-from prefetch.runs import create_run, execute_run
+from prefetch.runs.execute import execute_run
+from prefetch.runs.lifecycle import create_run
 from tests.test_worker import configure as _configure_addon
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from prefetch import run_logs
 from prefetch.models import PrefetchSettings, Run, UpcomingRelease
-from prefetch.runs import create_run, execute_run
+from prefetch.runs.execute import execute_run
+from prefetch.runs.lifecycle import create_run
 from tests.test_live_consumer import configure
 
 pytestmark = pytest.mark.django_db(transaction=True)

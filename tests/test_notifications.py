@@ -8,7 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from prefetch.models import Run, RunStatus, RunTrigger
-from prefetch.runs import create_run, execute_run, recover_orphaned_runs
+from prefetch.runs.claim import recover_orphaned_runs
+from prefetch.runs.execute import execute_run
+from prefetch.runs.lifecycle import create_run
 from tests.helpers import addon, plan
 from tests.worker_process import free_port
 

@@ -11,7 +11,8 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from prefetch.models import PrefetchRecord, Run, RunStatus, RunTrigger
-from prefetch.runs import create_run, execute_run
+from prefetch.runs.execute import execute_run
+from prefetch.runs.lifecycle import create_run
 from prefetcher_site.ops import check_worker
 from schedules.liveness import record_heartbeat
 from schedules.models import SchedulerHeartbeat

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from addons.models import Addon
 from prefetch.models import PrefetchSettings, Run, RunStatus, RunTrigger, UpcomingRelease
-from prefetch.runs import create_run, execute_run
+from prefetch.runs.execute import execute_run
+from prefetch.runs.lifecycle import create_run
 from prefetch.tasks import warm_releases
 from tests.helpers import wait_until
 from tests.test_lifecycle import configure

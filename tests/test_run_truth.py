@@ -15,7 +15,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from prefetch.runs import database_engine
+from prefetch.runs.execute import database_engine
 from tests.helpers import addon, local_server, plan, send_json, wait_until
 from tests.test_cli import ROOT
 

@@ -10,7 +10,7 @@ from django_celery_beat.models import PeriodicTask
 from addons.models import Catalog
 from prefetch.models import Run, RunStatus, RunTrigger
 from prefetch.profiles import last_success
-from prefetch.runs import execute_run
+from prefetch.runs.execute import execute_run
 from prefetch.tasks import scheduled_run
 from schedules import services
 from schedules.models import Schedule

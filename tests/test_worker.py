@@ -10,7 +10,7 @@ from django.utils import timezone
 from addons.client import fetch_manifest_sync
 from addons.models import Addon, Catalog
 from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus
-from prefetch.runs import request_run
+from prefetch.runs.lifecycle import request_run
 from tests.worker_process import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

@@ -13,7 +13,7 @@ from django.utils import timezone
 from prefetch.engine.records import Announcement
 from prefetch.models import PrefetchSettings
 from prefetch.record_store import DatabaseRecordStore
-from prefetch.runs import plan_from_database
+from prefetch.runs.plan import plan_from_database
 
 from .episodes import SeriesEpisodes
 from .models import Source, StremioLink, Target, TraktLink, Viewer

@@ -6,7 +6,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from prefetch.runs import RunRefused, active_run
+from prefetch.runs.active import active_run
+from prefetch.runs.lifecycle import RunRefused
 from prefetch.web.api import _ok, _refused
 from prefetch.web.api_conventions import StrictSerializer, query_params
 

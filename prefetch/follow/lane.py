@@ -19,7 +19,8 @@ from prefetch.engine.plan import CatalogSpec, ListedItem
 from prefetch.models import PrefetchSettings
 from prefetch.record_store import DatabaseRecordStore
 from prefetch.releases import RELEASE_RUN_SETTINGS
-from prefetch.runs import database_engine, plan_from_database
+from prefetch.runs.execute import database_engine
+from prefetch.runs.plan import plan_from_database
 
 from .episodes import SeriesEpisodes
 from .models import LaneWarm, Viewer

@@ -10,7 +10,8 @@ from django.utils.timesince import timesince
 from prefetch.models import PrefetchSettings, Run, RunTrigger
 from prefetch.record_store import DatabaseRecordStore
 from prefetch.releases import RELEASE_RUN_SETTINGS
-from prefetch.runs import RunRefused, plan_from_database, record_skipped_trigger, request_run
+from prefetch.runs.lifecycle import RunRefused, record_skipped_trigger, request_run
+from prefetch.runs.plan import plan_from_database
 
 from .models import Target, Viewer, new_companion_secret
 

@@ -34,7 +34,7 @@ def _ok(**body):
 
 def _selection_note() -> dict:
     """A catalog change during a run: say which run it applies to (the running one keeps its plan)."""
-    from prefetch.runs import active_run
+    from prefetch.runs.active import active_run
 
     run = active_run()
     return {"note": f"Run #{run.pk} keeps the catalogs it started with; this applies from the next run."} if run else {}

@@ -22,16 +22,9 @@ from rest_framework.views import APIView
 
 from prefetch import progress, run_logs
 from prefetch.models import PrefetchRecord, Run, RunStatus, RunTrigger
-from prefetch.runs import (
-    RunRefused,
-    active_run,
-    plan_from_database,
-    request_cancel,
-    request_pause,
-    request_resume,
-    request_run,
-    validate_plan,
-)
+from prefetch.runs.active import active_run
+from prefetch.runs.lifecycle import RunRefused, request_cancel, request_pause, request_resume, request_run
+from prefetch.runs.plan import plan_from_database, validate_plan
 from prefetch.web.api_conventions import MAX_INT, IdField, StrictSerializer, query_params
 from prefetch.web.selectors import (
     RECORD_STATUSES,

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from addons.models import Addon
 from prefetch.models import SECRET_URL_SETTINGS, PrefetchSettings
-from prefetch.runs import ConfigLocked
+from prefetch.runs.active import ConfigLocked
 from prefetch.settings_changes import save_settings
 from prefetch.web import forms
 from prefetch.web.addon_serializers import AddonSerializer

@@ -10,7 +10,7 @@ from django.utils.module_loading import import_string
 from addons.models import Addon
 from prefetch import progress
 from prefetch.models import ACTIVE_STATUSES, PrefetchRecord, Run, RunStatus, RunTrigger
-from prefetch.runs import active_run
+from prefetch.runs.active import active_run
 from prefetch.status_cache import SharedAnswer
 from prefetch.verification import summary_lines
 

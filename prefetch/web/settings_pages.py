@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
 from prefetch.models import PrefetchSettings
-from prefetch.runs import ConfigLocked, active_run
+from prefetch.runs.active import ConfigLocked, active_run
 from prefetch.settings_changes import save_settings
 from prefetch.web.forms import SettingsForm
 

@@ -24,7 +24,9 @@ from prefetch.engine.durations import parse_duration
 from prefetch.engine.pace import ADAPTIVE
 from prefetch.engine.plan import AddonSpec
 from prefetch.models import PrefetchSettings, RunStatus, RunTrigger
-from prefetch.runs import RunRefused, create_run, execute_run, plan_from_addons, plan_from_database, validate_plan
+from prefetch.runs.execute import execute_run
+from prefetch.runs.lifecycle import RunRefused, create_run
+from prefetch.runs.plan import plan_from_addons, plan_from_database, validate_plan
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

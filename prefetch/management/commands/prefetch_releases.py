@@ -27,7 +27,9 @@ from prefetch.management.commands.prefetch import (
 )
 from prefetch.models import PrefetchSettings, RunStatus, RunTrigger
 from prefetch.releases import release_run_options
-from prefetch.runs import RunRefused, create_run, execute_run, plan_from_addons, plan_from_database, validate_plan
+from prefetch.runs.execute import execute_run
+from prefetch.runs.lifecycle import RunRefused, create_run
+from prefetch.runs.plan import plan_from_addons, plan_from_database, validate_plan
 
 
 class Command(BaseCommand):

@@ -48,7 +48,8 @@ def start_embedded_worker_and_beat() -> list:
 
     from celery.beat import EmbeddedService
 
-    from prefetch.runs import recover_orphaned_runs, resend_queued_runs
+    from prefetch.runs.claim import recover_orphaned_runs
+    from prefetch.runs.lifecycle import resend_queued_runs
     from prefetcher_site.celery import app
 
     # The previous process's worker had this name, and its memory broker lost the queued messages:
