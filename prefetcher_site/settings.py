@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
@@ -357,6 +358,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON bodies only (what the pages send), absurd nesting refused with a 400; other types are a 415.
     "DEFAULT_PARSER_CLASSES": ["prefetch.web.json_parser.BoundedJSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["prefetch.web.filters.ListFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "prefetch.web.api_conventions.EnvelopePagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "prefetch.web.api_conventions.exception_handler",

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from addons.models import Addon
-from prefetch.models import PrefetchRecord
+from prefetch.models import PrefetchRecord, Run, RunStatus
 from prefetch.web.api_conventions import MAX_INT
 from prefetch.web.json_parser import MAX_JSON_DEPTH, too_deep_field
 from schedules import services as schedule_services
@@ -185,3 +185,25 @@ def test_the_admin_cannot_add_past_the_cap_either(client, owner, cap):
     for entry in entries(cap):
         schedule_services.create_schedule(time=time.fromisoformat(entry["time"]), days=entry["days"])
     assert client.get("/admin/schedules/schedule/add/").status_code == 403
+
+
+# --- list filters: the API refuses what the pages ignore --------------------------------------------------
+@pytest.mark.parametrize("url, field", [
+    ("/api/runs?status=bogus", "status"), ("/api/runs?trigger=bogus", "trigger"),
+    ("/api/records?status=bogus", "status"), ("/api/records?addon=nothex", "addon"), ("/api/records?run=0", "run"),
+])
+def test_a_list_filter_with_a_wrong_value_is_a_400_naming_it(api, url, field):
+    refused(api.get(url), field)
+
+
+def test_every_wrong_list_parameter_is_named_at_once(api):
+    response = api.get(f"/api/records?limit=0&offset=-1&run={HUGE}&status=bogus")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"limit", "offset", "run", "status"}
+
+
+def test_the_runs_list_pages_with_limit_and_offset_and_counts_the_total(api):
+    Run.objects.bulk_create([Run(status=RunStatus.COMPLETED, trigger="manual") for _ in range(3)])
+    page = api.get("/api/runs?limit=1&offset=1").json()
+    assert page["success"] is True and page["total"] == 3 and len(page["runs"]) == 1
+    assert page["runs"][0]["id"] == list(Run.objects.values_list("pk", flat=True))[1]  # newest first, as ever

@@ -26,3 +26,13 @@ def test_a_server_error_is_the_styled_500_page_without_the_traceback(client, set
     assert response.status_code == 500
     assert 'id="error-500"' in html and "Something went wrong" in html
     assert "RuntimeError" not in html and "a bug" not in html
+
+
+def test_the_list_pages_ignore_a_filter_value_the_api_refuses(client):
+    client.force_login(get_user_model().objects.create_user("viewer", password="x"))
+    Run.objects.create(status=RunStatus.COMPLETED, trigger="manual")
+    history = client.get("/runs/", {"status": "bogus"})
+    assert history.status_code == 200 and history.context["page"].paginator.count == 1
+    assert history.context["status"] == ""
+    records = client.get("/records/", {"status": "bogus", "run": "x"})
+    assert records.status_code == 200 and records.context["state"] == "" and records.context["run_id"] is None

@@ -13,8 +13,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import FileResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, inline_serializer
+from rest_framework import generics, serializers, status
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
@@ -26,11 +26,9 @@ from prefetch.runs.active import active_run
 from prefetch.runs.lifecycle import RunRefused, request_cancel, request_pause, request_resume, request_run
 from prefetch.runs.plan import plan_from_database, validate_plan
 from prefetch.web.api_conventions import MAX_INT, IdField, StrictSerializer, query_params
+from prefetch.web.filters import RecordFilter, RunFilter
 from prefetch.web.selectors import (
-    RECORD_STATUSES,
     STATUS,
-    filtered_records,
-    filtered_runs,
     job_status,
     polled_status,
     run_detail,
@@ -57,7 +55,16 @@ Message = inline_serializer(
 )
 
 
-RunsAnswer = inline_serializer("RunList", {"success": serializers.BooleanField(), "runs": serializers.ListField(child=serializers.DictField())})
+def _list_answer(name: str, key: str, item) -> serializers.Serializer:
+    """The answer of a paged list (EnvelopePagination), described as the one object it is."""
+    answer = inline_serializer(name, {"success": serializers.BooleanField(), "total": serializers.IntegerField(), key: item})
+    extend_schema_serializer(many=False)(type(answer))
+    return answer
+
+
+RunsAnswer = _list_answer("RunList", "runs", serializers.ListField(child=serializers.DictField()))
+
+
 def _ms(**kw):
     return serializers.FloatField(allow_null=True, **kw)
 
@@ -91,13 +98,11 @@ RunAnswer = inline_serializer("RunOne", {"success": serializers.BooleanField(), 
     "verification_lines": serializers.ListField(child=serializers.CharField(),
                                                 help_text='"Comet: cold p50 2.3 s → warm p50 80 ms, 20 sampled"'),
 })})
-RecordsAnswer = inline_serializer("RecordList", {"success": serializers.BooleanField(), "total": serializers.IntegerField(),
-                                                 "records": inline_serializer("Record", {
-                                                     "latency_ms": _ms(help_text="The last answer time."),
-                                                     "looked_cached": serializers.BooleanField(
-                                                         allow_null=True, help_text="Whether the last answer came about "
-                                                         "as fast as a verified warm answer (null: not judged)."),
-                                                 }, many=True)})
+RecordsAnswer = _list_answer("RecordList", "records", inline_serializer("Record", {
+    "latency_ms": _ms(help_text="The last answer time."),
+    "looked_cached": serializers.BooleanField(allow_null=True, help_text="Whether the last answer came about as fast "
+                                              "as a verified warm answer (null: not judged)."),
+}, many=True))
 InvalidatedAnswer = inline_serializer("RecordsInvalidated", {"success": serializers.BooleanField(), "invalidated": serializers.IntegerField()})
 LogsAnswer = inline_serializer("LogList", {"success": serializers.BooleanField(), "logs": serializers.ListField(child=serializers.DictField())})
 LogsDeleted = inline_serializer("LogsDeleted", {"success": serializers.BooleanField(), "deleted": serializers.IntegerField()})
@@ -200,17 +205,20 @@ class JobOutputView(APIView):
 
 
 # --- runs ---------------------------------------------------------------------------------------------
-class RunListQuery(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
+class RunRow(serializers.BaseSerializer):
+    def to_representation(self, run):
+        return progress.run_payload(run) | {"statistics": run.statistics}
 
 
-class RunListView(APIView):
-    @extend_schema(parameters=[OpenApiParameter("status", str), OpenApiParameter("trigger", str), RunListQuery],
-                   summary="Run history, newest first", responses=RunsAnswer, operation_id="runs_list")
+class RunListView(generics.ListAPIView):
+    queryset = Run.objects.all()
+    serializer_class = RunRow
+    filterset_class = RunFilter
+    results_key, default_limit = "runs", 50
+
+    @extend_schema(summary="Run history, newest first", responses=RunsAnswer, operation_id="runs_list")
     def get(self, request):
-        limit = query_params(RunListQuery, request)["limit"]
-        runs = filtered_runs(request.query_params)[:limit]
-        return Response(_ok(runs=[progress.run_payload(run) | {"statistics": run.statistics} for run in runs]))
+        return super().get(request)
 
 
 class RunDetailView(APIView):
@@ -232,29 +240,23 @@ def record_row(record: PrefetchRecord) -> dict:
     }
 
 
-class RecordFilterFields(serializers.Serializer):
-    q = serializers.CharField(required=False, allow_blank=True, max_length=300)
-    status = serializers.ChoiceField(choices=[("", "any"), *[(s, s) for s in RECORD_STATUSES]], required=False,
-                                     allow_blank=True)
-    addon = serializers.RegexField(r"^[0-9a-f]{40}$", required=False, allow_blank=True,
-                                   help_text="An addon's key (records of that stream addon only).",
-                                   error_messages={"invalid": "Use an addon key: 40 hex digits."})
-    run = serializers.IntegerField(min_value=1, max_value=MAX_INT, required=False,
-                                   help_text="Only records last attempted during this run.")
-
-
-class RecordFilterSerializer(StrictSerializer, RecordFilterFields):
-    pass
-
-
-class RecordListQuery(RecordFilterFields):
-    limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
-    offset = serializers.IntegerField(min_value=0, max_value=MAX_INT, default=0)
+class RecordRow(serializers.BaseSerializer):
+    def to_representation(self, record):
+        return record_row(record)
 
 
 class InvalidateSerializer(StrictSerializer):
     ids = serializers.ListField(child=IdField(), required=False, max_length=10000)
-    filter = RecordFilterSerializer(required=False)
+    filter = serializers.DictField(required=False, help_text="The records list's filters: q, status, addon, run.")
+
+    def validate_filter(self, given):
+        unknown = sorted(set(given) - set(RecordFilter.base_filters))
+        if unknown:
+            raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        chosen = RecordFilter(given, queryset=PrefetchRecord.objects.all())
+        if not chosen.is_valid():
+            raise serializers.ValidationError(chosen.errors)
+        return chosen
     all = serializers.BooleanField(required=False, default=False)
 
     def validate(self, data):
@@ -264,15 +266,15 @@ class InvalidateSerializer(StrictSerializer):
         return data
 
 
-class RecordListView(APIView):
-    @extend_schema(parameters=[RecordListQuery], summary="Prefetch records (the cache memory), newest attempt first",
-                   responses=RecordsAnswer)
+class RecordListView(generics.ListAPIView):
+    queryset = PrefetchRecord.objects.all()
+    serializer_class = RecordRow
+    filterset_class = RecordFilter
+    results_key = "records"
+
+    @extend_schema(summary="Prefetch records (the cache memory), newest attempt first", responses=RecordsAnswer)
     def get(self, request):
-        params = query_params(RecordListQuery, request)
-        records = filtered_records(params.get("q", ""), params.get("status", ""), params.get("addon", ""),
-                                   params.get("run"))
-        limit, offset = params["limit"], params["offset"]
-        return Response(_ok(total=records.count(), records=[record_row(r) for r in records[offset : offset + limit]]))
+        return super().get(request)
 
 
 class RecordInvalidateView(APIView):
@@ -287,9 +289,7 @@ class RecordInvalidateView(APIView):
         elif "ids" in data:
             records = PrefetchRecord.objects.filter(pk__in=data["ids"])
         else:
-            chosen = data["filter"]
-            records = filtered_records(chosen.get("q", ""), chosen.get("status", ""), chosen.get("addon", ""),
-                                       chosen.get("run"))
+            records = data["filter"].qs
         # Deleted by the query itself (records have no relations or signals, so Django issues one
         # DELETE ... WHERE): a list of every matching id would exceed SQLite's variable limit at scale.
         deleted, _ = records.delete()

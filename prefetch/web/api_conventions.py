@@ -7,6 +7,8 @@ for it keep working; validation errors add `errors` with a list of messages per 
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError as ModelValidationError
 from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 # The largest id or offset taken from a client: PostgreSQL's `integer` (SQLite overflows at 2^63),
@@ -33,6 +35,46 @@ def query_params(serializer_class, request) -> dict:
     given = serializer_class(data=request.query_params)
     given.is_valid(raise_exception=True)
     return given.validated_data
+
+
+class EnvelopePagination(LimitOffsetPagination):
+    """`limit`/`offset` paging of every list: the answer is `{success, total, <the view's
+    results_key>: [...]}`; a limit or offset out of range is a 400 naming it (not silently clamped)."""
+
+    default_limit = 100
+    max_limit = 500
+
+    def refusals(self, request) -> dict:
+        """What is wrong with the given limit and offset, by parameter."""
+        fields = {self.limit_query_param: serializers.IntegerField(min_value=1, max_value=self.max_limit),
+                  self.offset_query_param: serializers.IntegerField(min_value=0, max_value=MAX_INT)}
+        errors = {}
+        for name, field in fields.items():
+            if name in request.query_params:
+                try:
+                    field.run_validation(request.query_params[name])
+                except serializers.ValidationError as refusal:
+                    errors[name] = refusal.detail
+        return errors
+
+    def paginate_queryset(self, queryset, request, view=None):
+        if errors := self.refusals(request):
+            raise serializers.ValidationError(errors)
+        self.default_limit = getattr(view, "default_limit", self.default_limit)
+        self.results_key = view.results_key
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_limit(self, request):
+        return int(request.query_params.get(self.limit_query_param, self.default_limit))
+
+    def get_paginated_response(self, data):
+        return Response({"success": True, "total": self.count, self.results_key: data})
+
+    def get_schema_operation_parameters(self, view):
+        limit, offset = super().get_schema_operation_parameters(view)
+        limit["schema"].update(minimum=1, maximum=self.max_limit, default=getattr(view, "default_limit", self.default_limit))
+        offset["schema"].update(minimum=0, maximum=MAX_INT, default=0)
+        return [limit, offset]
 
 
 class StrictSerializer(serializers.Serializer):

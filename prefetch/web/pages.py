@@ -15,13 +15,8 @@ from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus, Ru
 from prefetch.profiles import describe_profile
 from prefetch.record_store import WARM_FOREVER, warm_until
 from prefetch.verification import summary_lines
-from prefetch.web.selectors import (
-    RECORD_STATUSES,
-    filtered_records,
-    filtered_runs,
-    records_per_addon,
-    run_detail,
-)
+from prefetch.web.filters import RECORD_STATUSES, RecordFilter, RunFilter
+from prefetch.web.selectors import records_per_addon, run_detail
 
 # ?sort= of the Records page: (ordering of the video groups, label).
 RECORD_SORTS = {
@@ -32,9 +27,16 @@ RECORD_SORTS = {
 }
 
 
+def _valid(chosen, name: str):
+    """A filter's value as the list applies it: empty when not given or refused (a page shows the list
+    unfiltered by a value that does not validate, where the API answers 400)."""
+    chosen.is_valid()
+    return chosen.form.cleaned_data.get(name) or ""
+
+
 def history(request):
-    runs = filtered_runs(request.GET)
-    page = Paginator(runs, 50).get_page(request.GET.get("page"))
+    chosen = RunFilter(request.GET)
+    page = Paginator(chosen.qs, 50).get_page(request.GET.get("page"))
     recent = list(Run.objects.exclude(status=RunStatus.SKIPPED).filter(started_at__isnull=False)[:30])
     chart = [
         {
@@ -50,7 +52,7 @@ def history(request):
     return render(request, "prefetch/history.html", {
         "page": page, "chart": chart, "measured": [row for row in reversed(chart) if row["verification"]],
         "statuses": RunStatus.choices, "triggers": RunTrigger.values,
-        "status": request.GET.get("status", ""), "trigger": request.GET.get("trigger", ""),
+        "status": _valid(chosen, "status"), "trigger": _valid(chosen, "trigger"),
         "retention_days": PrefetchSettings.load().run_retention_days,
     })
 
@@ -63,24 +65,15 @@ def run_page(request, pk: int):
 
 def records(request):
     """One row per video, with each stream addon's record of it as a status chip."""
-    q = request.GET.get("q", "").strip()
-    q_error = NUL_REFUSAL if has_nul(q) else ""
-    if q_error:  # never sent to the database (PostgreSQL refuses NUL): the page, unfiltered, says why
-        q = ""
-    state = request.GET.get("status", "")
-    if state not in RECORD_STATUSES:
-        state = ""
-    run_id = request.GET.get("run", "")
-    run_id = int(run_id) if run_id.isdigit() else None
+    chosen = RecordFilter(request.GET)
+    # A NUL is never sent to the database (PostgreSQL refuses it): the page, unfiltered by it, says why.
+    q_error = NUL_REFUSAL if has_nul(request.GET.get("q", "")) else ""
     addons = records_per_addon()
-    addon = request.GET.get("addon", "")
-    if addon not in {row["addon_key"] for row in addons}:
-        addon = ""
     sort = request.GET.get("sort", "recent")
     if sort not in RECORD_SORTS:
         sort = "recent"
     videos = (
-        filtered_records(q, state, addon, run_id).order_by().values("content_type", "video_id")
+        chosen.qs.order_by().values("content_type", "video_id")
         .annotate(name=Max("title"), last=Max("last_attempt")).order_by(*RECORD_SORTS[sort][0])
     )
     page = Paginator(videos, 100).get_page(request.GET.get("page"))
@@ -97,9 +90,10 @@ def records(request):
     rows = [{**video, "records": sorted(chips[(video["content_type"], video["video_id"])], key=lambda r: r.label)}
             for video in page.object_list]
     return render(request, "prefetch/records.html", {
-        "q_error": q_error, "page": page, "rows": rows, "q": q, "state": state, "statuses": RECORD_STATUSES, "run_id": run_id,
-        "addons": addons, "addon": addon, "sort": sort, "sorts": [(key, label) for key, (_, label) in RECORD_SORTS.items()],
-        "records_total": filtered_records(q, state, addon, run_id).count(), "now": timezone.now(),
+        "q_error": q_error, "page": page, "rows": rows, "q": _valid(chosen, "q").strip(), "state": _valid(chosen, "status"),
+        "statuses": RECORD_STATUSES, "run_id": _valid(chosen, "run") or None, "addons": addons,
+        "addon": _valid(chosen, "addon"), "sort": sort, "sorts": [(key, label) for key, (_, label) in RECORD_SORTS.items()],
+        "records_total": chosen.qs.count(), "now": timezone.now(),
     }, status=400 if q_error else 200)
 
 

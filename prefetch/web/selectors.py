@@ -1,5 +1,5 @@
-"""Queries the pages and the API share: the status of the current (or last) run, run history and
-prefetch records, each with its filters."""
+"""Queries the pages and the API share: the status of the current (or last) run, a run's detail and
+the records per addon (the lists' filters: filters.py)."""
 
 from django.conf import settings
 from django.db.models import Count, Q
@@ -9,7 +9,7 @@ from django.utils.module_loading import import_string
 
 from addons.models import Addon
 from prefetch import progress
-from prefetch.models import ACTIVE_STATUSES, PrefetchRecord, Run, RunStatus, RunTrigger
+from prefetch.models import ACTIVE_STATUSES, PrefetchRecord, Run, RunStatus
 from prefetch.runs.active import active_run
 from prefetch.status_cache import SharedAnswer
 from prefetch.verification import summary_lines
@@ -28,7 +28,7 @@ def run_detail(run: Run) -> dict:
 
 
 def failed_records_url(run: Run) -> str:
-    """The records page showing the stream requests this run left failed (see `filtered_records`)."""
+    """The records page showing the stream requests this run left failed (see `RecordFilter`)."""
     return f"{reverse('records')}?status=failed&run={run.pk}"
 
 
@@ -57,45 +57,6 @@ STATUS = SharedAnswer(job_status, max_age_s=0.5)
 
 def polled_status() -> dict:
     return STATUS.get() if Run.objects.filter(status__in=ACTIVE_STATUSES).exists() else job_status()
-
-
-def filtered_runs(params):
-    runs = Run.objects.all()
-    if params.get("status") in RunStatus.values:
-        runs = runs.filter(status=params["status"])
-    if params.get("trigger") in RunTrigger.values:
-        runs = runs.filter(trigger=params["trigger"])
-    return runs
-
-
-RECORD_STATUSES = ("ok", "empty", "failed", "never")
-
-
-def filtered_records(q: str = "", state: str = "", addon: str = "", run_id: int | None = None):
-    """Records by text and state; with `run_id`, those last attempted during that run (so `failed`
-    lists what the run left failed and no later run has requested again)."""
-    records = PrefetchRecord.objects.all()
-    if addon:
-        records = records.filter(addon_key=addon)
-    run = Run.objects.filter(pk=run_id, started_at__isnull=False).first() if run_id else None
-    if run_id:
-        if run is None:
-            return records.none()
-        records = records.filter(last_attempt__gte=run.started_at)
-        if run.finished_at:
-            records = records.filter(last_attempt__lte=run.finished_at)
-    q = (q or "").strip()
-    if q:
-        records = records.filter(Q(title__icontains=q) | Q(video_id__icontains=q))
-    if state == "ok":
-        records = records.filter(last_success__isnull=False, stream_count__gt=0)
-    elif state == "empty":
-        records = records.filter(last_success__isnull=False, stream_count=0)
-    elif state == "failed":
-        records = records.exclude(last_error="")
-    elif state == "never":
-        records = records.filter(last_success__isnull=True)
-    return records.order_by("-last_attempt", "-id")
 
 
 def records_per_addon() -> list[dict]:
