@@ -20,8 +20,9 @@ PHONE = {"width": 390, "height": 844}
 def assert_in_view(locator) -> None:
     """Shown whole, inside the window's width (not cut off, not scrolled away sideways)."""
     expect(locator).to_be_visible()
-    box = locator.bounding_box()
-    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+    # Measured in the page in one step: a live table redrawn between two calls has no box to read.
+    left, right = locator.evaluate("element => { const box = element.getBoundingClientRect(); return [box.left, box.right]; }")
+    assert left >= 0 and right <= PHONE["width"], (left, right)
 
 
 def phone_looks(page, path):
