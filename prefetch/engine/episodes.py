@@ -39,6 +39,13 @@ class MetaVideos:
     embedded: int = 0
 
 
+def meta_in(answer) -> dict | None:
+    """The meta object of a meta request's answer (a FetchResult), or None when the answer failed or
+    holds no meta with an id."""
+    meta = answer.data.get("meta") if answer.ok and isinstance(answer.data, dict) else None
+    return meta if isinstance(meta, dict) and meta.get("id") else None
+
+
 def videos_from_meta(meta: dict, item_id: str) -> MetaVideos:
     """The videos a stream request is made for. A series is asked for by its own id only when the meta
     says so: `behaviorHints.defaultVideoId`, or no videos at all (as Stremio does)."""

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from addons.client import Failure, FetchResult
 from addons.manifest import MAX_ID_CHARS, ManifestError, id_too_long, resource_url
 from addons.redaction import redact_url
-from prefetch.engine.episodes import Video, announced, select_episodes, videos_from_meta
+from prefetch.engine.episodes import Video, announced, meta_in, select_episodes, videos_from_meta
 from prefetch.engine.freshness import expires_at
 from prefetch.engine.gate import AddonGivenUp
 from prefetch.engine.outcome import Reason
@@ -122,8 +122,8 @@ class ItemWarmer:
         answer = await self.fetch_json(
             source, resource_url(source.url, "meta", encode_component(item.type), encode_component(item.id))
         )
-        meta = answer.data.get("meta") if answer.ok and isinstance(answer.data, dict) else None
-        if not isinstance(meta, dict) or not meta.get("id"):
+        meta = meta_in(answer)
+        if meta is None:
             engine.tally.meta_requests_failed += 1
             engine.log.warning("%s %s: meta from %s: %s", item.type, item.name, source.name,
                                answer.error or "no meta in the answer")

@@ -8,7 +8,7 @@ from asgiref.sync import async_to_sync
 
 from addons.client import AddonClient
 from addons.manifest import ManifestError, resource_url
-from prefetch.engine.episodes import Video, videos_from_meta
+from prefetch.engine.episodes import Video, meta_in, videos_from_meta
 from prefetch.engine.plan import AddonSpec, RunPlan
 from prefetch.engine.urls import encode_component
 
@@ -45,8 +45,8 @@ class SeriesEpisodes:
                 return []
             answer = await client.get_json(
                 resource_url(source.url, "meta", encode_component(self.content_type), encode_component(series_id)))
-        meta = answer.data.get("meta") if answer.ok and isinstance(answer.data, dict) else None
-        if not isinstance(meta, dict) or not meta.get("id"):
+        meta = meta_in(answer)
+        if meta is None:
             logger.warning("Meta of %s %s from %s: %s", self.content_type, series_id, source.name,
                            answer.error or "no meta in the answer")
             return []
