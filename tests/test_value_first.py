@@ -57,18 +57,20 @@ def test_an_already_warm_run_compares_with_the_first_answer_recorded():
 
 @pytest.mark.django_db(transaction=True)  # the command's run writes from its own threads
 def test_the_first_answer_is_kept_when_later_answers_come_and_is_what_verification_compares_with(make_peer):
-    peer = make_peer(PEER_MOVIES=8, PEER_NEW_MOVIES=0, PEER_COLD_STREAM_MS=200)
+    # Every stream answer takes 100 ms and a first (uncached) one 400 ms more: the two stay apart on a
+    # loaded machine, where a few tens of milliseconds of noise would blur answers of a few ms.
+    peer = make_peer(PEER_MOVIES=8, PEER_NEW_MOVIES=0, PEER_STREAM_LATENCY_MS=100, PEER_COLD_STREAM_MS=400)
     prefetch_json(peer, "--movies-per-catalog", "8", "--verify", "4")
     first = {r.video_id: r.first_latency_ms for r in PrefetchRecord.objects.all()}
-    assert len(first) == 8 and all(ms >= 200 for ms in first.values())
+    assert len(first) == 8 and all(ms >= 500 for ms in first.values())
     again = prefetch_json(peer, "--movies-per-catalog", "8", "--verify", "4")  # cache validity 0: all requested, warm
     [addon] = again["verification"]["addons"]
-    assert addon["cold_ms_p50"] < 100  # the peer's cache was warm: this run's own answers were fast
-    assert addon["first_ms_p50"] >= 200
+    assert addon["cold_ms_p50"] < 300  # the peer's cache was warm: this run's own answers were fast
+    assert addon["first_ms_p50"] >= 500
     assert {r.video_id: r.first_latency_ms for r in PrefetchRecord.objects.all()} == first
-    assert all(r.latency_ms < 100 for r in PrefetchRecord.objects.all())
+    assert all(r.latency_ms < 300 for r in PrefetchRecord.objects.all())
     [line] = summary_lines(again["verification"])
-    assert line.startswith("Peer Test Addon: already warm before this run (p50 ") and "; first answer p50 2" in line
+    assert line.startswith("Peer Test Addon: already warm before this run (p50 ") and "; first answer p50 " in line
 
 
 # --- warm now: one rule with what a run skips ------------------------------------------------------
