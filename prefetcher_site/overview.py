@@ -9,11 +9,11 @@ from django.utils import timezone
 
 from addons.models import CATALOG_ROLES, STREAM_ROLES, Addon, Catalog
 from prefetch.follow.plays import plays_summary, summary_line
+from prefetch.measured_effect import addon_effects, speedup_text
 from prefetch.models import FINISHED_STATUSES, PrefetchSettings, Run, RunStatus
 from prefetch.record_store import warm_now
 from prefetch.releases import upcoming
 from prefetch.templatetags.display import format_duration
-from prefetch.verification import addon_effects, speedup_text
 from prefetch.web.selectors import records_per_addon
 from schedules.liveness import scheduler_status
 from schedules.models import Schedule

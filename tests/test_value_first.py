@@ -11,9 +11,9 @@ from django.utils import timezone
 from addons.models import Addon
 from prefetch.follow.models import Play
 from prefetch.follow.services import default_viewer
+from prefetch.measured_effect import addon_effect, summary_lines
 from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus, UpcomingRelease
 from prefetch.record_store import WARM_FOREVER, DatabaseRecordStore, warm_now, warm_until
-from prefetch.verification import addon_effect, summary_lines
 from tests.test_measured import prefetch_json
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.html import format_html
 
-from prefetch.verification import answer_time as format_answer_time
+from prefetch.measured_effect import answer_time as format_answer_time
 
 register = template.Library()
 

@@ -11,10 +11,10 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from addons.manifest import NUL_REFUSAL, has_nul
+from prefetch.measured_effect import summary_lines
 from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus, RunTrigger
 from prefetch.profiles import describe_profile
 from prefetch.record_store import WARM_FOREVER, warm_until
-from prefetch.verification import summary_lines
 from prefetch.web.filters import RECORD_STATUSES, RecordFilter, RunFilter
 from prefetch.web.selectors import records_per_addon, run_detail
 

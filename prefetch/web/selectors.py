@@ -9,10 +9,10 @@ from django.utils.module_loading import import_string
 
 from addons.models import Addon
 from prefetch import progress
+from prefetch.measured_effect import summary_lines
 from prefetch.models import ACTIVE_STATUSES, PrefetchRecord, Run, RunStatus
 from prefetch.runs.active import active_run
 from prefetch.status_cache import SharedAnswer
-from prefetch.verification import summary_lines
 
 
 def run_detail(run: Run) -> dict:
