@@ -87,7 +87,7 @@ def test_a_body_that_is_not_json_is_a_415(api):
 # --- integers: ids, offsets, limits ---------------------------------------------------------------------
 @pytest.mark.parametrize("url, field", [
     ("/api/records?offset={n}", "offset"), ("/api/records?limit={n}", "limit"),
-    ("/api/runs?limit={n}", "limit"),
+    ("/api/runs?limit={n}", "limit"), ("/api/logs?offset={n}", "offset"), ("/api/logs?limit={n}", "limit"),
     ("/api/job/output?run={n}", "run"), ("/api/job/output?from_line={n}", "from_line"),
     ("/api/logs/run-1.log?offset={n}", "offset"), ("/api/logs/run-1.log?limit={n}", "limit"),
     ("/api/logs/run-1.log?tail={n}", "tail"),

@@ -1,11 +1,13 @@
-"""Per-run log files (redacted, bounded) and the log viewer API (paging, tail, search, download,
-delete, no path traversal)."""
+"""Per-run log files (redacted, bounded), their list (paged by limit/offset in the API, by page on
+the Logs page) and the log viewer API (paging, tail, search, download, delete, no path traversal)."""
 
 import os
+import re
 import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from prefetch import run_logs
 from prefetch.models import PrefetchSettings, Run, UpcomingRelease
@@ -28,6 +30,17 @@ def write_log(folder: Path, name: str, lines: int) -> Path:
     path = folder / name
     path.write_text("".join(f"line {n} {'needle' if n % 10 == 0 else 'hay'}\n" for n in range(1, lines + 1)))
     return path
+
+
+def write_logs(folder: Path, count: int) -> list[str]:
+    """`count` log files a minute apart; their names in the list's order, newest first."""
+    now = time.time()
+    names = []
+    for n in range(count):
+        path = write_log(folder, f"streams_prefetcher_logs_2026-01-01_00-00-00_run{n + 1}.txt", 1)
+        os.utime(path, (now - 60 * n, now - 60 * n))
+        names.append(path.name)
+    return names
 
 
 def test_a_run_writes_its_own_redacted_log_file(user_client, log_dir, peer):
@@ -126,6 +139,80 @@ def test_pruning_deletes_old_runs_with_their_logs_and_caps_the_folder(log_dir, m
     assert len(run_logs.list_logs()) == 2
 
 
-def test_log_viewer_page_renders(user_client, log_dir):
-    response = user_client.get("/logs/")
-    assert response.status_code == 200 and b"log-list" in response.content
+# --- the list: the API and the Logs page ---------------------------------------------------------------
+def test_the_api_list_pages_with_limit_and_offset_newest_first(api, log_dir):
+    names = write_logs(log_dir, 5)
+    whole = api.get("/api/logs").json()  # every file by default, as the original list answered
+    assert whole["success"] is True and whole["total"] == 5 and [f["filename"] for f in whole["logs"]] == names
+    assert set(whole["logs"][0]) == {"filename", "size", "modified"} and whole["logs"][0]["size"] == len("line 1 hay\n")
+    pages = [api.get("/api/logs", {"limit": 2, "offset": offset}).json() for offset in (0, 2, 4)]
+    assert [page["total"] for page in pages] == [5, 5, 5]
+    assert [[f["filename"] for f in page["logs"]] for page in pages] == [names[0:2], names[2:4], names[4:]]
+    assert api.get("/api/logs", {"offset": 5}).json() == {"success": True, "total": 5, "logs": []}
+
+
+@pytest.mark.parametrize("query, fields", [
+    ({"limit": 0}, ["limit"]), ({"limit": 501}, ["limit"]), ({"limit": "ten"}, ["limit"]), ({"offset": -1}, ["offset"]),
+    ({"limit": 0, "offset": -1}, ["limit", "offset"]),
+])
+def test_a_bad_limit_or_offset_of_the_list_is_a_400_naming_it(api, log_dir, query, fields):
+    write_logs(log_dir, 1)
+    response = api.get("/api/logs", query)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["success"] is False and sorted(body["errors"]) == fields and body["error"].startswith(f"{fields[0]}: ")
+
+
+def test_the_logs_page_pages_the_files_newest_first_and_keeps_the_page_when_one_opens(user_client, log_dir):
+    names = write_logs(log_dir, 55)
+    first = user_client.get("/logs/")
+    assert [f["filename"] for f in first.context["page"]] == names[:50]
+    html = first.content.decode()
+    assert '<span class="muted" id="log-count">55 files</span>' in html and "Page 1 of 2" in html
+    assert 'href="?page=2"' in html and f'href="?file={names[0]}"' in html
+    second = user_client.get("/logs/", {"page": 2, "file": names[50]})
+    assert [f["filename"] for f in second.context["page"]] == names[50:]
+    html = second.content.decode()
+    assert "Page 2 of 2" in html and f'href="?page=1&amp;file={names[50]}"' in html
+    assert f'href="?page=2&amp;file={names[54]}"' in html  # opening a file stays on this page of the list
+
+
+def test_the_logs_page_without_files_says_so(user_client, log_dir):
+    html = user_client.get("/logs/").content.decode()
+    assert "No log files." in html and 'id="delete-all-logs" disabled' in html and "Page 1" not in html
+
+
+@pytest.mark.browser
+def test_the_logs_page_pages_opens_and_deletes_files_and_stays_consistent(guarded_page, log_dir):
+    page = guarded_page
+    names = write_logs(log_dir, 52)
+    page.on("dialog", lambda dialog: dialog.accept())
+    rows = page.locator("#log-list tbody tr")
+    listed = "(rows) => rows.map((row) => row.dataset.file)"
+    page.goto("/logs/")
+    expect(page.locator("#log-count")).to_have_text("52 files")
+    expect(rows).to_have_count(50)
+    assert rows.evaluate_all(listed) == names[:50]
+    page.locator(".pager a", has_text="Older").click()
+    expect(page.locator(".pager")).to_contain_text("Page 2 of 2")
+    expect(rows).to_have_count(2)
+    assert rows.evaluate_all(listed) == names[50:]
+
+    page.locator(f'#log-list tr[data-file="{names[51]}"] a.log-open').click()
+    expect(page.locator("#log-name")).to_have_text(names[51])
+    expect(page.locator("#log-content")).to_contain_text("line 1 hay")
+    expect(page).to_have_url(re.compile(rf"/logs/\?page=2&file={names[51]}$"))
+    page.click("#log-delete")
+    expect(page.locator(".toast-success")).to_have_text(f"Deleted {names[51]}.")
+    expect(page).to_have_url(re.compile(r"/logs/\?page=2$"))
+    expect(page.locator("#log-viewer")).to_be_hidden()
+    expect(page.locator("#log-count")).to_have_text("51 files")
+    assert rows.evaluate_all(listed) == [names[50]] and not (log_dir / names[51]).exists()
+
+    page.click("#delete-all-logs")
+    expect(page.locator(".toast-success")).to_have_text("51 log files deleted.")
+    expect(page).to_have_url(re.compile(r"/logs/$"))
+    expect(rows).to_have_text(["No log files."])
+    expect(page.locator("#delete-all-logs")).to_be_disabled()
+    expect(page.locator(".pager")).to_have_count(0)
+    assert not list(log_dir.glob("streams_prefetcher_logs_*"))

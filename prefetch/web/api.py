@@ -104,7 +104,17 @@ RecordsAnswer = _list_answer("RecordList", "records", inline_serializer("Record"
                                               "as a verified warm answer (null: not judged)."),
 }, many=True))
 InvalidatedAnswer = inline_serializer("RecordsInvalidated", {"success": serializers.BooleanField(), "invalidated": serializers.IntegerField()})
-LogsAnswer = inline_serializer("LogList", {"success": serializers.BooleanField(), "logs": serializers.ListField(child=serializers.DictField())})
+
+
+class LogRow(serializers.Serializer):
+    """A per-run log file, as the original tool listed it."""
+
+    filename = serializers.CharField()
+    size = serializers.IntegerField(help_text="Bytes.")
+    modified = serializers.DateTimeField(help_text="The file's last change, in the server's time zone.")
+
+
+LogsAnswer = _list_answer("LogList", "logs", LogRow(many=True))
 LogsDeleted = inline_serializer("LogsDeleted", {"success": serializers.BooleanField(), "deleted": serializers.IntegerField()})
 LogAnswer = inline_serializer("LogFile", {"success": serializers.BooleanField(), "filename": serializers.CharField(),
                                           "total_lines": serializers.IntegerField(), "offset": serializers.IntegerField(),
@@ -307,12 +317,23 @@ class LogPageQuery(serializers.Serializer):
     download = serializers.BooleanField(default=False)  # the whole file, as an attachment
 
 
-class LogListView(APIView):
+# The files on disk, paged like the other lists: DRF pages a list as it pages a queryset.
+class LogListView(generics.ListAPIView):
+    serializer_class = LogRow
+    filter_backends = ()  # nothing to filter by: a run's page links its own log file
+    results_key = "logs"
+    # The whole folder by default (pruned to MAX_FILES after each run): a script written for the
+    # original, unpaged list still gets every file.
+    default_limit = run_logs.MAX_FILES
+
+    def get_queryset(self):
+        return run_logs.list_logs()
+
     @extend_schema(summary="Per-run log files, newest first", responses=LogsAnswer, operation_id="logs_list")
     def get(self, request):
-        return Response(_ok(logs=run_logs.list_logs()))
+        return super().get(request)
 
-    @extend_schema(summary="Delete every log file", responses=LogsDeleted, operation_id="logs_delete_all")
+    @extend_schema(summary="Delete every log file", responses={200: LogsDeleted}, operation_id="logs_delete_all")
     def delete(self, request):
         return Response(_ok(deleted=run_logs.delete_all_logs()))
 
@@ -347,7 +368,7 @@ class LogFileView(APIView):
             lines=[{"n": n, "text": text} for n, text in page], content="\n".join(text for _, text in page),
         ))
 
-    @extend_schema(summary="Delete one log file", responses=LogDeleted, operation_id="logs_delete")
+    @extend_schema(summary="Delete one log file", responses={200: LogDeleted}, operation_id="logs_delete")
     def delete(self, request, name: str):
         path = run_logs.safe_path(name)
         if path is None:

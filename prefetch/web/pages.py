@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from addons.manifest import NUL_REFUSAL, has_nul
+from prefetch import run_logs
 from prefetch.measured_effect import summary_lines
 from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus, RunTrigger
 from prefetch.profiles import describe_profile
@@ -98,4 +99,6 @@ def records(request):
 
 
 def logs(request):
-    return render(request, "prefetch/logs.html", {"logging_enabled": PrefetchSettings.load().logging_enabled})
+    """The log files, newest first, paged like the run history (a file opens in the page's viewer)."""
+    page = Paginator(run_logs.list_logs(), 50).get_page(request.GET.get("page"))
+    return render(request, "prefetch/logs.html", {"page": page, "logging_enabled": PrefetchSettings.load().logging_enabled})

@@ -1,29 +1,25 @@
-// Log viewer: list (newest first), view with paging / tail / search, download, delete one or all.
+// Log viewer: the page lists the files (newest first, paged by the server); a file opens here with
+// paging / tail / search, download, delete one or all (the list is then loaded again, the result said
+// after the reload).
 (function () {
   "use strict";
-  const { api, el, toast } = window.App;
+  const { api, toast, plural } = window.App;
   const $ = (id) => document.getElementById(id);
   const PAGE = 500;
+  const FLASH = "logs-flash";
+  const enc = encodeURIComponent;
   let open = null;   // {name, offset, total, q}
 
-  function size(bytes) {
-    return bytes < 1024 ? `${bytes} B` : bytes < 1048576 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1048576).toFixed(1)} MB`;
+  // This page of the list with `file` open in the viewer (none: closed).
+  function listUrl(file) {
+    const url = new URL(location.href);
+    if (file) url.searchParams.set("file", file); else url.searchParams.delete("file");
+    return url;
   }
-  const enc = encodeURIComponent;
 
-  async function loadList() {
-    const tbody = $("log-list").querySelector("tbody");
-    try {
-      const { logs } = await api("/api/logs");
-      tbody.replaceChildren(...(logs.length ? logs.map((f) => el("tr", { dataset: { file: f.filename } },
-        el("td", {}, el("a", { href: `?file=${enc(f.filename)}`, class: "mono", onclick: (e) => { e.preventDefault(); view(f.filename, { tail: true }); } }, f.filename)),
-        el("td", {}, App.fmtDate(f.modified)), el("td", {}, size(f.size)),
-        el("td", {}, el("a", { href: `/api/logs/${enc(f.filename)}?download=1` }, "Download"))))
-        : [el("tr", {}, el("td", { colspan: 4, class: "muted" }, "No log files."))]));
-      $("delete-all-logs").disabled = !logs.length;
-    } catch (error) {
-      toast(error.message, "error");
-    }
+  function reloadList(message, url) {
+    sessionStorage.setItem(FLASH, message);
+    location.replace(url);
   }
 
   async function view(name, { offset = 0, tail = false, q = open && open.name === name ? open.q : "" } = {}) {
@@ -43,7 +39,7 @@
       $("log-range").textContent = `${q ? "matches " : "lines "}${first}–${data.offset + data.lines.length} of ${data.total_lines}`;
       $("log-prev").disabled = data.offset <= 0;
       $("log-next").disabled = data.offset + data.lines.length >= data.total_lines;
-      history.replaceState(null, "", `?file=${enc(name)}`);
+      history.replaceState(null, "", listUrl(name));
       if (tail) $("log-content").scrollTop = $("log-content").scrollHeight;
     } catch (error) {
       toast(error.message, "error");
@@ -55,25 +51,30 @@
   $("log-prev").addEventListener("click", () => open && view(open.name, { offset: Math.max(0, open.offset - PAGE) }));
   $("log-next").addEventListener("click", () => open && view(open.name, { offset: open.offset + PAGE }));
   $("log-tail").addEventListener("click", () => open && view(open.name, { tail: true }));
-  $("log-close").addEventListener("click", () => { $("log-viewer").hidden = true; open = null; history.replaceState(null, "", location.pathname); });
+  $("log-close").addEventListener("click", () => { $("log-viewer").hidden = true; open = null; history.replaceState(null, "", listUrl(null)); });
   $("log-delete").addEventListener("click", async () => {
     if (!open || !confirm(`Delete ${open.name}?`)) return;
     try {
       await api(`/api/logs/${enc(open.name)}`, { method: "DELETE" });
-      toast("Log file deleted.", "success");
-      $("log-viewer").hidden = true; open = null; loadList();
+      reloadList(`Deleted ${open.name}.`, listUrl(null));
     } catch (error) { toast(error.message, "error"); }
   });
   $("delete-all-logs").addEventListener("click", async () => {
     if (!confirm("Delete ALL log files?")) return;
     try {
       const data = await api("/api/logs", { method: "DELETE" });
-      toast(`${data.deleted} log file(s) deleted.`, "success");
-      $("log-viewer").hidden = true; open = null; loadList();
+      reloadList(`${plural(data.deleted, "log file")} deleted.`, location.pathname);
     } catch (error) { toast(error.message, "error"); }
   });
+  $("log-list").addEventListener("click", (event) => {
+    const link = event.target.closest("a.log-open");
+    if (!link) return;
+    event.preventDefault();
+    view(link.closest("tr").dataset.file, { tail: true });
+  });
 
-  loadList();
+  const flash = sessionStorage.getItem(FLASH);
+  if (flash) { sessionStorage.removeItem(FLASH); toast(flash, "success"); }
   const requested = new URLSearchParams(location.search).get("file");
   if (requested) view(requested, { tail: true });
 })();
