@@ -41,7 +41,7 @@ class ScheduleView(APIView):
             services.set_global_enabled(data["enabled"])
         return Response(schedule_state())
 
-    @extend_schema(request=None, responses=ScheduleResponseSerializer, summary="Delete all schedules and switch off")
+    @extend_schema(request=None, responses={200: ScheduleResponseSerializer}, summary="Delete all schedules and switch off")
     def delete(self, request):
         services.clear_all()
         services.set_global_enabled(False)

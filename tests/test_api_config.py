@@ -373,6 +373,18 @@ def test_openapi_schema_lists_the_configuration_api(api):
     assert {"get", "post", "delete"} <= set(schema["paths"]["/api/schedule"])
 
 
+def test_every_delete_is_documented_with_the_body_it_answers(api):
+    """Every DELETE of the API answers 200 with the envelope; drf-spectacular reads a bare
+    `responses=` on a delete as 204 without a body, which would tell clients there is nothing to read."""
+    schema = json.loads(api.get("/api/schema", HTTP_ACCEPT="application/json").content)
+    deletes = {path: operation["responses"] for path, operations in schema["paths"].items()
+               for method, operation in operations.items() if method == "delete"}
+    assert len(deletes) >= 5
+    for path, responses in deletes.items():
+        assert "200" in responses and "204" not in responses, path
+        assert "content" in responses["200"], path
+
+
 def test_docs_page_is_served_without_a_cdn(owner, client):
     client.force_login(owner)
     page = client.get("/api/docs")

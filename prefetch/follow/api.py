@@ -83,7 +83,7 @@ class StremioView(APIView):
         viewer.refresh_from_db()
         return Response(_ok(stremio=services.stremio_state(viewer)))
 
-    @extend_schema(request=None, responses=Done, summary="Sign out of Stremio and forget the authKey")
+    @extend_schema(request=None, responses={200: Done}, summary="Sign out of Stremio and forget the authKey")
     def delete(self, request):
         accounts.disconnect_stremio(services.default_viewer())
         return Response(_ok())
@@ -107,7 +107,7 @@ class TraktDeviceView(APIView):
 
 
 class TraktView(APIView):
-    @extend_schema(request=None, responses=Done, summary="Disconnect Trakt: tokens revoked and forgotten")
+    @extend_schema(request=None, responses={200: Done}, summary="Disconnect Trakt: tokens revoked and forgotten")
     def delete(self, request):
         accounts.disconnect_trakt(services.default_viewer())
         return Response(_ok())

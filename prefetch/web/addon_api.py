@@ -91,7 +91,7 @@ class AddonDetailView(APIView):
             raise refusal(error) from None
         return Response(_ok(addon=AddonSerializer(addon).data))
 
-    @extend_schema(request=None, responses=Done, summary="Delete an addon and its catalogs")
+    @extend_schema(request=None, responses={200: Done}, summary="Delete an addon and its catalogs")
     def delete(self, request, pk: int):
         services.delete_addon(get_object_or_404(Addon, pk=pk))
         return Response(_ok())
