@@ -237,6 +237,6 @@ class RunReporter:
         url = engine.settings.fallback_meta_url
         if not url:
             return " (no fallback meta addon is set: setting 'fallback meta addon', or --fallback-meta URL)"
-        if engine.warmer.fallback_looked_up and engine.warmer.fallback is None:
+        if engine.warmer.meta_sources.fallback_unreachable:
             return f" (the fallback meta addon {redact_url(url)} could not be reached)"
         return ""
