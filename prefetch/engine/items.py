@@ -133,7 +133,7 @@ class ItemWarmer:
             return [], Reason.FAILED
         listed = videos_from_meta(meta, item.id)
         if not listed.videos:
-            return [], Reason.EMBEDDED
+            return [], Reason.OWN_STREAMS
         now = datetime.now(timezone.utc)
         settings = engine.settings
         engine.pending_announcements.extend(
