@@ -26,6 +26,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
 from django.utils import timezone
 
+from .deprecated_names import statistics_with_old_names
 from .models import Run
 
 logger = logging.getLogger("prefetch.progress")
@@ -104,6 +105,8 @@ def _iso(value):
 def run_payload(run) -> dict:
     """The run as every live client sees it: state, timing, latest snapshot (with its log tail)."""
     progress = dict(run.progress or {})
+    if "statistics" in progress:
+        progress["statistics"] = statistics_with_old_names(progress["statistics"])
     duration = run.duration_s
     if duration is None and run.started_at and run.is_active:
         duration = (timezone.now() - run.started_at).total_seconds()
@@ -122,7 +125,7 @@ def run_payload(run) -> dict:
         "error": run.error,
         "seq": int(progress.get("seq") or 0),
         "progress": progress,
-        "statistics": run.statistics if not run.is_active else {},
+        "statistics": statistics_with_old_names(run.statistics) if not run.is_active else {},
         "log_file": run.log_file,
         "worker": run.worker,
         "heartbeat_at": _iso(run.heartbeat_at),

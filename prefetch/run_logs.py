@@ -237,7 +237,7 @@ def _summary_block(run: Run) -> str:
     for key in ("catalogs_processed", "catalogs_failed", "catalogs_skipped", "catalogs_not_reached", "pages_fetched",
                 "items_prefetched", "prefetched_by_type", "movies_prefetched", "series_prefetched",
                 "episodes_prefetched", "already_prefetched", "items_failed", "videos_failed", "items_unsupported",
-                "items_no_meta", "items_excluded", "items_embedded", "items_duplicates", "items_not_reached",
+                "items_no_meta", "items_excluded", "items_own_streams", "items_duplicates", "items_not_reached",
                 "stream_requests", "stream_requests_ok", "stream_requests_not_found", "stream_requests_failed",
                 "stream_requests_retried_ok", "stream_requests_skipped",
                 "cache_requests_sent", "cache_requests_ok", "success_rate"):
@@ -252,7 +252,7 @@ def _summary_block(run: Run) -> str:
                 f"{catalog.get('already_prefetched', 0)} already, {catalog.get('failed', 0)} failed, "
                 f"{catalog.get('videos_failed', 0)} videos failed, {catalog.get('unsupported', 0)} unsupported, "
                 f"{catalog.get('no_meta', 0)} without meta, {catalog.get('excluded', 0)} excluded, "
-                f"{catalog.get('embedded', 0)} embedded, {catalog.get('duplicates', 0)} duplicates, "
+                f"{catalog.get('own_streams', 0)} with their own streams, {catalog.get('duplicates', 0)} duplicates, "
                 f"{catalog.get('duration_s', 0)} s, {catalog.get('stop_reason') or ''}"
             )
     return redact_text("\n".join(lines) + "\n")

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from urllib.parse import unquote, urlsplit
 
 from addons.client import ClientLimits, Failure, FetchResult, parse_catalog_page
-from addons.manifest import Manifest
+from addons.manifest import Manifest, ManifestError
 from prefetch.engine import PrefetchEngine
 from prefetch.engine.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
 from tests.helpers import OPEN_SETTINGS
@@ -66,15 +66,19 @@ class MemoryStore:
 
 class ScriptedAddon:
     """Answers catalog pages from a list (every catalog the same, or from `catalog_pages`: catalog id ->
-    its own pages) and streams with one stream each; `behave(id, attempt)` says otherwise for some
-    ids: an HTTP status, REFUSED or FLAKY. Transient failures (no answer, 429, 5xx)
-    are retried `retries` times like AddonClient does, through the engine's backoff. Records every
-    attempt, the clock at its start and how many were in flight."""
+    its own pages) of `item_type` items, metas with two episodes and streams with one stream each;
+    `behave(id, attempt)` says otherwise for some ids: an HTTP status, REFUSED or FLAKY. Transient
+    failures (no answer, 429, 5xx) are retried `retries` times like AddonClient does, through the
+    engine's backoff. Records every attempt, the clock at its start and how many were in flight. A
+    manifest fetched (the fallback meta addon's) is `fallback_manifest`, or not found when None."""
 
     def __init__(self, clock: ManualClock, pages: list[list[str]], stream_status: int = 200, answer_s: float = 0.0,
                  behave: Callable[[str, int], object] | None = None, retries: int = 0, backoff_s: float = 0.5,
-                 catalog_behaviour: object = 200, catalog_pages: dict[str, list[list[str]]] | None = None):
+                 catalog_behaviour: object = 200, catalog_pages: dict[str, list[list[str]]] | None = None,
+                 item_type: str = "movie", fallback_manifest: Manifest | None = None):
         self.clock, self.pages, self.answer_s = clock, pages, answer_s
+        self.item_type, self.fallback_manifest = item_type, fallback_manifest
+        self.manifests_fetched: list[str] = []
         self.catalog_pages = catalog_pages or {}
         self.behave = behave or (lambda video_id, attempt: stream_status)
         self.retries, self.backoff_s = retries, backoff_s
@@ -103,6 +107,13 @@ class ScriptedAddon:
             else:
                 await self.clock.sleep(wait_s)
 
+    async def fetch_manifest(self, url: str) -> Manifest:
+        self.manifests_fetched.append(url)
+        await asyncio.sleep(self.answer_s)
+        if self.fallback_manifest is None:
+            raise ManifestError("HTTP 404 (not found)")
+        return self.fallback_manifest
+
     async def get_catalog_page(self, url: str, backoff=None) -> FetchResult:
         """Through the client's own page parser, from the answer as it would be sent."""
         result = await self.get_json(url, backoff)
@@ -127,7 +138,11 @@ class ScriptedAddon:
             page = self.page_at(skip) if own_pages is None else pages_at(own_pages, skip)
             if page is None:  # a page that is not a catalog answer
                 return FetchResult(200, {"error": "no metas"})
-            return FetchResult(200, {"metas": [{"id": id_, "type": "movie", "name": id_} for id_ in page]})
+            return FetchResult(200, {"metas": [{"id": id_, "type": self.item_type, "name": id_} for id_ in page]})
+        if "/meta/" in path:  # [/<config>]/meta/<type>/<id>.json
+            item_id = path.rsplit("/", 1)[1].removesuffix(".json")
+            return FetchResult(200, {"meta": {"id": item_id, "name": item_id, "videos": [
+                {"id": f"{item_id}:1:{episode}", "season": 1, "episode": episode} for episode in (1, 2)]}})
         video_id = path.rsplit("/", 1)[1].removesuffix(".json")
         behaviour = self.behave(video_id, attempt)
         if behaviour == FLAKY:
@@ -160,25 +175,31 @@ def failed(behaviour) -> FetchResult:
     return FetchResult(behaviour, None, f"HTTP {behaviour}", failure=Failure.HTTP_STATUS)
 
 
-def manifest(skip: bool, catalogs: int = 1) -> Manifest:
+def manifest(skip: bool, catalogs: int = 1, item_type: str = "movie") -> Manifest:
     extra = [{"name": "genre"}, {"name": "search"}] + ([{"name": "skip"}] if skip else [])
     return Manifest({
-        "id": "scripted", "name": "Scripted", "version": "1.0.0", "types": ["movie"], "resources": ["catalog", "stream"],
-        "idPrefixes": ["tt"],
-        "catalogs": [{"type": "movie", "id": "top" if n == 0 else f"top{n}", "name": "Top", "extra": extra}
+        "id": "scripted", "name": "Scripted", "version": "1.0.0", "types": [item_type],
+        "resources": ["catalog", "stream"], "idPrefixes": ["tt"],
+        "catalogs": [{"type": item_type, "id": "top" if n == 0 else f"top{n}", "name": "Top", "extra": extra}
                      for n in range(catalogs)],
     })
+
+
+def meta_manifest(name: str = "Meta", types: tuple[str, ...] = ("series",), prefix: str = "tt") -> Manifest:
+    """An addon serving only metas: of `types`, for ids starting with `prefix`."""
+    return Manifest({"id": f"meta.{name.lower()}", "name": name, "version": "1.0.0", "types": list(types),
+                     "resources": ["meta"], "idPrefixes": [prefix], "catalogs": []})
 
 
 def engine_for(addon: ScriptedAddon, clock: ManualClock, *, skip: bool = True, breaker=None, catalogs: int = 1,
                store: MemoryStore | None = None, **options) -> PrefetchEngine:
     """An engine over the scripted addon (catalog and stream), with `catalogs` catalogs `top`, `top1`, …
     (they list the same pages, every catalog after the first duplicates only, unless the addon has
-    `catalog_pages` for them). Engine options (poll_control, control_interval_s, resume_since, log) go
+    `catalog_pages` for them), of the addon's item type. Engine options (poll_control, control_interval_s, resume_since, log) go
     to the engine, the rest to its settings."""
     engine_options = {key: options.pop(key) for key in ("poll_control", "control_interval_s", "resume_since", "log")
                       if key in options}
-    spec = AddonSpec(BASE, "Scripted", manifest(skip, catalogs), True, True)
+    spec = AddonSpec(BASE, "Scripted", manifest(skip, catalogs, addon.item_type), True, True)
     plan = RunPlan([spec], [CatalogSpec(spec, decl.type, decl.id, decl.name, decl.extras)
                             for decl in spec.manifest.catalogs()],
                    EngineSettings(**{**OPEN_SETTINGS, **options}))

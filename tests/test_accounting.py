@@ -152,8 +152,8 @@ def test_stream_requests_follow_what_the_meta_says(caplog):
                      if path.startswith("/stream/"))
     assert streams == ["ts3", "ts4:main", "ts5:1:1", "ts5:1:2"]  # never a series id the meta did not name
     catalog = report["catalogs"][0]
-    assert (catalog["embedded"], catalog["excluded"], catalog["prefetched"]) == (1, 1, 3)
-    assert (catalog["samples"]["embedded"], catalog["samples"]["excluded"]) == (["ts1"], ["ts2"])
+    assert (catalog["own_streams"], catalog["excluded"], catalog["prefetched"]) == (1, 1, 3)
+    assert (catalog["samples"]["own_streams"], catalog["samples"]["excluded"]) == (["ts1"], ["ts2"])
     messages = [r.getMessage() for r in caplog.records]
     assert any("1 items whose every video carries its own streams" in m for m in messages)
     assert any("1 series whose every episode is left out by the episode policy" in m for m in messages)

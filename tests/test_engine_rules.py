@@ -2,11 +2,16 @@
 and a manual clock. No database, no network, no Node addon; the whole file runs in about a second.
 The same rules are also exercised end to end against the real test addon in test_engine.py."""
 
+import asyncio
+import logging
+
 import pytest
 
 from prefetch.engine import BreakerPolicy, catalog_extra
-from prefetch.engine.plan import AddonSpec, CatalogSpec
-from tests.scripted import BASE, ManualClock, ScriptedAddon, engine_for, ids, manifest
+from prefetch.engine.meta_sources import MetaSources
+from prefetch.engine.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
+from tests.helpers import OPEN_SETTINGS
+from tests.scripted import BASE, ManualClock, ScriptedAddon, engine_for, ids, manifest, meta_manifest
 
 
 def test_the_gate_never_has_more_than_its_concurrency_in_flight():
@@ -71,3 +76,98 @@ def test_extras_are_percent_encoded_like_encode_uri_component():
     extras = spec.manifest.catalogs()[0].extras
     catalog = CatalogSpec(spec, "movie", "top", "Top", extras, {"genre": "Sci-Fi & Fantasy", "search": "a/b c"})
     assert catalog_extra(catalog, 100) == "genre=Sci-Fi%20%26%20Fantasy&search=a%2Fb%20c&skip=100"
+
+
+# --- which addon serves a meta: the one rule of a run and of the follow app's series episodes ----------
+
+FALLBACK = "http://meta.test/cfg-secret/manifest.json"
+
+
+def meta_sources(addons: list[AddonSpec], fallback_url: str = FALLBACK, **hooks) -> MetaSources:
+    plan = RunPlan(addons, [], EngineSettings(**{**OPEN_SETTINGS, "fallback_meta_url": fallback_url}))
+    return MetaSources(plan, logging.getLogger("prefetch.engine"), unreachable="what that means here", **hooks)
+
+
+def meta_addon(name: str, **manifest_options) -> AddonSpec:
+    return AddonSpec(f"http://{name.lower()}.test/manifest.json", name, meta_manifest(name, **manifest_options),
+                     False, False)
+
+
+def test_a_meta_comes_from_the_preferred_addon_then_the_first_configured_one_then_the_fallback():
+    clock = ManualClock()
+    client = ScriptedAddon(clock, [], fallback_manifest=meta_manifest("Fallback", types=("series", "movie")))
+    catalog_addon = meta_addon("Catalog", prefix="kitsu:")
+    stream_only = AddonSpec(BASE, "Scripted", manifest(True), True, True)  # serves no meta
+    sources = meta_sources([stream_only, meta_addon("First"), meta_addon("Second")])
+
+    def source(content_type: str, item_id: str, preferred: AddonSpec | None = None) -> str | None:
+        found = asyncio.run(sources.source(client, content_type, item_id, preferred))
+        return found and found.name
+
+    assert source("series", "kitsu:1", preferred=catalog_addon) == "Catalog"
+    assert source("series", "tt1", preferred=catalog_addon) == "First"  # not the catalog's: the first that serves it
+    assert client.manifests_fetched == []  # no need for the fallback yet
+    assert source("movie", "tt1") == "Fallback"
+    assert source("channel", "tt1") is None  # nor the fallback
+    assert client.manifests_fetched == [FALLBACK]
+
+
+def test_the_fallback_manifest_is_fetched_once_for_items_asking_together_and_announced_once():
+    clock = ManualClock()
+    client = ScriptedAddon(clock, [], answer_s=0.005, fallback_manifest=meta_manifest("Fallback"))
+    announced = []
+    sources = meta_sources([], on_fallback=announced.append)
+
+    async def ask_together():
+        return await asyncio.gather(*(sources.source(client, "series", f"tt{n}") for n in range(5)))
+
+    assert [found.name for found in asyncio.run(ask_together())] == ["Fallback"] * 5
+    assert client.manifests_fetched == [FALLBACK]
+    assert [addon.url for addon in announced] == [FALLBACK]
+
+
+def test_an_unreachable_fallback_is_tried_once_and_named_redacted_in_one_warning(caplog):
+    client = ScriptedAddon(ManualClock(), [], fallback_manifest=None)  # its manifest: 404
+    announced = []
+    sources = meta_sources([], on_fallback=announced.append)
+    with caplog.at_level(logging.WARNING, logger="prefetch.engine"):
+        assert asyncio.run(sources.source(client, "series", "tt1")) is None
+        assert asyncio.run(sources.source(client, "series", "tt2")) is None
+    assert client.manifests_fetched == [FALLBACK] and sources.fallback_unreachable and announced == []
+    assert [record.getMessage() for record in caplog.records] == [
+        "The fallback meta addon http://meta.test/***/manifest.json could not be reached (HTTP 404 (not found)); "
+        "what that means here"]
+
+
+def test_without_a_fallback_url_nothing_is_fetched_and_nothing_is_unreachable():
+    client = ScriptedAddon(ManualClock(), [])
+    sources = meta_sources([], fallback_url="")
+    assert asyncio.run(sources.source(client, "series", "tt1")) is None
+    assert client.manifests_fetched == [] and not sources.fallback_unreachable
+
+
+def test_a_run_reads_series_episodes_from_the_fallback_through_a_gate_of_its_own():
+    clock = ManualClock()
+    addon = ScriptedAddon(clock, [ids(3)], item_type="series", fallback_manifest=meta_manifest("Fallback"))
+    engine = engine_for(addon, clock, skip=False, fallback_meta_url=FALLBACK)
+    report = engine.run()
+    assert addon.manifests_fetched == [FALLBACK]  # once for the run, not once per series
+    assert len([path for _, path in addon.requests if "/meta/series/" in path]) == 3
+    assert engine.gates[AddonSpec(FALLBACK, "Fallback", meta_manifest(), False, False).key].other_requests == 3
+    assert report["statistics"]["series_prefetched"] == 3 and report["statistics"]["episodes_prefetched"] == 6
+
+
+def test_a_run_counts_series_as_without_meta_when_the_fallback_cannot_be_reached(caplog):
+    clock = ManualClock()
+    addon = ScriptedAddon(clock, [ids(3)], item_type="series", fallback_manifest=None)
+    with caplog.at_level(logging.INFO, logger="prefetch.engine"):
+        report = engine_for(addon, clock, skip=False, fallback_meta_url=FALLBACK).run()
+    assert addon.manifests_fetched == [FALLBACK] and not addon.stream_requests()
+    assert report["statistics"]["items_no_meta"] == 3 and report["statistics"]["items_failed"] == 0
+    messages = [record.getMessage() for record in caplog.records]
+    assert [m for m in messages if m.startswith("The fallback meta addon")] == [
+        "The fallback meta addon http://meta.test/***/manifest.json could not be reached (HTTP 404 (not found)); "
+        "series that no configured addon has meta for are left out of this run. Change it with the setting "
+        "'fallback meta addon' (fallback_meta_url) or, on the command line, --fallback-meta URL|none"]
+    assert any("(the fallback meta addon http://meta.test/***/manifest.json could not be reached)" in m
+               for m in messages)  # the catalog's no-meta line says why

@@ -17,6 +17,7 @@ from addons.models import Addon
 from addons.redaction import RedactingFilter
 from prefetch.engine.episodes import videos_from_meta
 from prefetch.follow.accounts import poll_trakt_device
+from prefetch.follow.episodes import SeriesEpisodes
 from prefetch.follow.lane import companion_play
 from prefetch.follow.models import LaneWarm, Play, StremioLink, Target, TraktLink, Viewer
 from prefetch.follow.plays import plays_summary, summary_line
@@ -24,7 +25,8 @@ from prefetch.follow.services import default_viewer
 from prefetch.follow.tasks import sync
 from prefetch.models import PrefetchRecord, Run, RunStatus, RunTrigger
 from prefetch.runs.execute import execute_run
-from tests.helpers import wait_until
+from tests.helpers import addon, plan, wait_until
+from tests.test_engine import _without_meta
 from tests.test_lifecycle import configure
 from tests.watch_standin import CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD
 
@@ -103,6 +105,16 @@ def test_a_play_warms_the_next_episodes_once_and_opening_one_of_them_is_a_warm_h
     assert following[0] == expected[1]
     assert [e["id"] for e in warmed_peer.requests("stream")] == following[1:]
     assert LaneWarm.objects.count() == 3
+
+
+def test_series_episodes_come_from_the_fallback_meta_addon_when_no_configured_addon_serves_the_meta(peer, make_peer):
+    fallback = make_peer()
+    episodes = SeriesEpisodes(plan([_without_meta(addon(peer.url, "stream"))], [], fallback_meta_url=fallback.url))
+    videos = episodes(SERIES)
+    assert episodes("tt9200015")
+    assert len(fallback.requests("meta")) == 2 and not peer.requests("meta")
+    assert len(fallback.requests("manifest")) == 1  # looked up once for both series
+    assert videos == videos_from_meta(peer.get(f"/meta/series/{SERIES}.json")["meta"], SERIES).videos
 
 
 def test_play_and_hit_counts_of_a_scripted_sequence(warmed_peer, settings):

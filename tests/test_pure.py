@@ -162,11 +162,11 @@ def test_episode_policy():
         {"id": "a:2:1", "season": 2, "episode": 1, "released": "2021-01-01T00:00:00Z"},
         {"id": "a:2:2", "season": 2, "episode": 2, "released": "2099-01-01T00:00:00Z"},
         {"id": "a:2:2", "season": 2, "episode": 2},
-        {"id": "embedded", "streams": [{"url": "x"}]},
+        {"id": "own-streams", "streams": [{"url": "x"}]},
     ]}
     listed = videos_from_meta(meta, "a")
     videos = listed.videos
-    assert [v.id for v in videos] == ["a:0:1", "a:1:1", "a:1:2", "a:2:1", "a:2:2"] and listed.embedded == 1
+    assert [v.id for v in videos] == ["a:0:1", "a:1:1", "a:1:2", "a:2:1", "a:2:2"] and listed.own_streams == 1
     default = select_episodes(videos, include_specials=False, include_unreleased=False, cap=-1, now=NOW)
     assert [v.id for v in default] == ["a:1:1", "a:1:2", "a:2:1"]
     capped = select_episodes(videos, include_specials=True, include_unreleased=True, cap=2, now=NOW)
@@ -182,8 +182,8 @@ def test_a_series_is_asked_for_by_its_own_id_only_when_its_meta_says_so():
     assert ids({}) == ids({"videos": []}) == ["s"]  # no videos at all: Stremio plays the meta's id
     assert ids({"videos": [], "behaviorHints": {"defaultVideoId": "s:main"}}) == ["s:main"]
     assert ids({"videos": [{"id": "s:1:1"}], "behaviorHints": {"defaultVideoId": "s:1:1"}}) == ["s:1:1"]
-    embedded_only = videos_from_meta({"videos": [{"id": "s:1:1", "streams": [{"url": "x"}]}]}, "s")
-    assert (embedded_only.videos, embedded_only.embedded) == ([], 1)  # nothing to warm, not the series id
+    own_streams_only = videos_from_meta({"videos": [{"id": "s:1:1", "streams": [{"url": "x"}]}]}, "s")
+    assert (own_streams_only.videos, own_streams_only.own_streams) == ([], 1)  # nothing to warm, not the series id
 
 
 def test_one_status_answer_is_shared_for_its_max_age_and_refreshed_on_demand():

@@ -36,7 +36,7 @@ class MetaVideos:
     at all (Stremio then plays the meta's own id, or `behaviorHints.defaultVideoId`)."""
 
     videos: list[Video]
-    embedded: int = 0
+    own_streams: int = 0
 
 
 def meta_in(answer) -> dict | None:
@@ -49,7 +49,7 @@ def meta_in(answer) -> dict | None:
 def videos_from_meta(meta: dict, item_id: str) -> MetaVideos:
     """The videos a stream request is made for. A series is asked for by its own id only when the meta
     says so: `behaviorHints.defaultVideoId`, or no videos at all (as Stremio does)."""
-    videos, seen, embedded = [], set(), 0
+    videos, seen, own_streams = [], set(), 0
     for raw in meta.get("videos") or []:
         if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"]:
             continue
@@ -57,7 +57,7 @@ def videos_from_meta(meta: dict, item_id: str) -> MetaVideos:
             continue
         seen.add(raw["id"])
         if raw.get("streams"):
-            embedded += 1
+            own_streams += 1
             continue
         season, episode = _as_int(raw.get("season")), _as_int(raw.get("episode"))
         label = f"S{season:02d}E{episode:02d}" if season is not None and episode is not None else ""
@@ -68,7 +68,7 @@ def videos_from_meta(meta: dict, item_id: str) -> MetaVideos:
         videos.append(Video(default_id))
     elif not seen:
         videos.append(Video(item_id))
-    return MetaVideos(videos, embedded)
+    return MetaVideos(videos, own_streams)
 
 
 def select_episodes(

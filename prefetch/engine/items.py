@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from addons.client import Failure, FetchResult
-from addons.manifest import MAX_ID_CHARS, ManifestError, id_too_long, resource_url
-from addons.redaction import redact_url
+from addons.manifest import MAX_ID_CHARS, id_too_long, resource_url
 from prefetch.engine.episodes import Video, announced, meta_in, select_episodes, videos_from_meta
 from prefetch.engine.freshness import expires_at
 from prefetch.engine.gate import AddonGivenUp
+from prefetch.engine.meta_sources import MetaSources
 from prefetch.engine.outcome import Reason
 from prefetch.engine.plan import AddonSpec, CatalogSpec
 from prefetch.engine.records import Announcement, StreamOutcome
@@ -27,9 +27,12 @@ class ItemWarmer:
         self.engine = engine
         # (addon key, type, video id) already requested in this run, by any item
         self.requested: set[tuple[str, str, str]] = set()
-        self.fallback_lock = asyncio.Lock()
-        self.fallback_looked_up = False
-        self.fallback: AddonSpec | None = None  # the fallback meta addon, once looked up and reachable
+        self.meta_sources = MetaSources(
+            engine.plan, engine.log, on_fallback=engine.add_gate,
+            unreachable="series that no configured addon has meta for are left out of this run. Change it with "
+                        "the setting 'fallback meta addon' (fallback_meta_url) or, on the command line, "
+                        "--fallback-meta URL|none",
+        )
 
     async def warm(self, catalog: CatalogSpec, result: CatalogResult, item: "Item") -> tuple[str, int]:
         """Warm one item; returns its end (PREFETCHED, ALREADY or a Reason) and the episodes warmed."""
@@ -112,7 +115,7 @@ class ItemWarmer:
             return list(item.videos), None
         if item.type == "movie":
             return [Video(item.id)], None
-        source = await self._meta_source(catalog.addon, item)
+        source = await self.meta_sources.source(engine.client, item.type, item.id, preferred=catalog.addon)
         if source is None:
             if item.type == "series":
                 engine.log.debug("%s %s: no configured addon serves its meta (episodes unknown)", item.type, item.name)
@@ -130,7 +133,7 @@ class ItemWarmer:
             return [], Reason.FAILED
         listed = videos_from_meta(meta, item.id)
         if not listed.videos:
-            return [], Reason.EMBEDDED
+            return [], Reason.OWN_STREAMS
         now = datetime.now(timezone.utc)
         settings = engine.settings
         engine.pending_announcements.extend(
@@ -146,39 +149,6 @@ class ItemWarmer:
             released_since=engine.plan.released_since,
         )
         return videos, None if videos else Reason.EXCLUDED
-
-    async def _meta_source(self, catalog_addon: AddonSpec, item: "Item") -> AddonSpec | None:
-        if catalog_addon.manifest.supports("meta", item.type, item.id):
-            return catalog_addon
-        for addon in self.engine.plan.addons:
-            if addon.manifest.supports("meta", item.type, item.id):
-                return addon
-        fallback = await self._fallback_meta_addon()
-        if fallback and fallback.manifest.supports("meta", item.type, item.id):
-            return fallback
-        return None
-
-    async def _fallback_meta_addon(self) -> AddonSpec | None:
-        """Looked up once per run: series needing it count as no_meta when it cannot be reached."""
-        engine = self.engine
-        async with self.fallback_lock:
-            url = engine.settings.fallback_meta_url
-            if self.fallback_looked_up or not url:
-                return self.fallback
-            self.fallback_looked_up = True
-            try:
-                manifest = await engine.client.fetch_manifest(url)
-            except ManifestError as error:
-                engine.log.warning(
-                    "The fallback meta addon %s could not be reached (%s); series that no configured addon "
-                    "has meta for are left out of this run. Change it with the setting 'fallback meta addon' "
-                    "(fallback_meta_url) or, on the command line, --fallback-meta URL|none",
-                    redact_url(url), error,
-                )
-                return None
-            self.fallback = AddonSpec(url, manifest.name, manifest, False, False)
-            engine.add_gate(self.fallback)
-            return self.fallback
 
     async def fetch_json(self, addon: AddonSpec, url: str, *, catalog_page: bool = False) -> FetchResult:
         """Catalog and meta requests: through the addon's gate, not counted as stream requests. A

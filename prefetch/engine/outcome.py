@@ -33,7 +33,7 @@ class Reason(StrEnum):
     UNSUPPORTED = "unsupported"  # no stream addon serves its type / id prefix
     NO_META = "no_meta"  # a series whose episodes are unknown: no addon serves its meta
     EXCLUDED = "excluded"  # every episode left out by the episode policy (specials, unreleased, cap)
-    EMBEDDED = "embedded"  # every video carries its own streams: nothing to request
+    OWN_STREAMS = "own_streams"  # every video carries its own streams: nothing to request
     DUPLICATES = "duplicates"  # listed again: earlier in this catalog, in an earlier catalog, or all its videos by another item
     FAILED = "failed"  # its meta or every one of its stream requests failed
     NOT_REACHED = "not_reached"  # in flight when the run stopped (cancel, time limit): neither warmed nor failed

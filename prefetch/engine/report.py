@@ -179,7 +179,7 @@ class RunReporter:
             "Run finished: %s (stop: %s) in %.1f s active (%.1f s paused): %s prefetched (%s; %s), "
             "%d already prefetched, %s failed, %s failed, %s failed after retries, %d not found (404), "
             "%d succeeded after a retry, %s failed; not prefetched: %d unsupported, %d without meta, "
-            "%d excluded, %d with embedded streams, %d duplicates, %d not reached",
+            "%d excluded, %d with their own streams, %d duplicates, %d not reached",
             OUTCOME_WORDS[Outcome(report["outcome"])], report["stop_reason"], stats["active_s"], stats["paused_s"],
             plural(stats["items_prefetched"], "item"),
             ", ".join(f"{n} {t}" for t, n in stats["prefetched_by_type"].items()) or "none",
@@ -187,7 +187,7 @@ class RunReporter:
             plural(stats["items_failed"], "item"), plural(stats["videos_failed"], "video"),
             plural(stats["stream_requests_failed"], "stream request"), stats["stream_requests_not_found"],
             stats["stream_requests_retried_ok"], plural(stats["catalogs_failed"], "catalog"),
-            stats["items_unsupported"], stats["items_no_meta"], stats["items_excluded"], stats["items_embedded"],
+            stats["items_unsupported"], stats["items_no_meta"], stats["items_excluded"], stats["items_own_streams"],
             stats["items_duplicates"], stats["items_not_reached"],
         )
         if report["failure"]:
@@ -198,11 +198,11 @@ class RunReporter:
         log = self.engine.log
         log.info(
             "Catalog %s done: %d prefetched, %d already prefetched, %d failed (%s, %s failed after retries), "
-            "%d unsupported, %d without meta, %d excluded, %d with embedded streams, %d duplicates, "
+            "%d unsupported, %d without meta, %d excluded, %d with their own streams, %d duplicates, "
             "%d not reached, %s (%s)",
             result.label, result.prefetched, result.already_prefetched, result.failed,
             plural(result.videos_failed, "video"), plural(result.stream_requests_failed, "stream request"),
-            result.unsupported, result.no_meta, result.excluded, result.embedded, result.duplicates,
+            result.unsupported, result.no_meta, result.excluded, result.own_streams, result.duplicates,
             result.items_not_reached, plural(result.pages, "page"), result.stop_reason,
         )
         for (item_type, prefix), count in sorted(result.unsupported_prefixes.items()):
@@ -213,7 +213,7 @@ class RunReporter:
                             + self._fallback_note(),
             Reason.EXCLUDED: "series whose every episode is left out by the episode policy "
                              "(specials, unreleased episodes, episodes per series, new episodes only)",
-            Reason.EMBEDDED: "items whose every video carries its own streams (nothing to request)",
+            Reason.OWN_STREAMS: "items whose every video carries its own streams (nothing to request)",
         }
         for reason, text in explanations.items():
             if result.count(reason):
@@ -237,6 +237,6 @@ class RunReporter:
         url = engine.settings.fallback_meta_url
         if not url:
             return " (no fallback meta addon is set: setting 'fallback meta addon', or --fallback-meta URL)"
-        if engine.warmer.fallback_looked_up and engine.warmer.fallback is None:
+        if engine.warmer.meta_sources.fallback_unreachable:
             return f" (the fallback meta addon {redact_url(url)} could not be reached)"
         return ""

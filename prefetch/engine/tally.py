@@ -37,7 +37,7 @@ class CatalogResult:
     unsupported: int = 0
     no_meta: int = 0
     excluded: int = 0
-    embedded: int = 0
+    own_streams: int = 0
     duplicates: int = 0
     failed: int = 0
     items_not_reached: int = 0  # Reason.NOT_REACHED (`not_reached` says whether the catalog was reached)
@@ -99,7 +99,7 @@ class Tally:
     items_unsupported: int = 0
     items_no_meta: int = 0
     items_excluded: int = 0
-    items_embedded: int = 0
+    items_own_streams: int = 0
     items_duplicates: int = 0
     items_failed: int = 0
     items_not_reached: int = 0

@@ -7,9 +7,10 @@ import logging
 from asgiref.sync import async_to_sync
 
 from addons.client import AddonClient
-from addons.manifest import ManifestError, resource_url
+from addons.manifest import resource_url
 from prefetch.engine.episodes import Video, meta_in, videos_from_meta
-from prefetch.engine.plan import AddonSpec, RunPlan
+from prefetch.engine.meta_sources import MetaSources
+from prefetch.engine.plan import RunPlan
 from prefetch.engine.urls import encode_component
 
 logger = logging.getLogger("prefetch.follow")
@@ -24,8 +25,10 @@ class SeriesEpisodes:
         self.content_type = content_type
         self.names: dict[str, str] = {}
         self._videos: dict[str, list[Video]] = {}
-        self._fallback: AddonSpec | None = None
-        self._fallback_looked_up = False
+        self.sources = MetaSources(
+            plan, logger, unreachable="series that no configured addon has meta for have no episodes to follow. "
+                                      "Change it with the setting 'fallback meta addon' (fallback_meta_url)",
+        )
 
     def __call__(self, series_id: str) -> list[Video]:
         if series_id not in self._videos:
@@ -39,7 +42,7 @@ class SeriesEpisodes:
         settings = self.plan.settings
         async with AddonClient(timeout_s=settings.request_timeout_s, retries=settings.retries,
                                proxy=settings.proxy_url, limits=self.plan.limits) as client:
-            source = await self._source(client, series_id)
+            source = await self.sources.source(client, self.content_type, series_id)
             if source is None:
                 logger.warning("No configured addon serves the meta of %s %s", self.content_type, series_id)
                 return []
@@ -52,20 +55,3 @@ class SeriesEpisodes:
             return []
         self.names[series_id] = str(meta.get("name") or series_id)
         return videos_from_meta(meta, series_id).videos
-
-    async def _source(self, client: AddonClient, series_id: str) -> AddonSpec | None:
-        for addon in self.plan.addons:
-            if addon.manifest.supports("meta", self.content_type, series_id):
-                return addon
-        if not self._fallback_looked_up and self.plan.settings.fallback_meta_url:
-            self._fallback_looked_up = True
-            url = self.plan.settings.fallback_meta_url
-            try:
-                manifest = await client.fetch_manifest(url)
-                self._fallback = AddonSpec(url, manifest.name, manifest, False, False)
-            except ManifestError as error:
-                logger.warning("The fallback meta addon could not be reached (%s)", error)
-        if self._fallback and self._fallback.manifest.supports("meta", self.content_type, series_id):
-            return self._fallback
-        return None
-

@@ -13,7 +13,13 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import FileResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
@@ -21,6 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from prefetch import progress, run_logs
+from prefetch.deprecated_names import CATALOG_COUNTS, RUN_COUNTS, statistics_with_old_names
 from prefetch.models import PrefetchRecord, Run, RunStatus, RunTrigger
 from prefetch.runs.active import active_run
 from prefetch.runs.lifecycle import RunRefused, request_cancel, request_pause, request_resume, request_run
@@ -62,7 +69,28 @@ def _list_answer(name: str, key: str, item) -> serializers.Serializer:
     return answer
 
 
-RunsAnswer = _list_answer("RunList", "runs", serializers.ListField(child=serializers.DictField()))
+def _counts(renamed: dict, description: str) -> dict:
+    """A free-form object of counts, those renamed described: the old name deprecated."""
+    properties = {}
+    for new, old in renamed.items():
+        properties[new] = {"type": "integer"}
+        properties[old] = {"type": "integer", "deprecated": True,
+                           "description": f"`{old}` is the old name of `{new}`; it will be removed in the next release."}
+    return {"type": "object", "additionalProperties": True, "properties": properties, "description": description}
+
+
+@extend_schema_field(_counts(RUN_COUNTS, "The run's counts (README: What a run counts)."))
+class RunStatistics(serializers.DictField):
+    pass
+
+
+@extend_schema_field(_counts(CATALOG_COUNTS, "One catalog's counts, with up to five sample ids per reason "
+                                             "(`samples`; `samples.embedded` is deprecated as `embedded` is)."))
+class CatalogResult(serializers.DictField):
+    pass
+
+
+RunsAnswer = _list_answer("RunList", "runs", inline_serializer("RunRow", {"statistics": RunStatistics()}, many=True))
 
 
 def _ms(**kw):
@@ -93,7 +121,8 @@ Verification = inline_serializer("Verification", {
     "sample_size": serializers.IntegerField(), "addons": inline_serializer("VerifiedAddon", VERIFIED_ADDON_FIELDS, many=True),
 }, allow_null=True, help_text="Streams of the run requested again after it (null: not verified).")
 RunAnswer = inline_serializer("RunOne", {"success": serializers.BooleanField(), "run": inline_serializer("RunDetail", {
-    "id": serializers.IntegerField(), "status": serializers.CharField(), "statistics": serializers.DictField(),
+    "id": serializers.IntegerField(), "status": serializers.CharField(), "statistics": RunStatistics(),
+    "catalogs": serializers.ListField(child=CatalogResult()),
     "addons": inline_serializer("RunAddon", RUN_ADDON_FIELDS, many=True), "verification": Verification,
     "verification_lines": serializers.ListField(child=serializers.CharField(),
                                                 help_text='"Comet: cold p50 2.3 s → warm p50 80 ms, 20 sampled"'),
@@ -217,7 +246,7 @@ class JobOutputView(APIView):
 # --- runs ---------------------------------------------------------------------------------------------
 class RunRow(serializers.BaseSerializer):
     def to_representation(self, run):
-        return progress.run_payload(run) | {"statistics": run.statistics}
+        return progress.run_payload(run) | {"statistics": statistics_with_old_names(run.statistics)}
 
 
 class RunListView(generics.ListAPIView):

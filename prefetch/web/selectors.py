@@ -9,6 +9,7 @@ from django.utils.module_loading import import_string
 
 from addons.models import Addon
 from prefetch import progress
+from prefetch.deprecated_names import catalogs_with_old_names, statistics_with_old_names
 from prefetch.measured_effect import summary_lines
 from prefetch.models import ACTIVE_STATUSES, PrefetchRecord, Run, RunStatus
 from prefetch.runs.active import active_run
@@ -18,8 +19,8 @@ from prefetch.status_cache import SharedAnswer
 def run_detail(run: Run) -> dict:
     body = progress.run_payload(run)
     body["options"] = run.options
-    body["statistics"] = run.statistics
-    body["catalogs"] = run.catalogs
+    body["statistics"] = statistics_with_old_names(run.statistics)
+    body["catalogs"] = catalogs_with_old_names(run.catalogs)
     body["addons"] = run.addons
     body["failed_records_url"] = failed_records_url(run)
     body["verification"] = run.verification or None
@@ -42,7 +43,7 @@ def job_status() -> dict:
     else:
         body = run_detail(run)
         if run.status in (RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES, RunStatus.CANCELLED):
-            body["summary"] = run.statistics
+            body["summary"] = body["statistics"]
     # The next scheduled run and whether the scheduler is alive: the schedules app is built on this
     # one, so the site's settings name its summary (RUN_STATUS_SCHEDULE_SUMMARY).
     body.update(import_string(settings.RUN_STATUS_SCHEDULE_SUMMARY)())

@@ -12,7 +12,7 @@
   // A run counts each as `items_<reason>`; a catalog as `<reason>`, but `items_not_reached` (its own
   // `not_reached` says whether the catalog itself was reached).
   const REASONS = [["unsupported", "unsupported"], ["no_meta", "no meta"], ["excluded", "excluded"],
-    ["embedded", "embedded streams"], ["duplicates", "duplicates"], ["not_reached", "not reached (stopped)"],
+    ["own_streams", "with their own streams"], ["duplicates", "duplicates"], ["not_reached", "not reached (stopped)"],
     ["failed", "failed"]];
   const catalogCount = (c, key) => (key === "not_reached" ? c.items_not_reached : c[key]) || 0;
 

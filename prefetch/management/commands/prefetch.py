@@ -20,6 +20,7 @@ from addons.manifest import AddonUrlError, ManifestError, normalize_addon_url
 from addons.models import CATALOG_ROLES, STREAM_ROLES, AddonRole
 from addons.redaction import redact_url
 from addons.services import EXPECTED_FETCH_ERRORS, client_limits, looks_like_one_addon
+from prefetch.deprecated_names import catalogs_with_old_names, statistics_with_old_names
 from prefetch.engine.durations import parse_duration
 from prefetch.engine.pace import ADAPTIVE
 from prefetch.engine.plan import AddonSpec
@@ -178,7 +179,7 @@ SUMMARY_LINES = (
                ("items_failed", "failed"), ("videos_failed", "videos failed"))),
     ("not prefetched", (("items_unsupported", "unsupported"), ("items_no_meta", "without meta"),
                         ("items_excluded", "excluded by the episode policy"),
-                        ("items_embedded", "with embedded streams"), ("items_duplicates", "duplicates"),
+                        ("items_own_streams", "with their own streams"), ("items_duplicates", "duplicates"),
                         ("items_not_reached", "not reached (stopped)"))),
     ("stream requests", (("stream_requests", "made"), ("stream_requests_ok", "ok"),
                          ("stream_requests_not_found", "not found (404)"),
@@ -267,8 +268,8 @@ def run_summary(run) -> dict:
         "status": run.status,
         "stop_reason": run.stop_reason,
         "error": run.error,
-        "statistics": run.statistics,
-        "catalogs": run.catalogs,
+        "statistics": statistics_with_old_names(run.statistics),
+        "catalogs": catalogs_with_old_names(run.catalogs),
         "addons": run.addons,
         "verification": run.verification or None,
         "timing": {
