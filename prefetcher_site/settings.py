@@ -357,12 +357,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON bodies only (what the pages send), absurd nesting refused with a 400; other types are a 415.
-    "DEFAULT_PARSER_CLASSES": ["prefetch.web.json_parser.BoundedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["addons.web.json_parser.BoundedJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["prefetch.web.filters.ListFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "prefetch.web.api_conventions.EnvelopePagination",
+    "DEFAULT_PAGINATION_CLASS": "addons.web.api_conventions.EnvelopePagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "prefetch.web.api_conventions.exception_handler",
+    "EXCEPTION_HANDLER": "addons.web.api_conventions.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Streams Prefetcher API",

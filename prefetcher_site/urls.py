@@ -5,7 +5,10 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from prefetch.web.api_conventions import api_view
+from addons.web.api_conventions import api_view
+from addons.web.urls import addon_urlpatterns
+from prefetch.models import addon_proxy
+from prefetch.runs.active import catalog_change_note
 
 from . import configuration_views, dashboard, ops
 from .accounts import first_run
@@ -28,7 +31,7 @@ urlpatterns = [
     path("api/config/reset", api_view(configuration_views.ConfigResetView), name="api-config-reset"),
     path("", include("prefetch.web.urls")),
     path("", include("prefetch.web.config_urls")),
-    path("", include("prefetch.web.addon_urls")),
+    path("", include(addon_urlpatterns(proxy=addon_proxy, selection_note=catalog_change_note))),
     path("", include("schedules.urls")),
     path("", include("prefetch.follow.urls")),
 ]

@@ -1,8 +1,8 @@
 from django import forms
 
 from addons.models import Catalog
+from prefetch.fields import AmountField
 from prefetch.profiles import PROFILE_LIMITS
-from prefetch.web.forms import AmountField
 
 from .models import DAY_NAMES, Schedule
 

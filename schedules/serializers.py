@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from prefetch.web.api_conventions import MAX_INT, IdField, StrictSerializer
+from addons.web.api_conventions import MAX_INT, IdField, StrictSerializer
 
 from .models import MAX_INTERVAL_S, MIN_INTERVAL_S, NO_DAYS, NO_RHYTHM, ONE_KIND, TOO_OFTEN, TOO_RARE
 from .services import next_occurrence

@@ -19,7 +19,7 @@ from schemathesis.config import SchemathesisConfig
 
 from addons import services as addon_services
 from addons.manifest import ManifestError
-from prefetch.web.json_parser import MAX_JSON_DEPTH
+from addons.web.json_parser import MAX_JSON_DEPTH
 
 # Streaming endpoints never end: not for a request/response fuzzer.
 SKIP = r"^/api/(events|job/events)"

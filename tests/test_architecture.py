@@ -1,4 +1,5 @@
-"""The layout's rules: imports go one way, from the wiring down, and the engine is plain Python."""
+"""The layout's rules: imports go one way, from the wiring down, no app patches another, an app's
+web package is wired by the site, and the engine is plain Python."""
 
 import ast
 import os
@@ -11,18 +12,19 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ["prefetcher_site", "schedules", "prefetch", "addons"]
 
 
-def project_imports(path: Path):
-    """(line, module) of every import of a project module in the file, at any depth."""
+def project_imports(path: Path, source: str | None = None):
+    """(line, name) of every import of a project module in the file (`source`, else its text), at any
+    depth: `from a.b import c` gives a.b.c, whether c is a module or a name in a.b."""
     package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(ast.parse(path.read_text() if source is None else source, str(path))):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
             if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                names = [".".join(base + ([node.module] if node.module else []))]
-            else:
-                names = [node.module]
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([node.module] if node.module else []))
+            names = [f"{base}.{alias.name}" for alias in node.names]
         else:
             continue
         for name in names:
@@ -38,6 +40,49 @@ def test_apps_import_only_the_layers_below_them():
                 if LAYERS.index(module.split(".")[0]) < layer:
                     upward.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
     assert upward == []
+
+
+# The conventions every app's API shares, which the bottom app's web package holds.
+SHARED_WEB_MODULES = ("addons.web.api_conventions", "addons.web.json_parser")
+
+
+def reaches_into_other_web_packages(path: Path, source: str | None = None):
+    """(line, name) of each import, in a module outside the site and outside a `web` package, of
+    another app's `web` package other than the shared conventions: an app's pages and API are wired
+    by the site, and what other apps need of them belongs below the web layer."""
+    relative = path.relative_to(ROOT)
+    app = relative.parts[0]
+    if app == LAYERS[0] or "web" in relative.parts[:-1]:
+        return
+    for line, name in project_imports(path, source):
+        parts = name.split(".")
+        shared = any(name == module or name.startswith(module + ".") for module in SHARED_WEB_MODULES)
+        if parts[0] != app and "web" in parts[1:-1] and not shared:
+            yield line, name
+
+
+def test_only_the_site_and_web_packages_import_another_apps_web_package():
+    reaching = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for app in LAYERS
+        for path in sorted((ROOT / app).rglob("*.py"))
+        for line, name in reaches_into_other_web_packages(path)
+    ]
+    assert reaching == []
+
+
+def test_the_web_package_check_finds_what_it_looks_for():
+    source = (
+        "from addons.web.api_conventions import api_view\n"
+        "from addons.web import json_parser\n"
+        "from addons.web import serializers\n"
+        "from prefetch.web.forms import AmountField\n"
+        "from .models import Schedule\n"
+    )
+    found = [name for _, name in reaches_into_other_web_packages(ROOT / "schedules" / "forms.py", source)]
+    assert found == ["addons.web.serializers", "prefetch.web.forms.AmountField"]
+    assert list(reaches_into_other_web_packages(ROOT / "prefetch" / "web" / "config_api.py", source)) == []
+    assert list(reaches_into_other_web_packages(ROOT / "prefetcher_site" / "urls.py", source)) == []
 
 
 def test_the_engine_imports_nothing_of_the_app_around_it():
@@ -63,44 +108,42 @@ def test_the_engine_imports_without_django():
 
 
 def assignments_into_other_apps(source: str, path: Path):
-    """(line, target) of every attribute a `ready()` in this file sets on a module of another app
-    (`module.name = …` or `setattr(module, …)`): wiring that hides a dependency from the import rule."""
+    """(line, target) of every attribute this file sets, anywhere (module level, `ready()`, any
+    function), on something imported from another app (`module.name = …` or `setattr(module, …)`):
+    wiring that hides a dependency from the import rule; what an app needs from above is passed in."""
     tree = ast.parse(source, str(path))
     package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
     app = package.split(".")[0]
-    for ready in ast.walk(tree):
-        if not (isinstance(ready, ast.FunctionDef) and ready.name == "ready"):
+    modules = {}  # a local name -> the module (or module attribute) it stands for
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update({alias.asname or alias.name.split(".")[0]: alias.name for alias in node.names})
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([node.module] if node.module else []))
+            modules.update({alias.asname or alias.name: f"{base}.{alias.name}" for alias in node.names})
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+            targets = [ast.Attribute(value=node.args[0], attr="…")] if node.args else []
+        else:
             continue
-        modules = {}  # a local name -> the module (or module attribute) it stands for
-        for node in [*tree.body, *ast.walk(ready)]:
-            if isinstance(node, ast.Import):
-                modules.update({alias.asname or alias.name.split(".")[0]: alias.name for alias in node.names})
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    parent = package.split(".")[: len(package.split(".")) - node.level + 1]
-                    base = ".".join(parent + ([node.module] if node.module else []))
-                modules.update({alias.asname or alias.name: f"{base}.{alias.name}" for alias in node.names})
-        for node in ast.walk(ready):
-            if isinstance(node, ast.Assign):
-                targets = node.targets
-            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-                targets = [node.target]
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
-                targets = [ast.Attribute(value=node.args[0], attr="…")] if node.args else []
-            else:
-                continue
-            for target in targets:
-                owner = target.value if isinstance(target, ast.Attribute) else None
-                while isinstance(owner, ast.Attribute):
-                    owner = owner.value
-                if isinstance(owner, ast.Name) and owner.id in modules:
-                    module = modules[owner.id]
-                    if module.split(".")[0] in LAYERS and module.split(".")[0] != app:
-                        yield node.lineno, f"{module} ({ast.unparse(target)})"
+        for target in targets:
+            owner = target.value if isinstance(target, ast.Attribute) else None
+            while isinstance(owner, ast.Attribute):
+                owner = owner.value
+            if isinstance(owner, ast.Name) and owner.id in modules:
+                module = modules[owner.id]
+                if module.split(".")[0] in LAYERS and module.split(".")[0] != app:
+                    yield node.lineno, f"{module} ({ast.unparse(target)})"
 
 
-def test_no_app_assigns_into_another_app_when_it_starts():
+def test_no_app_assigns_into_another_app():
     wired = [
         f"{path.relative_to(ROOT)}:{line} sets {target}"
         for app in LAYERS
@@ -110,11 +153,14 @@ def test_no_app_assigns_into_another_app_when_it_starts():
     assert wired == []
 
 
-def test_the_start_up_wiring_check_finds_what_it_looks_for():
+def test_the_wiring_check_finds_what_it_looks_for():
     path = ROOT / "schedules" / "apps.py"
     wiring = (
         "from django.apps import AppConfig\n"
         "import addons.services\n"
+        "from addons.web import api\n"
+        "from prefetch.models import addon_proxy\n"
+        "api.AddonAPIView.proxy = addon_proxy\n"
         "class SchedulesConfig(AppConfig):\n"
         "    def ready(self):\n"
         "        from prefetch.web import selectors\n"
@@ -123,5 +169,6 @@ def test_the_start_up_wiring_check_finds_what_it_looks_for():
         "        setattr(addons.services, 'proxy_source', None)\n"
         "        self.label_seen = True\n"
     )
-    found = [target for _, target in assignments_into_other_apps(wiring, path)]
-    assert found == ["prefetch.web.selectors (selectors.schedule_summary)", "addons.services (addons.services.…)"]
+    found = sorted(target for _, target in assignments_into_other_apps(wiring, path))
+    assert found == ["addons.services (addons.services.…)", "addons.web.api (api.AddonAPIView.proxy)",
+                     "prefetch.web.selectors (selectors.schedule_summary)"]

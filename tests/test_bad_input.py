@@ -12,9 +12,9 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from addons.models import Addon
+from addons.web.api_conventions import MAX_INT
+from addons.web.json_parser import MAX_JSON_DEPTH, too_deep_field
 from prefetch.models import PrefetchRecord, Run, RunStatus
-from prefetch.web.api_conventions import MAX_INT
-from prefetch.web.json_parser import MAX_JSON_DEPTH, too_deep_field
 from schedules import services as schedule_services
 from schedules.models import Schedule
 

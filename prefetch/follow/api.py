@@ -6,10 +6,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from addons.web.api_conventions import StrictSerializer, ok, query_params, refused
 from prefetch.runs.active import active_run
 from prefetch.runs.lifecycle import RunRefused
-from prefetch.web.api import _ok, _refused
-from prefetch.web.api_conventions import StrictSerializer, query_params
 
 from . import accounts, services
 from .plays import plays_summary
@@ -44,14 +43,14 @@ class FollowView(APIView):
                    summary="The companion addon's URL, the next episodes setting and both connections")
     def get(self, request):
         viewer = services.default_viewer()
-        return Response(_ok(**services.follow_state(viewer, services.site_url(request))))
+        return Response(ok(**services.follow_state(viewer, services.site_url(request))))
 
 
 class SecretView(APIView):
     @extend_schema(request=None, responses=FollowState, summary="A new companion secret (the old URL stops working)")
     def post(self, request):
         viewer = services.regenerate_secret(services.default_viewer())
-        return Response(_ok(**services.follow_state(viewer, services.site_url(request))))
+        return Response(ok(**services.follow_state(viewer, services.site_url(request))))
 
 
 class StremioSignIn(StrictSerializer):
@@ -79,14 +78,14 @@ class StremioView(APIView):
         try:
             accounts.connect_stremio(viewer, **given.validated_data)
         except accounts.ServiceError as error:
-            return _refused(str(error))
+            return refused(str(error))
         viewer.refresh_from_db()
-        return Response(_ok(stremio=services.stremio_state(viewer)))
+        return Response(ok(stremio=services.stremio_state(viewer)))
 
     @extend_schema(request=None, responses={200: Done}, summary="Sign out of Stremio and forget the authKey")
     def delete(self, request):
         accounts.disconnect_stremio(services.default_viewer())
-        return Response(_ok())
+        return Response(ok())
 
 
 class TraktDeviceView(APIView):
@@ -95,29 +94,29 @@ class TraktDeviceView(APIView):
         try:
             started = accounts.start_trakt_device(services.default_viewer())
         except accounts.ServiceError as error:
-            return _refused(str(error))
-        return Response(_ok(**started))
+            return refused(str(error))
+        return Response(ok(**started))
 
     @extend_schema(responses=TraktState, summary="Where connecting Trakt stands (asks Trakt when the interval has passed)")
     def get(self, request):
         viewer = services.default_viewer()
         accounts.poll_trakt_device(viewer)
         viewer.refresh_from_db()
-        return Response(_ok(trakt=services.trakt_state(viewer)))
+        return Response(ok(trakt=services.trakt_state(viewer)))
 
 
 class TraktView(APIView):
     @extend_schema(request=None, responses={200: Done}, summary="Disconnect Trakt: tokens revoked and forgotten")
     def delete(self, request):
         accounts.disconnect_trakt(services.default_viewer())
-        return Response(_ok())
+        return Response(ok())
 
 
 class SyncView(APIView):
     @extend_schema(request=None, responses=Synced, summary="Read the connected accounts now and recompute the targets")
     def post(self, request):
         result = accounts.sync_viewer(services.default_viewer())
-        return Response(_ok(**result))
+        return Response(ok(**result))
 
 
 class TargetsView(APIView):
@@ -133,11 +132,11 @@ class WarmView(APIView):
             run = services.request_follow_run()
         except RunRefused as refusal:
             conflict = active_run() is not None
-            return _refused(str(refusal), status.HTTP_409_CONFLICT if conflict else status.HTTP_400_BAD_REQUEST,
+            return refused(str(refusal), status.HTTP_409_CONFLICT if conflict else status.HTTP_400_BAD_REQUEST,
                             fix=refusal.fix)
         if run is None:
-            return Response(_ok(id=None, message="Every target is warm already."))
-        return Response(_ok(id=run.pk))
+            return Response(ok(id=None, message="Every target is warm already."))
+        return Response(ok(id=run.pk))
 
 
 class PlaysQuery(serializers.Serializer):
@@ -148,4 +147,4 @@ class PlaysView(APIView):
     @extend_schema(parameters=[PlaysQuery], responses=Plays, summary="Plays, warm ones and the misses with their reason, over the last days")
     def get(self, request):
         days = query_params(PlaysQuery, request)["days"]
-        return Response(_ok(**plays_summary(days, services.default_viewer())))
+        return Response(ok(**plays_summary(days, services.default_viewer())))

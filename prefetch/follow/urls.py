@@ -1,6 +1,6 @@
 from django.urls import path
 
-from prefetch.web.api_conventions import api_view
+from addons.web.api_conventions import api_view
 
 from . import api, companion, pages
 

@@ -11,6 +11,13 @@ def active_run() -> Run | None:
     return Run.objects.filter(status__in=ACTIVE_STATUSES).first()
 
 
+def catalog_change_note() -> str | None:
+    """What a change of the catalog selection is told while a run is active (the run keeps the plan
+    it started with), else None."""
+    run = active_run()
+    return f"Run #{run.pk} keeps the catalogs it started with; this applies from the next run." if run else None
+
+
 class ConfigLocked(Exception):
     """Configuration cannot change now (a run is active); the message says why."""
 

@@ -26,13 +26,13 @@ from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from addons.web.api_conventions import MAX_INT, IdField, StrictSerializer, ok, query_params, refused
 from prefetch import progress, run_logs
 from prefetch.deprecated_names import CATALOG_COUNTS, RUN_COUNTS, statistics_with_old_names
 from prefetch.models import PrefetchRecord, Run, RunStatus, RunTrigger
 from prefetch.runs.active import active_run
 from prefetch.runs.lifecycle import RunRefused, request_cancel, request_pause, request_resume, request_run
 from prefetch.runs.plan import plan_from_database, validate_plan
-from prefetch.web.api_conventions import MAX_INT, IdField, StrictSerializer, query_params
 from prefetch.web.filters import RecordFilter, RunFilter
 from prefetch.web.selectors import (
     STATUS,
@@ -43,17 +43,6 @@ from prefetch.web.selectors import (
 
 SSE_KEEPALIVE_S = 10.0
 OUTPUT_MAX_LINES = 1000
-
-
-def _ok(**body):
-    return {"success": True, **body}
-
-
-def _refused(message: str, code=status.HTTP_400_BAD_REQUEST, fix: tuple[str, str] | None = None):
-    body = {"success": False, "error": message}
-    if fix:
-        body["fix"] = {"href": fix[0], "label": fix[1]}
-    return Response(body, status=code)
 
 
 Status = inline_serializer("JobStatus", {"success": serializers.BooleanField(), "status": serializers.DictField()})
@@ -154,7 +143,7 @@ LogDeleted = inline_serializer("LogDeleted", {"success": serializers.BooleanFiel
 class JobStatusView(APIView):
     @extend_schema(responses=Status, summary="Current (or last) run, its live snapshot and the next scheduled run")
     def get(self, request):
-        return Response(_ok(status=polled_status()))
+        return Response(ok(status=polled_status()))
 
 
 class JobRunView(APIView):
@@ -165,9 +154,9 @@ class JobRunView(APIView):
             validate_plan(plan_from_database())
             run = request_run(RunTrigger.API if token else RunTrigger.MANUAL)
         except RunRefused as refusal:
-            return _refused(str(refusal), fix=refusal.fix)
+            return refused(str(refusal), fix=refusal.fix)
         transaction.on_commit(lambda: progress.publish_run(run.pk, "queued"))
-        return Response(_ok(message="Job started successfully", status=STATUS.refresh()))
+        return Response(ok(message="Job started successfully", status=STATUS.refresh()))
 
 
 class _ControlView(APIView):
@@ -183,10 +172,10 @@ class _ControlView(APIView):
     def post(self, request):
         run = active_run()
         if run is None or (self.allowed and run.status not in self.allowed) or not self.act(run):
-            return _refused(self.refusal)
+            return refused(self.refusal)
         run.refresh_from_db()
         progress.publish_run(run.pk, self.event if run.is_active else "finished")  # a queued run ends at once
-        return Response(_ok(message=self.done, status=STATUS.refresh()))
+        return Response(ok(message=self.done, status=STATUS.refresh()))
 
 
 class JobCancelView(_ControlView):
@@ -239,7 +228,7 @@ class JobOutputView(APIView):
             run = active_run() or Run.objects.exclude(status=RunStatus.SKIPPED).first()
         lines = run_output_lines(run) if run else []
         start = params["from_line"]
-        return Response(_ok(run_id=run.pk if run else None,
+        return Response(ok(run_id=run.pk if run else None,
                             output={"lines": lines[start:], "total_lines": len(lines), "from_line": start}))
 
 
@@ -264,7 +253,7 @@ class RunDetailView(APIView):
     @extend_schema(summary="One run with its statistics, per-catalog and per-addon results", responses=RunAnswer,
                    operation_id="runs_detail")
     def get(self, request, pk: int):
-        return Response(_ok(run=run_detail(get_object_or_404(Run, pk=pk))))
+        return Response(ok(run=run_detail(get_object_or_404(Run, pk=pk))))
 
 
 # --- prefetch records -----------------------------------------------------------------------------------
@@ -332,7 +321,7 @@ class RecordInvalidateView(APIView):
         # Deleted by the query itself (records have no relations or signals, so Django issues one
         # DELETE ... WHERE): a list of every matching id would exceed SQLite's variable limit at scale.
         deleted, _ = records.delete()
-        return Response(_ok(invalidated=deleted))
+        return Response(ok(invalidated=deleted))
 
 
 # --- log files ------------------------------------------------------------------------------------------
@@ -364,7 +353,7 @@ class LogListView(generics.ListAPIView):
 
     @extend_schema(summary="Delete every log file", responses={200: LogsDeleted}, operation_id="logs_delete_all")
     def delete(self, request):
-        return Response(_ok(deleted=run_logs.delete_all_logs()))
+        return Response(ok(deleted=run_logs.delete_all_logs()))
 
 
 class LogFileView(APIView):
@@ -377,9 +366,9 @@ class LogFileView(APIView):
         params = query_params(LogPageQuery, request)
         path = run_logs.safe_path(name)
         if path is None:
-            return _refused("Invalid filename")
+            return refused("Invalid filename")
         if not path.is_file():
-            return _refused("Log file not found", status.HTTP_404_NOT_FOUND)
+            return refused("Log file not found", status.HTTP_404_NOT_FOUND)
         if params["download"]:
             return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="text/plain")
         with path.open(encoding="utf-8", errors="replace") as handle:
@@ -392,7 +381,7 @@ class LogFileView(APIView):
         tail = params["tail"]
         offset = max(0, total - tail) if tail else params["offset"]
         page = numbered[offset : offset + (tail or params["limit"])]
-        return Response(_ok(
+        return Response(ok(
             filename=path.name, size=path.stat().st_size, total_lines=total, offset=offset, query=q,
             lines=[{"n": n, "text": text} for n, text in page], content="\n".join(text for _, text in page),
         ))
@@ -401,11 +390,11 @@ class LogFileView(APIView):
     def delete(self, request, name: str):
         path = run_logs.safe_path(name)
         if path is None:
-            return _refused("Invalid filename")
+            return refused("Invalid filename")
         if not path.is_file():
-            return _refused("Log file not found", status.HTTP_404_NOT_FOUND)
+            return refused("Log file not found", status.HTTP_404_NOT_FOUND)
         path.unlink()
-        return Response(_ok(message=f"Deleted {path.name}"))
+        return Response(ok(message=f"Deleted {path.name}"))
 
 
 # --- Server-Sent Events ---------------------------------------------------------------------------------

@@ -7,12 +7,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from addons.models import Addon
+from addons.web.api_conventions import StrictModelSerializer
+from addons.web.serializers import AddonSerializer
 from prefetch.models import SECRET_URL_SETTINGS, PrefetchSettings
 from prefetch.runs.active import ConfigLocked
 from prefetch.settings_changes import save_settings
 from prefetch.web import forms
-from prefetch.web.addon_serializers import AddonSerializer
-from prefetch.web.api_conventions import StrictModelSerializer
 
 # The original tool's key names, accepted on writes so that its scripts keep working.
 ALIASES = {

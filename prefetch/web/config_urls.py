@@ -12,8 +12,8 @@ from django.urls import path, reverse
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
+from addons.web.api_conventions import api_view
 from prefetch.web import config_api, settings_pages
-from prefetch.web.api_conventions import api_view
 
 
 def docs_page(view):

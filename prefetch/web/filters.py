@@ -9,8 +9,8 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from addons.web.api_conventions import MAX_INT
 from prefetch.models import PrefetchRecord, Run, RunStatus, RunTrigger
-from prefetch.web.api_conventions import MAX_INT
 
 RECORD_STATUSES = ("ok", "empty", "failed", "never")
 

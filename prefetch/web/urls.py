@@ -1,8 +1,8 @@
 from django.urls import path
 
+from addons.web.api_conventions import api_view
 from prefetch.web import api
 from prefetch.web import pages as views
-from prefetch.web.api_conventions import api_view
 
 urlpatterns = [
     path("runs/", views.history, name="history"),

@@ -4,7 +4,7 @@ from django.shortcuts import render
 
 from addons.models import Addon, AddonRole
 from addons.services import catalog_addons, selection_queryset
-from prefetch.web.addon_serializers import AddonSerializer, CatalogSerializer
+from addons.web.serializers import AddonSerializer, CatalogSerializer
 
 
 def addons_page(request):

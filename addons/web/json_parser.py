@@ -1,7 +1,8 @@
 """The API's JSON parser: DRF's, with absurd nesting and text no database can store (NUL, a lone
 surrogate) refused as a 400 naming the field.
 
-A module of its own: REST_FRAMEWORK settings import it while DRF's views are being loaded.
+Every app's API parses with it (REST_FRAMEWORK settings), so the bottom app holds it. A module of its
+own: those settings import it while DRF's views are being loaded.
 """
 
 import io

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from addons.health import health_of
 from addons.models import Addon, AddonRole, Catalog, HealthStatus
-from prefetch.web.api_conventions import IdField, StrictSerializer
+from addons.web.api_conventions import IdField, StrictSerializer
 
 ROLE_CHOICES = AddonRole.values
 

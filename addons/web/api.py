@@ -1,5 +1,7 @@
 """JSON API for addons and catalogs (paths of the original tool where it had them)."""
 
+from collections.abc import Callable
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -10,8 +12,8 @@ from addons import services
 from addons.manifest import addon_fingerprint
 from addons.models import Addon
 from addons.redaction import redact_url
-from prefetch.models import addon_proxy
-from prefetch.web.addon_serializers import (
+from addons.web.api_conventions import ok
+from addons.web.serializers import (
     AddonCreateSerializer,
     AddonReorderSerializer,
     AddonSerializer,
@@ -28,16 +30,18 @@ def refusal(error: services.AddonError) -> serializers.ValidationError:
     return serializers.ValidationError({error.field: [str(error)]})
 
 
-def _ok(**body):
-    return {"success": True, **body}
+class AddonAPIView(APIView):
+    # What the addon endpoints need from the apps above: given by the site's URLconf through
+    # `addon_urlpatterns` (as `as_view` arguments, which must be attributes of the class: hence the
+    # Nones). Comments, not a docstring: the API docs would show it as every endpoint's description.
+    proxy: Callable[[], str | None] = None  # the HTTP proxy requests to addons go through, or None
+    # What a change of the catalog selection is told during a run (the running run keeps its own), or None.
+    selection_note: Callable[[], str | None] = None
 
-
-def _selection_note() -> dict:
-    """A catalog change during a run: say which run it applies to (the running one keeps its plan)."""
-    from prefetch.runs.active import active_run
-
-    run = active_run()
-    return {"note": f"Run #{run.pk} keeps the catalogs it started with; this applies from the next run."} if run else {}
+    def note_field(self) -> dict:
+        """`{"note": …}` during a run, else nothing."""
+        note = self.selection_note()
+        return {"note": note} if note else {}
 
 
 AddonList = inline_serializer("AddonList", {"success": serializers.BooleanField(), "addons": AddonSerializer(many=True)})
@@ -54,10 +58,10 @@ CatalogList = inline_serializer(
 )
 
 
-class AddonListView(APIView):
+class AddonListView(AddonAPIView):
     @extend_schema(responses=AddonList, summary="List addons (URLs redacted)", operation_id="addons_list")
     def get(self, request):
-        return Response(_ok(addons=AddonSerializer(Addon.objects.select_related("health"), many=True).data))
+        return Response(ok(addons=AddonSerializer(Addon.objects.select_related("health"), many=True).data))
 
     @extend_schema(request=AddonCreateSerializer, responses={201: AddonAdded}, summary="Add an addon")
     def post(self, request):
@@ -65,17 +69,17 @@ class AddonListView(APIView):
         given.is_valid(raise_exception=True)
         try:
             addon = services.add_addon(given.validated_data["url"], given.validated_data["type"],
-                                       display_name=given.validated_data.get("display_name"), proxy=addon_proxy())
+                                       display_name=given.validated_data.get("display_name"), proxy=self.proxy())
         except services.AddonError as error:
             raise refusal(error) from None
-        return Response(_ok(addon=AddonSerializer(addon).data, warning=services.same_manifest_warning(addon)),
+        return Response(ok(addon=AddonSerializer(addon).data, warning=services.same_manifest_warning(addon)),
                         status=status.HTTP_201_CREATED)
 
 
-class AddonDetailView(APIView):
+class AddonDetailView(AddonAPIView):
     @extend_schema(responses=AddonOne, summary="One addon")
     def get(self, request, pk: int):
-        return Response(_ok(addon=AddonSerializer(get_object_or_404(Addon, pk=pk)).data))
+        return Response(ok(addon=AddonSerializer(get_object_or_404(Addon, pk=pk)).data))
 
     @extend_schema(request=AddonUpdateSerializer, responses=AddonOne, summary="Edit an addon (a new URL is validated)")
     def patch(self, request, pk: int):
@@ -86,35 +90,35 @@ class AddonDetailView(APIView):
         try:
             changes = {"display_name": data["display_name"]} if "display_name" in data else {}
             services.update_addon(addon, raw_url=data.get("url"), role=data.get("type"), enabled=data.get("enabled"),
-                                  proxy=addon_proxy(), **changes)
+                                  proxy=self.proxy(), **changes)
         except services.AddonError as error:
             raise refusal(error) from None
-        return Response(_ok(addon=AddonSerializer(addon).data))
+        return Response(ok(addon=AddonSerializer(addon).data))
 
     @extend_schema(request=None, responses={200: Done}, summary="Delete an addon and its catalogs")
     def delete(self, request, pk: int):
         services.delete_addon(get_object_or_404(Addon, pk=pk))
-        return Response(_ok())
+        return Response(ok())
 
 
-class AddonRefreshView(APIView):
+class AddonRefreshView(AddonAPIView):
     @extend_schema(request=None, responses=AddonOne, summary="Fetch the addon's manifest again")
     def post(self, request, pk: int):
         addon = get_object_or_404(Addon, pk=pk)
         try:
-            services.refresh_addon(addon, addon_proxy())
+            services.refresh_addon(addon, self.proxy())
         except services.AddonError as error:
             raise refusal(error) from None
-        return Response(_ok(addon=AddonSerializer(addon).data))
+        return Response(ok(addon=AddonSerializer(addon).data))
 
 
-class AddonRevealView(APIView):
+class AddonRevealView(AddonAPIView):
     @extend_schema(request=None, responses=Revealed, summary="The full, unredacted URL (deliberate action)")
     def post(self, request, pk: int):
-        return Response(_ok(url=get_object_or_404(Addon, pk=pk).url))
+        return Response(ok(url=get_object_or_404(Addon, pk=pk).url))
 
 
-class AddonReorderView(APIView):
+class AddonReorderView(AddonAPIView):
     @extend_schema(request=AddonReorderSerializer, responses=AddonList, summary="Move addons between groups / reorder")
     def post(self, request):
         given = AddonReorderSerializer(data=request.data)
@@ -123,23 +127,23 @@ class AddonReorderView(APIView):
             services.reorder_addons(given.validated_data["groups"])
         except services.AddonError as error:
             raise refusal(error) from None
-        return Response(_ok(addons=AddonSerializer(Addon.objects.select_related("health"), many=True).data))
+        return Response(ok(addons=AddonSerializer(Addon.objects.select_related("health"), many=True).data))
 
 
-class AddonManifestView(APIView):
+class AddonManifestView(AddonAPIView):
     @extend_schema(request=ManifestCheckSerializer, responses=ManifestInfoSerializer,
                    summary="Preview an addon's manifest without saving it")
     def post(self, request):
         given = ManifestCheckSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         try:
-            url, manifest = services.preview(given.validated_data["url"], addon_proxy())
+            url, manifest = services.preview(given.validated_data["url"], self.proxy())
         except services.AddonError as error:
             raise refusal(error) from None
         summary = manifest.summary()
         duplicate = services.duplicate_message(url)
         return Response(
-            _ok(
+            ok(
                 name=summary["name"], logo=summary["logo"], version=summary["version"], url=redact_url(url),
                 types=summary["types"], catalogs=len(summary["catalogs"]), resources=manifest.resource_names(),
                 fingerprint=addon_fingerprint(url), duplicate=bool(duplicate), duplicate_message=duplicate,
@@ -147,20 +151,20 @@ class AddonManifestView(APIView):
         )
 
 
-class CatalogLoadView(APIView):
+class CatalogLoadView(AddonAPIView):
     @extend_schema(request=None, responses=CatalogLoadSerializer, summary="Load catalogs from all catalog addons (merge)")
     def post(self, request):
         if not services.catalog_addons().exists():
             raise serializers.ValidationError({"addons": ["Add a catalog addon (Both or Catalog only) first."]})
-        result = services.load_catalogs(addon_proxy())
+        result = services.load_catalogs(self.proxy())
         result["catalogs"] = CatalogSerializer(result["catalogs"], many=True).data
-        return Response(_ok(**result, **_selection_note()))
+        return Response(ok(**result, **self.note_field()))
 
 
-class CatalogSelectionView(APIView):
+class CatalogSelectionView(AddonAPIView):
     @extend_schema(responses=CatalogList, summary="Saved catalog selection, in the engine's order")
     def get(self, request):
-        return Response(_ok(catalogs=CatalogSerializer(services.selection_queryset(), many=True).data))
+        return Response(ok(catalogs=CatalogSerializer(services.selection_queryset(), many=True).data))
 
     @extend_schema(request=CatalogSelectionSerializer, responses=CatalogList, summary="Save order / enabled / extras")
     def post(self, request):
@@ -170,4 +174,4 @@ class CatalogSelectionView(APIView):
             services.save_selection(given.validated_data["catalogs"])
         except services.AddonError as error:
             raise refusal(error) from None
-        return Response(_ok(catalogs=CatalogSerializer(services.selection_queryset(), many=True).data, **_selection_note()))
+        return Response(ok(catalogs=CatalogSerializer(services.selection_queryset(), many=True).data, **self.note_field()))

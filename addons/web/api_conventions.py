@@ -1,4 +1,5 @@
-"""Conventions shared by every JSON endpoint.
+"""Conventions shared by every JSON endpoint, of every app: the bottom app holds them so that each
+app's API (and the site's REST_FRAMEWORK settings) can use them.
 
 Answers keep the original tool's envelope (`success: true|false`, `error`) so that scripts written
 for it keep working; validation errors add `errors` with a list of messages per field.
@@ -6,7 +7,7 @@ for it keep working; validation errors add `errors` with a list of messages per 
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError as ModelValidationError
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -16,10 +17,24 @@ from rest_framework.views import exception_handler as drf_exception_handler
 MAX_INT = 2**31 - 1
 
 
-def api_view(view_class):
-    """URLconf entry for a DRF view: DRF answers 401/403 itself (session or token), so the login
-    redirect of LoginRequiredMiddleware, meant for pages, is switched off."""
-    return login_not_required(view_class.as_view())
+def api_view(view_class, **initkwargs):
+    """URLconf entry for a DRF view (`initkwargs` as for `as_view`): DRF answers 401/403 itself
+    (session or token), so the login redirect of LoginRequiredMiddleware, meant for pages, is
+    switched off."""
+    return login_not_required(view_class.as_view(**initkwargs))
+
+
+def ok(**body) -> dict:
+    """A successful answer's body."""
+    return {"success": True, **body}
+
+
+def refused(message: str, code=status.HTTP_400_BAD_REQUEST, fix: tuple[str, str] | None = None) -> Response:
+    """A refusal that is no field's: the message, and where given the page that fixes it (href, label)."""
+    body = {"success": False, "error": message}
+    if fix:
+        body["fix"] = {"href": fix[0], "label": fix[1]}
+    return Response(body, status=code)
 
 
 class IdField(serializers.IntegerField):
