@@ -52,7 +52,7 @@ COPY --chown=root:root schedules ./schedules
 COPY --chown=root:root templates ./templates
 COPY --chown=root:root static ./static
 
-# Hashed, compressed static files served by WhiteNoise (no secret or database needed for this).
+# Hashed, compressed static files served by ServeStatic (no secret or database needed for this).
 RUN STATIC_MANIFEST=true SECRET_KEY=collectstatic-only DATA_DIR=/tmp/build-data \
     python manage.py collectstatic --noinput --verbosity 0 \
     && rm -rf /tmp/build-data

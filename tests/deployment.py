@@ -162,9 +162,10 @@ def answers(url: str) -> bool:
 class EmbeddedApp:
     """`manage.py serve` with no REDIS_URL, on a data folder of its own, configured for the peer."""
 
-    def __init__(self, peer, data_dir: Path, tz: str = "UTC"):
+    def __init__(self, peer, data_dir: Path, tz: str = "UTC", **settings: str):
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")}
-        env.update(DATA_DIR=str(data_dir), ADMIN_USERNAME="admin", ADMIN_PASSWORD="a-long-test-password", TZ=tz)
+        env.update(DATA_DIR=str(data_dir), ADMIN_USERNAME="admin", ADMIN_PASSWORD="a-long-test-password", TZ=tz,
+                   **settings)
         manage = [sys.executable, "manage.py"]
         subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
         self.token = subprocess.run(
@@ -172,6 +173,7 @@ class EmbeddedApp:
             capture_output=True, text=True, timeout=60,
         ).stdout.strip().splitlines()[-1]
         self.env = env
+        self.data_dir = data_dir
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / "serve.log"
@@ -191,6 +193,15 @@ class EmbeddedApp:
 
     def call(self, path: str, method: str = "GET", body=None) -> dict:
         return api(self.base, self.token, path, method, body)
+
+    def fetch(self, path: str, **headers: str):
+        """The headers and body of a GET, whatever its type (a page, a static file, a download)."""
+        request = urllib.request.Request(self.base + path, headers={"Authorization": f"Token {self.token}", **headers})
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return response.headers, response.read()
+
+    def get(self, path: str) -> bytes:
+        return self.fetch(path)[1]
 
     def kill(self) -> None:
         """SIGKILL: the host lost power, the OOM killer struck."""

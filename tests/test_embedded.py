@@ -1,6 +1,11 @@
 """`make run`'s single process: web server, Celery worker and beat in one process, no Redis."""
 
+import gzip
+import os
+import re
 import signal
+import subprocess
+import sys
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +29,7 @@ def embedded_app(peer, tmp_path):
 
 def test_one_process_serves_the_app_and_executes_a_run(peer, embedded_app):
     peer.reset()
+    embedded_app.call("/api/config", method="PATCH", body={"logging_enabled": True})
     started = embedded_app.call("/api/job/run", method="POST")
     assert started["success"] is True
     status = wait_until(
@@ -32,12 +38,48 @@ def test_one_process_serves_the_app_and_executes_a_run(peer, embedded_app):
     )
     assert status["id"] is not None
     assert len(peer.requests("stream")) == 50
+    # what else the web server sends: a page, the static files it names, the run's log file to download
+    login = embedded_app.get("/login/").decode()
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', login)
+    assert any(asset.endswith(".css") for asset in assets) and any(asset.endswith(".js") for asset in assets), assets
+    for asset in assets:
+        assert embedded_app.get(asset), asset
+    (log_file,) = [entry["filename"] for entry in embedded_app.call("/api/logs")["logs"]]
+    download = embedded_app.get(f"/api/logs/{log_file}?download=1")
+    assert download == (embedded_app.data_dir / "logs" / log_file).read_bytes() and b"Run finished" in download
     # uvicorn shuts down gracefully, then re-raises the signal so the exit status reports it
     assert embedded_app.stop() in (0, -signal.SIGTERM)
-    log = Path(embedded_app.log_path).read_text()
-    assert "Streams Prefetcher on http://" in log
+    output = Path(embedded_app.log_path).read_text()
+    assert "Streams Prefetcher on http://" in output
     for alarming in ("No hostname was supplied", "'lifespan' protocol appears unsupported"):  # configured, not silenced
-        assert alarming not in log
+        assert alarming not in output
+    # no Python warning either, such as Django's about a static file or a download sent from a sync
+    # iterator under ASGI (which it reads whole into memory first)
+    assert [line for line in output.splitlines() if "Warning" in line] == []
+
+
+def test_collected_static_files_are_sent_compressed_and_hashed_ones_cached_for_good(peer, tmp_path):
+    """As in the image, which runs collectstatic at build time: hashed names (the pages name them) are
+    cached for a year and immutable, any other name for a minute; gzip when the browser takes it."""
+    static_root = tmp_path / "static"
+    collect = {**os.environ, "DATA_DIR": str(tmp_path / "build"), "STATIC_ROOT": str(static_root), "STATIC_MANIFEST": "true"}
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=collect,
+                   check=True, timeout=120)
+    app = EmbeddedApp(peer, tmp_path / "data", TZ, STATIC_ROOT=str(static_root))
+    try:
+        hashed = re.search(r'href="/static/(css/app\.[0-9a-f]{12}\.css)"', app.get("/login/").decode())
+        assert hashed, "the login page names no hashed stylesheet"
+        headers, body = app.fetch(f"/static/{hashed.group(1)}", **{"Accept-Encoding": "gzip"})
+        assert headers["Cache-Control"] == "max-age=315360000, public, immutable"
+        assert headers["Content-Encoding"] == "gzip" and headers["Vary"] == "Accept-Encoding"
+        assert gzip.decompress(body) == (static_root / hashed.group(1)).read_bytes()
+        assert headers["X-Content-Type-Options"] == "nosniff"  # the security middleware's, as on pages
+        headers, body = app.fetch("/static/css/app.css")
+        assert headers["Cache-Control"] == "max-age=60, public" and "Content-Encoding" not in headers
+        assert body == (ROOT / "static" / "css" / "app.css").read_bytes()
+    finally:
+        app.stop()
+    assert [line for line in app.log_path.read_text().splitlines() if "Warning" in line] == []
 
 
 @pytest.mark.realtime

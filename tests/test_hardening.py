@@ -182,6 +182,8 @@ def test_prefetch_releases_huge_delay_from_the_shell_is_one_line_and_exit_two(tm
     (["healthcheck", "--http", "--port", "99999"], "--port: not a port number"),
     (["serve", "--port", "99999"], "--port: not a port number"),  # uvicorn listened on another port
     (["serve", "--host", "no.such.host.invalid"], "--host: cannot resolve"),  # after starting the worker
+    # never migrated: "no such table: prefetch_run" from the worker's start, a traceback
+    (["serve"], "The database has unapplied migrations: run `python manage.py migrate` first."),
     (["import_config", "--no-such-option", "x.json"], "unrecognized arguments"),
 ])
 def test_bad_input_to_the_site_commands_is_one_line_and_exit_two(tmp_path, args, message):

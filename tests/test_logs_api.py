@@ -1,12 +1,14 @@
 """Per-run log files (redacted, bounded), their list (paged by limit/offset in the API, by page on
 the Logs page) and the log viewer API (paging, tail, search, download, delete, no path traversal)."""
 
+import logging
 import os
 import re
 import time
 from pathlib import Path
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from prefetch import run_logs
@@ -69,7 +71,7 @@ def test_no_file_when_logging_is_off(log_dir, peer):
     assert not list(log_dir.glob("*.txt")) if log_dir.exists() else True
 
 
-def test_list_newest_first_view_paging_tail_search_download_delete(user_client, log_dir):
+def test_list_newest_first_view_paging_tail_search_delete(user_client, log_dir):
     old = write_log(log_dir, "streams_prefetcher_logs_2026-01-01_00-00-00_run1.txt", 1200)
     new = write_log(log_dir, "streams_prefetcher_logs_2026-01-02_00-00-00_run2.txt", 5)
     os.utime(old, (time.time() - 3600, time.time() - 3600))
@@ -85,15 +87,33 @@ def test_list_newest_first_view_paging_tail_search_download_delete(user_client, 
     assert [line["n"] for line in tail["lines"]] == [1198, 1199, 1200] and tail["content"].endswith("line 1200 needle")
     found = user_client.get(f"/api/logs/{old.name}?q=NEEDLE&limit=1000").json()
     assert found["total_lines"] == 120 and all("needle" in line["text"] for line in found["lines"])
-    download = user_client.get(f"/api/logs/{old.name}?download=1")
-    assert download.status_code == 200 and "attachment" in download["Content-Disposition"]
-    assert b"".join(download.streaming_content) == old.read_bytes()
 
     assert user_client.delete(f"/api/logs/{new.name}").json()["success"] is True
     assert not new.exists()
     assert user_client.delete(f"/api/logs/{new.name}").status_code == 404
     assert user_client.delete("/api/logs").json()["deleted"] == 1
     assert not old.exists() and (log_dir / "unrelated.txt").exists()  # only our own files
+
+
+def test_a_download_is_the_file_as_asked_streamed_by_the_asgi_server(user_client, log_dir, asgi_server, recwarn,
+                                                                       caplog):
+    """Through uvicorn, as deployed: read a chunk at a time by an async iterator (Django warns about a
+    sync one, and reads it whole into memory first); a run appending meanwhile adds nothing past the
+    announced length."""
+    path = write_log(log_dir, "streams_prefetcher_logs_2026-01-01_00-00-00_run1.txt", 400_000)  # 7 MB: many chunks
+    asked = path.read_bytes()
+    cookies = {"sessionid": user_client.cookies["sessionid"].value}
+    with requests.get(f"{asgi_server.url}/api/logs/{path.name}?download=1", cookies=cookies, stream=True,
+                      timeout=30) as download:
+        assert download.status_code == 200
+        assert download.headers["Content-Disposition"] == f'attachment; filename="{path.name}"'
+        assert download.headers["Content-Type"] == "text/plain; charset=utf-8"
+        assert int(download.headers["Content-Length"]) == len(asked)
+        with path.open("a") as log:  # while the server is still sending: it pauses once the socket is full
+            log.write("written after the download started\n")
+        assert download.raw.read() == asked
+    assert [str(w.message) for w in recwarn] == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 @pytest.mark.parametrize("name", [

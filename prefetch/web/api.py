@@ -11,8 +11,9 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
-from django.http import FileResponse, JsonResponse, StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -326,6 +327,7 @@ class RecordInvalidateView(APIView):
 
 # --- log files ------------------------------------------------------------------------------------------
 LOG_PAGE_MAX_LINES = 5000
+LOG_DOWNLOAD_CHUNK_BYTES = 256 * 1024
 
 
 class LogPageQuery(serializers.Serializer):
@@ -333,6 +335,26 @@ class LogPageQuery(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=LOG_PAGE_MAX_LINES, default=500)
     tail = serializers.IntegerField(min_value=0, max_value=LOG_PAGE_MAX_LINES, default=0)
     download = serializers.BooleanField(default=False)  # the whole file, as an attachment
+
+
+def _log_download(path) -> StreamingHttpResponse:
+    """The file as an attachment, as long as it is now (a run still writing to it adds nothing past
+    the length announced). An async iterator reads it a chunk at a time on a worker thread as the
+    server sends it: under ASGI Django reads a sync one (a FileResponse's) whole into memory first,
+    and a log may reach run_logs.MAX_FILE_BYTES."""
+    size = path.stat().st_size
+
+    async def chunks():
+        with await asyncio.to_thread(path.open, "rb") as handle:
+            left = size
+            while left > 0 and (chunk := await asyncio.to_thread(handle.read, min(left, LOG_DOWNLOAD_CHUNK_BYTES))):
+                left -= len(chunk)
+                yield chunk
+
+    response = StreamingHttpResponse(chunks(), content_type="text/plain; charset=utf-8")
+    response["Content-Length"] = size
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=path.name)
+    return response
 
 
 # The files on disk, paged like the other lists: DRF pages a list as it pages a queryset.
@@ -370,7 +392,7 @@ class LogFileView(APIView):
         if not path.is_file():
             return refused("Log file not found", status.HTTP_404_NOT_FOUND)
         if params["download"]:
-            return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="text/plain")
+            return _log_download(path)
         with path.open(encoding="utf-8", errors="replace") as handle:
             lines = [line.rstrip("\n") for line in handle]
         numbered = list(enumerate(lines, start=1))

@@ -9,8 +9,10 @@ import logging
 
 import uvicorn
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
 
-from prefetcher_site.management.bad_input import OneLineUsageCommand, port_number, resolvable_host
+from prefetcher_site.management.bad_input import OneLineUsageCommand, bad_input, port_number, resolvable_host
 
 logger = logging.getLogger("prefetch.serve")
 EMBEDDED_WORKER = "embedded@localhost"
@@ -25,6 +27,8 @@ class Command(OneLineUsageCommand):
         parser.add_argument("--port", type=port_number, default=settings.PORT)
 
     def handle(self, *args, host, port, **options):
+        if unapplied_migrations():
+            raise bad_input("The database has unapplied migrations: run `python manage.py migrate` first.")
         background = start_embedded_worker_and_beat() if settings.EMBEDDED else []
         logger.info("Streams Prefetcher on http://%s:%d (%s mode)", host, port,
                     "embedded" if settings.EMBEDDED else "web-only")
@@ -41,6 +45,13 @@ class Command(OneLineUsageCommand):
         finally:
             for service in background:
                 service.stop()
+
+
+def unapplied_migrations() -> bool:
+    """What `migrate --check` looks at: migrations of the code that the database has not applied
+    (all of them on a new database). Checked before the worker starts: it reads the runs' table."""
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
 def start_embedded_worker_and_beat() -> list:
