@@ -195,6 +195,24 @@ def test_bad_input_to_the_site_commands_is_one_line_and_exit_two(tmp_path, args,
     assert message in text and "\n" not in text and "Traceback" not in text, text[-500:]
 
 
+def test_serve_with_the_database_down_is_one_line_naming_it_and_never_the_password(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.worker_process import free_port
+
+    url = f"postgres://prefetcher:s3cret-word@127.0.0.1:{free_port()}/prefetcher"  # nothing listens there
+    done = subprocess.run([sys.executable, "manage.py", "serve"], cwd=Path(__file__).resolve().parent.parent,
+                          env={**os.environ, "DATA_DIR": str(tmp_path), "DATABASE_URL": url},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr[-500:]
+    text = done.stderr.strip()
+    assert text.startswith("CommandError: Cannot reach the database (") and "DATABASE_URL" in text, text[-500:]
+    assert "\n" not in text and "Traceback" not in text and "s3cret-word" not in text, text[-500:]
+
+
 # --- NUL characters (PostgreSQL text and jsonb cannot hold them) --------------------------------------
 @pytest.mark.parametrize("body", [
     {"fallback_meta_url": "http://a/\u0000m.json"},

@@ -9,7 +9,7 @@ import logging
 
 import uvicorn
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.db.migrations.executor import MigrationExecutor
 
 from prefetcher_site.management.bad_input import OneLineUsageCommand, bad_input, port_number, resolvable_host
@@ -27,7 +27,12 @@ class Command(OneLineUsageCommand):
         parser.add_argument("--port", type=port_number, default=settings.PORT)
 
     def handle(self, *args, host, port, **options):
-        if unapplied_migrations():
+        try:
+            behind = unapplied_migrations()
+        except OperationalError as error:  # the message names host and port, never the password
+            raise bad_input(f"Cannot reach the database ({str(error).strip().splitlines()[0]}): "
+                            "check DATABASE_URL and that the server is running.") from error
+        if behind:
             raise bad_input("The database has unapplied migrations: run `python manage.py migrate` first.")
         background = start_embedded_worker_and_beat() if settings.EMBEDDED else []
         logger.info("Streams Prefetcher on http://%s:%d (%s mode)", host, port,
