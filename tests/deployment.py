@@ -23,10 +23,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.helpers import wait_until
+from tests.helpers import ROOT, wait_until
 from tests.worker_process import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILES = {"postgres": "docker-compose.yml", "sqlite": "docker-compose.sqlite.yml"}
 POSTGRES_HOST = "127.0.0.1"
 POSTGRES_PORT = 5432

@@ -4,9 +4,12 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, tzinfo
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from addons.client import fetch_manifest_sync
 from prefetch.engine.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
+
+ROOT = Path(__file__).resolve().parent.parent  # the project: manage.py, the compose files, docs/
 
 # Fast, unlimited, never-cached: what most engine tests want unless they say otherwise.
 OPEN_SETTINGS = dict(

@@ -33,13 +33,13 @@ if ! pg_isready -h 127.0.0.1 -q 2>/dev/null; then
   for _ in $(seq 50); do pg_isready -h 127.0.0.1 -q && break; sleep 0.2; done
 fi
 
-# The image test (tests/test_image.py) needs a Docker engine; engine.sh installs and starts one
+# The image test (tests/site/test_image.py) needs a Docker engine; engine.sh installs and starts one
 # (as root, idempotent; in a session of its own, so a Ctrl-C of the suite leaves the engine up).
 # Without it the test is skipped with the reason: never a failure here.
 engine="${SHARED_DIR:-../shared}/docker/engine.sh"
 if [ -x "$engine" ]; then
   log "Docker engine for the image test ($engine)"
-  setsid -w "$engine" >/dev/null || log "no Docker engine: tests/test_image.py will be skipped"
+  setsid -w "$engine" >/dev/null || log "no Docker engine: tests/site/test_image.py will be skipped"
 fi
 
 DATA_DIR=$(mktemp -d)
@@ -57,13 +57,13 @@ log "lint (ruff)"
 postgres_log="$DATA_DIR/postgresql.log"
 DATA_DIR="$DATA_DIR/postgresql" DATABASE_URL="postgres://postgres@127.0.0.1:5432/prefetcher_$$" \
   "$PY" -m pytest -n "${TEST_PROCESSES_PG:-2}" --dist loadgroup --no-loadscope-reorder --durations=10 -m "not browser" \
-  tests/test_engine.py tests/test_cli.py tests/test_lifecycle.py \
-  tests/test_worker.py tests/test_ops.py tests/test_notifications.py tests/test_config_transfer.py \
-  tests/test_hostile_addons.py tests/test_bad_input.py tests/test_config_writers.py tests/test_accounting.py \
-  tests/test_hardening.py tests/test_follow.py tests/test_addon_health.py tests/test_value_first.py tests/test_scheduling.py \
-  tests/test_api_fuzz.py::test_huge_integers_are_a_400_naming_the_parameter \
-  tests/test_api_fuzz.py::test_bodies_nested_too_deep_are_a_400_naming_the_field \
-  tests/test_api_fuzz.py::test_nul_lone_surrogates_and_huge_floats_are_never_a_server_error "$@" >"$postgres_log" 2>&1 &
+  tests/engine/test_engine.py tests/site/test_cli.py tests/runs/test_lifecycle.py \
+  tests/runs/test_worker.py tests/site/test_ops.py tests/runs/test_notifications.py tests/site/test_config_transfer.py \
+  tests/addons/test_hostile_addons.py tests/web/test_bad_input.py tests/web/test_config_writers.py tests/engine/test_accounting.py \
+  tests/web/test_hardening.py tests/follow/test_follow.py tests/addons/test_addon_health.py tests/web/test_value_first.py tests/schedules/test_scheduling.py \
+  tests/web/test_api_fuzz.py::test_huge_integers_are_a_400_naming_the_parameter \
+  tests/web/test_api_fuzz.py::test_bodies_nested_too_deep_are_a_400_naming_the_field \
+  tests/web/test_api_fuzz.py::test_nul_lone_surrogates_and_huge_floats_are_never_a_server_error "$@" >"$postgres_log" 2>&1 &
 postgres_pass=$!
 
 log "test suite on SQLite (the PostgreSQL pass runs alongside; its output follows)"

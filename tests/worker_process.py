@@ -23,9 +23,7 @@ from urllib.parse import quote
 import kombu.pools
 from django.db import connection
 
-from tests.helpers import wait_until
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, wait_until
 
 
 def free_port() -> int:

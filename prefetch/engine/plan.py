@@ -31,7 +31,7 @@ def compile_stream_regex(pattern: str) -> re2._Regexp:
 @dataclass
 class EngineSettings:
     """Engine parameters, derived from `PrefetchSettings` (the one definition): same names and
-    defaults, checked by tests/test_one_source.py. Plain data, so that the engine needs no Django."""
+    defaults, checked by tests/engine/test_one_source.py. Plain data, so that the engine needs no Django."""
 
     movies_global_limit: int = -1
     series_global_limit: int = -1

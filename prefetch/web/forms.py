@@ -16,7 +16,7 @@ def limit(**kw):
 
 
 # (title, description, fields): how the Settings page arranges the model's fields (the form has every
-# one of them; tests/test_one_source.py checks each is placed in exactly one group).
+# one of them; tests/engine/test_one_source.py checks each is placed in exactly one group).
 GROUPS = [
     ("Limits", "How much one run prefetches. Unlimited = no cap.", [
         "movies_global_limit", "series_global_limit", "movies_per_catalog", "series_per_catalog",

@@ -11,9 +11,9 @@ from prefetch.models import PeriodicWork, RunStatus, RunTrigger
 from prefetch.runs.execute import execute_run
 from prefetch.runs.lifecycle import create_run
 from prefetch.tasks import probe_addon_health
-from tests.test_lifecycle import configure
-from tests.test_notifications import Receiver
-from tests.test_ops import samples
+from tests.runs.test_lifecycle import configure
+from tests.runs.test_notifications import Receiver
+from tests.site.test_ops import samples
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SECRET = "SuperSecretDebridKey"

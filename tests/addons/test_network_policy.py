@@ -20,7 +20,7 @@ from addons.retry import RetryPolicy
 from addons.services import client_limits
 from prefetch.models import PrefetchSettings
 from tests.helpers import json_addon, local_server
-from tests.test_config_pages import settings_post_data
+from tests.web.test_config_pages import settings_post_data
 
 MANIFEST = {"id": "local", "name": "Local", "version": "1.0.0", "types": ["movie"], "resources": ["stream"], "catalogs": []}
 LOOPBACK_SPELLINGS = ["0x7f.1", "2130706433", "127.1", "0177.0.0.1", "[::ffff:127.0.0.1]"]

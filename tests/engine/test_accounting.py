@@ -174,7 +174,7 @@ class NotFoundManifest(BaseHTTPRequestHandler):
 
 
 def test_an_unreachable_fallback_meta_addon_is_tried_once_and_named(peer, caplog):
-    from tests.test_engine import _without_meta
+    from tests.engine.test_engine import _without_meta
 
     with local_server(NotFoundManifest) as base, caplog.at_level(logging.INFO, logger="prefetch"):
         fallback = f"{base}/cfg-secret/manifest.json"

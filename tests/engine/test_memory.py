@@ -6,9 +6,9 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
+
 PEAK_LIMIT_MB = 250  # the same run against the default peer peaks at 100 MB; it took 274 MB here before
 
 

@@ -16,8 +16,7 @@ import pytest
 from django.core.management import call_command
 
 from prefetch.runs.execute import database_engine
-from tests.helpers import addon, local_server, plan, send_json, wait_until
-from tests.test_cli import ROOT
+from tests.helpers import ROOT, addon, local_server, plan, send_json, wait_until
 
 # A whole walk of a few seconds: movies, series with episodes, mixed and dual catalogs.
 WALK = {"PEER_MOVIES": 60, "PEER_NEW_MOVIES": 30, "PEER_SERIES": 10, "PEER_MAX_SEASONS": 2, "PEER_MAX_EPISODES": 5,

@@ -4,7 +4,6 @@ polled until connected, reading the accounts into the targets list, and the hit 
 
 import os
 import re
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -13,8 +12,9 @@ from playwright.sync_api import expect
 from prefetch.follow.models import Play, Viewer
 from prefetch.follow.services import default_viewer
 from tests.browser import assert_fits, looks, off_the_browser_thread
-from tests.test_follow import SCENARIO
-from tests.test_lifecycle import configure
+from tests.follow.test_follow import SCENARIO
+from tests.helpers import ROOT
+from tests.runs.test_lifecycle import configure
 from tests.watch_standin import CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -74,5 +74,5 @@ def test_follow_page_connects_both_accounts_and_lists_what_is_kept_warm(signed_i
         page.set_viewport_size({"width": 1280, "height": 900})
         page.evaluate("localStorage.setItem('theme', 'dark')")
         page.goto("/follow/")
-        page.screenshot(path=str(Path(__file__).resolve().parent.parent / "docs/screenshots/follow.png"),
+        page.screenshot(path=str(ROOT / "docs/screenshots/follow.png"),
                         full_page=True)

@@ -15,7 +15,7 @@ from prefetch.runs.execute import execute_run
 from prefetch.runs.lifecycle import create_run
 from prefetch.tasks import warm_releases
 from tests.helpers import wait_until
-from tests.test_lifecycle import configure
+from tests.runs.test_lifecycle import configure
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,7 +14,7 @@ from prefetch.runs.execute import execute_run
 from prefetch.tasks import scheduled_run
 from schedules import services
 from schedules.models import Schedule
-from tests.test_lifecycle import configure
+from tests.runs.test_lifecycle import configure
 
 pytestmark = pytest.mark.django_db(transaction=True)
 NIGHT = {"time": "03:00", "days": [0, 1, 2, 3, 4, 5, 6]}

@@ -24,7 +24,7 @@ from schedules.liveness import last_heartbeat, scheduler_status
 from schedules.models import DUPLICATE_SCHEDULE, NO_RHYTHM, TOO_OFTEN, Schedule, SchedulerHeartbeat
 from schedules.scheduler import Scheduler
 from tests.helpers import cron_weekday, next_whole_minute, wait_until
-from tests.test_worker import configure, finished
+from tests.runs.test_worker import configure, finished
 from tests.worker_process import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

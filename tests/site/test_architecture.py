@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
+
 # Each app may import the ones after it, never those before it.
 LAYERS = ["prefetcher_site", "schedules", "prefetch", "addons"]
 

@@ -6,15 +6,12 @@ import subprocess
 import sys
 from collections import Counter
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
 from prefetch.models import Run
-from tests.helpers import json_addon
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, json_addon
 
 
 def run_cli(*args, data_dir):
@@ -62,7 +59,7 @@ def test_json_summary_on_stdout_and_exit_zero(peer, tmp_path):
         (["--delay", "soon"], "--delay"),
         (["--timeout", "-1"], "--timeout"),
         (["--movies-global-limit", "-5"], "--movies-global-limit"),
-        # past their upper bound (tests/test_hardening.py has the bounds' other writers)
+        # past their upper bound (tests/web/test_hardening.py has the bounds' other writers)
         (["--delay", "2d"], "--delay"),
         (["--delay", "1" + "0" * 400], "--delay"),
         (["--timeout", "1e308"], "--timeout"),

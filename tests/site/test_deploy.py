@@ -7,13 +7,12 @@ import re
 import secrets
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from tests.deployment import compose_cli
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = {
     "postgres": ["docker-compose.yml"],
     "sqlite": ["docker-compose.sqlite.yml"],

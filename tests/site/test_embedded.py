@@ -14,9 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.deployment import EmbeddedApp
-from tests.helpers import cron_weekday, next_whole_minute, wait_until
+from tests.helpers import ROOT, cron_weekday, next_whole_minute, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
 TZ = "Europe/Berlin"  # not UTC: a schedule's HH:MM is in the server's zone
 
 

@@ -11,7 +11,7 @@ from prefetch.models import PrefetchSettings, RunTrigger
 from prefetch.runs.execute import execute_run
 from prefetch.runs.lifecycle import create_run
 from tests.browser import assert_fits, looks, off_the_browser_thread
-from tests.test_config_browser import add_addon
+from tests.web.test_config_browser import add_addon
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

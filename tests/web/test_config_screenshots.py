@@ -1,20 +1,20 @@
 """Screenshots of the pages for the README.
 
-    SCREENSHOTS=1 DATA_DIR=$(mktemp -d) .venv/bin/python -m pytest tests/test_config_screenshots.py
+    SCREENSHOTS=1 DATA_DIR=$(mktemp -d) .venv/bin/python -m pytest tests/web/test_config_screenshots.py
 
 writes docs/screenshots/*.png (skipped otherwise, so the suite does not rewrite tracked files)."""
 
 import os
 from datetime import time
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from prefetch.models import Run, RunStatus
 from tests.browser import off_the_browser_thread
-from tests.test_live_browser import embedded_worker  # noqa: F401 (a fixture)
-from tests.test_live_consumer import configure
+from tests.helpers import ROOT
+from tests.web.test_live_browser import embedded_worker  # noqa: F401 (a fixture)
+from tests.web.test_live_consumer import configure
 
 pytestmark = [
     pytest.mark.browser,
@@ -22,7 +22,7 @@ pytestmark = [
     pytest.mark.skipif(not os.environ.get("SCREENSHOTS"), reason="set SCREENSHOTS=1 to refresh docs/screenshots"),
 ]
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+OUT = ROOT / "docs" / "screenshots"
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 

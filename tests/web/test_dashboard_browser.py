@@ -17,8 +17,8 @@ from prefetch.runs.execute import execute_run
 from prefetch.runs.lifecycle import create_run
 from schedules.services import create_schedule
 from tests.browser import assert_fits, looks, off_the_browser_thread
-from tests.test_config_browser import add_addon
-from tests.test_live_consumer import configure
+from tests.web.test_config_browser import add_addon
+from tests.web.test_live_consumer import configure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

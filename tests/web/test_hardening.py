@@ -102,7 +102,7 @@ def test_import_config_refuses_values_past_a_bound_naming_the_field(tmp_path, fi
 
 def test_the_settings_page_refuses_a_delay_past_a_day_and_keeps_the_saved_one(client, owner):
     from prefetch.models import PrefetchSettings
-    from tests.test_config_pages import settings_post_data
+    from tests.web.test_config_pages import settings_post_data
 
     client.force_login(owner)
     data = settings_post_data(delay_s_value="172800", delay_s_unit="s", request_timeout_s_value="90000", request_timeout_s_unit="s")
@@ -145,12 +145,12 @@ def _manage(*args, data_dir):
     import os
     import subprocess
     import sys
-    from pathlib import Path
+
+    from tests.helpers import ROOT
 
     env = {**os.environ, "DATA_DIR": str(data_dir)}
     env.pop("DATABASE_URL", None)
-    root = Path(__file__).resolve().parent.parent
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=root, env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
 
 
@@ -199,12 +199,12 @@ def test_serve_with_the_database_down_is_one_line_naming_it_and_never_the_passwo
     import os
     import subprocess
     import sys
-    from pathlib import Path
 
+    from tests.helpers import ROOT
     from tests.worker_process import free_port
 
     url = f"postgres://prefetcher:s3cret-word@127.0.0.1:{free_port()}/prefetcher"  # nothing listens there
-    done = subprocess.run([sys.executable, "manage.py", "serve"], cwd=Path(__file__).resolve().parent.parent,
+    done = subprocess.run([sys.executable, "manage.py", "serve"], cwd=ROOT,
                           env={**os.environ, "DATA_DIR": str(tmp_path), "DATABASE_URL": url},
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr[-500:]

@@ -14,7 +14,7 @@ from prefetch.models import PrefetchRecord, Run, RunStatus
 from prefetch.runs.execute import execute_run
 from prefetch.runs.lifecycle import create_run
 from tests.helpers import insert_records
-from tests.test_live_consumer import configure
+from tests.web.test_live_consumer import configure
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

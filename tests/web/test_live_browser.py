@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from prefetch.models import Run, RunStatus
 from tests.browser import off_the_browser_thread
 from tests.helpers import wait_until
-from tests.test_live_consumer import configure
+from tests.web.test_live_consumer import configure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -18,7 +18,7 @@ from prefetch import progress
 from prefetch.models import Run, RunTrigger
 from prefetch.runs.execute import execute_run
 from prefetch.runs.lifecycle import create_run
-from tests.test_worker import configure as _configure_addon
+from tests.runs.test_worker import configure as _configure_addon
 
 
 def configure(peer, catalogs, **overrides):

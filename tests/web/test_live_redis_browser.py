@@ -11,8 +11,8 @@ from prefetch.models import Run
 from prefetcher_site.settings import redis_channel_layer
 from tests.browser import off_the_browser_thread
 from tests.helpers import wait_until
-from tests.test_live_browser import counter, ws_progress_messages
-from tests.test_live_consumer import configure
+from tests.web.test_live_browser import counter, ws_progress_messages
+from tests.web.test_live_consumer import configure
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

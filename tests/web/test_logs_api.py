@@ -15,7 +15,7 @@ from prefetch import run_logs
 from prefetch.models import PrefetchSettings, Run, UpcomingRelease
 from prefetch.runs.execute import execute_run
 from prefetch.runs.lifecycle import create_run
-from tests.test_live_consumer import configure
+from tests.web.test_live_consumer import configure
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SECRET = "Sup3rSecretDebridKey1234567890"
