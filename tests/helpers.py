@@ -41,6 +41,47 @@ def plan(addons: list[AddonSpec], catalogs: list[tuple[str, str]] | None = None,
     return RunPlan(addons, specs, EngineSettings(**{**OPEN_SETTINGS, **settings}))
 
 
+# What configure() saves under a test's own settings: a quick run that walks every item of the
+# catalogs, without waits, retries, Cinemeta or re-requests to verify (the model's defaults otherwise,
+# among them a cache validity of 7 days).
+QUICK_RUN = dict(
+    movies_global_limit=-1, series_global_limit=-1, movies_per_catalog=-1, series_per_catalog=-1,
+    items_per_mixed_catalog=-1, delay_s=0.0, max_execution_time_s=-1, request_timeout_s=10.0, retries=0,
+    fallback_meta_url="", verify_sample_size=0,
+)
+
+
+def configure(addon_url: str, catalogs: list[tuple[str, str]], **settings):
+    """The saved configuration, as the Addons and Catalogs pages would leave it: the addon at
+    `addon_url` in both roles, the (type, id) catalogs of its manifest in the order given, and
+    QUICK_RUN with `settings` over it. Returns the Addon."""
+    from django.utils import timezone
+
+    from addons.models import Addon, Catalog
+    from prefetch.models import PrefetchSettings
+
+    manifest = fetch_manifest_sync(addon_url)
+    addon = Addon(url=addon_url, role="both", position=0)
+    addon.apply_manifest(manifest, timezone.now())
+    addon.save()
+    for decl in manifest.catalogs():
+        if (decl.type, decl.id) in catalogs:
+            Catalog.objects.create(
+                addon=addon, content_type=decl.type, catalog_id=decl.id, name=decl.name,
+                position=catalogs.index((decl.type, decl.id)), extras=[extra.as_dict() for extra in decl.extras],
+            )
+    PrefetchSettings.objects.update_or_create(pk=1, defaults={**QUICK_RUN, **settings})
+    return addon
+
+
+def finished(run_id: int):
+    """The run once it has come to an end (FINISHED_STATUSES), else None."""
+    from prefetch.models import FINISHED_STATUSES, Run
+
+    run = Run.objects.get(pk=run_id)
+    return run if run.status in FINISHED_STATUSES else None
+
+
 def insert_records(count: int, *, addon_key: str = "filler", content_type: str = "movie",
                    video_id: str = "tt{:09d}", title: str = "", succeeded_at: datetime | None = None) -> None:
     """Insert `count` prefetch records quickly (raw batched INSERTs, not one ORM object each):

@@ -11,7 +11,7 @@ from prefetch.models import PeriodicWork, RunStatus, RunTrigger
 from prefetch.runs.execute import execute_run
 from prefetch.runs.lifecycle import create_run
 from prefetch.tasks import probe_addon_health
-from tests.runs.test_lifecycle import configure
+from tests.helpers import configure
 from tests.runs.test_notifications import Receiver
 from tests.site.test_ops import samples
 
@@ -81,7 +81,7 @@ def test_a_stopped_addon_is_down_at_the_next_probe_and_ok_when_back_notified_at_
 
 def test_a_run_failing_one_title_in_nine_makes_the_addon_degraded_and_a_clean_run_ok_again(make_peer, api):
     faulty = make_peer(PEER_FAIL_EVERY=9)  # HTTP 500 for about 11 % of the titles
-    configure(faulty.url, [("movie", "peer-new")], movies_per_catalog=45, retries=0, cache_validity_s=86400)
+    configure(faulty.url, [("movie", "peer-new")], movies_per_catalog=45, cache_validity_s=86400)
     run = execute_run(create_run(RunTrigger.MANUAL).pk)
     [report] = run.addons
     share = round(100 * report["failed"] / report["requests"])

@@ -26,8 +26,7 @@ from prefetch.follow.tasks import sync
 from prefetch.models import PrefetchRecord, Run, RunStatus, RunTrigger
 from prefetch.runs.execute import execute_run
 from tests.engine.test_engine import _without_meta
-from tests.helpers import addon, plan, wait_until
-from tests.runs.test_lifecycle import configure
+from tests.helpers import addon, configure, plan, wait_until
 from tests.watch_standin import CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)

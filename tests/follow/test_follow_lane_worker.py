@@ -13,7 +13,7 @@ from prefetch.follow.services import default_viewer
 from prefetch.models import Run, RunStatus
 from prefetch.runs.lifecycle import request_cancel, request_run
 from tests.follow.test_follow import aired_after
-from tests.runs.test_lifecycle import configure
+from tests.helpers import configure
 from tests.worker_process import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,7 +24,7 @@ PLAY_TO_WARM_S = 10.0
 def test_a_play_warms_the_next_episodes_within_10_s_while_a_catalog_run_is_active(
         make_peer, start_worker, redis_broker, celery_queue):
     peer = make_peer(PEER_STREAM_LATENCY_MS=150)  # the run's 250 movies take about 20 s at 2 in flight
-    configure(peer.url, [("movie", "peer-popular")], movies_per_catalog=-1, cache_validity_s=7 * 86400)
+    configure(peer.url, [("movie", "peer-popular")], cache_validity_s=7 * 86400)
     run_worker = start_worker()
     lane_worker = start_worker(queues=[f"{celery_queue}.follow"])
     run = request_run()

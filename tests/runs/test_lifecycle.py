@@ -9,32 +9,14 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from addons.client import fetch_manifest_sync
-from addons.models import Addon, Catalog
 from prefetch.engine import MAX_CONTROL_FAILURES
-from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus, RunTrigger
+from prefetch.models import PrefetchRecord, Run, RunStatus, RunTrigger
 from prefetch.runs.claim import recover_orphaned_runs
 from prefetch.runs.execute import RunControl, execute_run
 from prefetch.runs.lifecycle import RunRefused, create_run, request_cancel, request_pause, request_resume
-from tests.helpers import wait_until
+from tests.helpers import configure, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def configure(peer_url: str, catalogs: list[tuple[str, str]], **settings):
-    manifest = fetch_manifest_sync(peer_url)
-    addon = Addon(url=peer_url, role="both")
-    addon.apply_manifest(manifest, timezone.now())
-    addon.save()
-    for position, decl in enumerate(d for d in manifest.catalogs() if (d.type, d.id) in catalogs):
-        Catalog.objects.create(
-            addon=addon, content_type=decl.type, catalog_id=decl.id, name=decl.name,
-            extras=[e.as_dict() for e in decl.extras], position=catalogs.index((decl.type, decl.id)),
-        )
-    PrefetchSettings.objects.update_or_create(pk=1, defaults={
-        "delay_s": 0, "cache_validity_s": 0, "fallback_meta_url": "", "verify_sample_size": 0, **settings,
-    })
-    return addon
 
 
 def execute_in_thread(run_id: int, **options) -> threading.Thread:
@@ -89,7 +71,7 @@ def test_a_run_executes_once_even_if_delivered_twice(peer):
 
 def test_pause_resume_and_cancel_through_the_run_row(make_peer):
     slow = make_peer(PEER_STREAM_LATENCY_MS=40, PEER_DUAL=50)
-    configure(slow.url, [("movie", "peer-dual")], concurrency=1, movies_per_catalog=-1)
+    configure(slow.url, [("movie", "peer-dual")], concurrency=1)
     run = create_run(RunTrigger.MANUAL)
     thread = execute_in_thread(run.pk)
     wait_until(lambda: len(slow.requests("stream")) >= 2, message="streams")
@@ -169,7 +151,7 @@ def test_cancelling_a_queued_run_ends_it_at_once_and_no_worker_starts_it_later(p
 def test_the_worker_refreshes_the_heartbeat_while_it_runs(make_peer, settings):
     settings.RUN_HEARTBEAT_S = 0.2
     slow = make_peer(PEER_STREAM_LATENCY_MS=40, PEER_DUAL=40)
-    configure(slow.url, [("movie", "peer-dual")], concurrency=1, movies_per_catalog=-1)
+    configure(slow.url, [("movie", "peer-dual")], concurrency=1)
     run = create_run(RunTrigger.MANUAL)
     thread = execute_in_thread(run.pk, worker="w1@host")
     first = wait_until(lambda: Run.objects.get(pk=run.pk).heartbeat_at, message="the claim's heartbeat")
@@ -183,7 +165,8 @@ def test_a_run_taken_over_stops_on_the_old_worker_and_resumes_without_repeating_
     """In process: the takeover the reaper does when a worker is presumed dead, then the resume."""
     settings.RUN_STALE_AFTER_S = 60
     slow = make_peer(PEER_STREAM_LATENCY_MS=30, PEER_DUAL=60)
-    configure(slow.url, [("movie", "peer-dual")], concurrency=2, movies_per_catalog=-1)
+    # Validity 0: no record spares a request, so what is not asked again was spared by the resume.
+    configure(slow.url, [("movie", "peer-dual")], concurrency=2, cache_validity_s=0)
     run = create_run(RunTrigger.MANUAL)
     old = execute_in_thread(run.pk, worker="w1@host")
     wait_until(lambda: PrefetchRecord.objects.count() >= 10, message="records of the first attempt")
@@ -214,7 +197,7 @@ def test_a_run_survives_its_database_connections_being_cut(make_peer):
     if connection.vendor != "postgresql":
         pytest.skip("cutting server-side connections needs PostgreSQL")
     slow = make_peer(PEER_STREAM_LATENCY_MS=20, PEER_DUAL=80)
-    configure(slow.url, [("movie", "peer-dual")], concurrency=2, movies_per_catalog=-1)
+    configure(slow.url, [("movie", "peer-dual")], concurrency=2)
     run = create_run(RunTrigger.MANUAL)
     thread = execute_in_thread(run.pk)
     wait_until(lambda: PrefetchRecord.objects.count() >= 10, message="the first records")
@@ -256,7 +239,7 @@ def test_a_database_outage_mid_run_loses_no_answer_and_the_run_completes(make_pe
     if connection.vendor != "postgresql":
         pytest.skip("refusing connections to one database needs PostgreSQL")
     slow = make_peer(PEER_STREAM_LATENCY_MS=30, PEER_DUAL=100)  # one page
-    configure(slow.url, [("movie", "peer-dual")], concurrency=2, movies_per_catalog=-1)
+    configure(slow.url, [("movie", "peer-dual")], concurrency=2)
     run = create_run(RunTrigger.MANUAL)
     thread = execute_in_thread(run.pk)
     wait_until(lambda: PrefetchRecord.objects.count() >= 20, message="the first records")
@@ -312,7 +295,7 @@ def failing_control(monkeypatch, fails) -> Counter:
 
 def test_a_run_whose_cancel_check_keeps_failing_stops_with_the_reason(make_peer, monkeypatch):
     slow = make_peer(PEER_STREAM_LATENCY_MS=50, PEER_DUAL=100)  # 5 s of requests at concurrency 1
-    configure(slow.url, [("movie", "peer-dual")], concurrency=1, movies_per_catalog=-1)
+    configure(slow.url, [("movie", "peer-dual")], concurrency=1)
     calls = failing_control(monkeypatch, lambda call: True)
     run = execute_run(create_run(RunTrigger.MANUAL).pk, engine_options={"control_interval_s": 0.02})
     assert run.status == RunStatus.FAILED and run.stop_reason == "cancel and pause checks failing"
@@ -324,7 +307,7 @@ def test_a_run_whose_cancel_check_keeps_failing_stops_with_the_reason(make_peer,
 
 def test_cancel_check_failures_that_are_not_in_a_row_do_not_stop_the_run(make_peer, monkeypatch):
     slow = make_peer(PEER_STREAM_LATENCY_MS=30, PEER_DUAL=60)
-    configure(slow.url, [("movie", "peer-dual")], concurrency=1, movies_per_catalog=-1)
+    configure(slow.url, [("movie", "peer-dual")], concurrency=1)
     calls = failing_control(monkeypatch, lambda call: call % 4 != 0)  # three of every four fail
     run = execute_run(create_run(RunTrigger.MANUAL).pk, engine_options={"control_interval_s": 0.02})
     assert run.status == RunStatus.COMPLETED and run.statistics["movies_prefetched"] == 60

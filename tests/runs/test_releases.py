@@ -14,8 +14,7 @@ from prefetch.models import PrefetchSettings, Run, RunStatus, RunTrigger, Upcomi
 from prefetch.runs.execute import execute_run
 from prefetch.runs.lifecycle import create_run
 from prefetch.tasks import warm_releases
-from tests.helpers import wait_until
-from tests.runs.test_lifecycle import configure
+from tests.helpers import configure, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,7 +29,7 @@ def release_pass(*args) -> dict:
 
 def test_announced_episodes_are_warmed_once_they_are_out(make_peer, client, django_user_model):
     soon = make_peer(PEER_SOON_RELEASE_S=20)
-    configure(soon.url, [("series", "peer-series")], series_per_catalog=-1, cache_validity_s=7 * 86400,
+    configure(soon.url, [("series", "peer-series")], cache_validity_s=7 * 86400,
               release_delay_s=3600)
     normal = execute_run(create_run(RunTrigger.MANUAL).pk)
     assert normal.status == RunStatus.COMPLETED

@@ -5,37 +5,13 @@ from collections import Counter
 
 import pytest
 from django.db.models import Count
-from django.utils import timezone
 
-from addons.client import fetch_manifest_sync
-from addons.models import Addon, Catalog
-from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus
+from prefetch.models import PrefetchRecord, Run, RunStatus
 from prefetch.runs.lifecycle import request_run
+from tests.helpers import configure, finished
 from tests.worker_process import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-SEVEN_DAYS = 7 * 86400
-
-
-def configure(peer, catalogs: list[tuple[str, str]], **settings) -> Addon:
-    """The saved configuration, as the Addons page would leave it: one addon, these catalogs."""
-    manifest = fetch_manifest_sync(peer.url)
-    addon = Addon(url=peer.url, role="both", position=0)
-    addon.apply_manifest(manifest, timezone.now())
-    addon.save()
-    for position, decl in enumerate(d for d in manifest.catalogs() if (d.type, d.id) in catalogs):
-        Catalog.objects.create(
-            addon=addon, content_type=decl.type, catalog_id=decl.id, name=decl.name, position=position,
-            extras=[extra.as_dict() for extra in decl.extras],
-        )
-    PrefetchSettings.objects.update_or_create(pk=1, defaults=dict(
-        movies_global_limit=-1, series_global_limit=-1, movies_per_catalog=-1, series_per_catalog=-1,
-        items_per_mixed_catalog=-1, delay_s=0.0, cache_validity_s=SEVEN_DAYS, max_execution_time_s=-1,
-        request_timeout_s=10.0, retries=0, concurrency=2, fallback_meta_url="", verify_sample_size=0, **settings,
-    ))
-    return addon
-
 
 def expected_streams(peer, catalogs) -> Counter:
     """The stream requests a full walk of these movie catalogs makes (the peer's own list)."""
@@ -60,11 +36,6 @@ def run_status(run_id: int) -> str:
     return Run.objects.values_list("status", flat=True).get(pk=run_id)
 
 
-def finished(run_id: int):
-    run = Run.objects.get(pk=run_id)
-    return run if run.status in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.ABORTED) else None
-
-
 def record_keys() -> set:
     return set(PrefetchRecord.objects.values_list("content_type", "video_id"))
 
@@ -80,7 +51,7 @@ def assert_no_duplicate_records():
 def test_requested_run_is_executed_end_to_end_by_a_worker(peer, start_worker, redis_broker):
     peer.reset()
     catalogs = [("movie", "peer-new")]
-    configure(peer, catalogs)
+    configure(peer.url, catalogs)
     worker = start_worker()
 
     run = request_run()
@@ -103,7 +74,7 @@ def start_slow_run(peer, start_worker, workers: int = 1, **worker_env):
     """150 movies at the peer's latency, two at a time, on `workers` workers. Returns the run, the
     worker that claimed it, the others, and the streams the run must request."""
     catalogs = [("movie", "peer-new")]
-    configure(peer, catalogs)
+    configure(peer.url, catalogs)
     expected = expected_streams(peer, catalogs)
     peer.reset()
     started = [start_worker(**worker_env) for _ in range(workers)]
@@ -218,7 +189,7 @@ def test_redis_restart_mid_run_loses_no_finished_work(make_peer, start_worker, p
 
     peer = make_peer(PEER_STREAM_LATENCY_MS=40)
     catalogs = [("movie", "peer-new")]
-    configure(peer, catalogs)
+    configure(peer.url, catalogs)
     expected = expected_streams(peer, catalogs)
     peer.reset()
 

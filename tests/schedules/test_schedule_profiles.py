@@ -14,7 +14,7 @@ from prefetch.runs.execute import execute_run
 from prefetch.tasks import scheduled_run
 from schedules import services
 from schedules.models import Schedule
-from tests.runs.test_lifecycle import configure
+from tests.helpers import configure
 
 pytestmark = pytest.mark.django_db(transaction=True)
 NIGHT = {"time": "03:00", "days": [0, 1, 2, 3, 4, 5, 6]}
@@ -91,7 +91,7 @@ def test_a_scheduled_run_uses_its_profile_and_records_it(peer, client, django_us
 
 def test_new_episodes_only_warms_episodes_released_since_the_schedules_last_successful_run(make_peer):
     peer = make_peer(PEER_SERIES=20)
-    configure(peer.url, [("series", "peer-series")], series_per_catalog=-1)
+    configure(peer.url, [("series", "peer-series")])
     schedule = services.create_schedule(time=datetime(2026, 1, 1, 5).time(), days=[2], new_episodes_only=True)
     since = datetime(2015, 1, 1, tzinfo=timezone.utc)  # the peer's episodes aired 1990-2022
     Run.objects.create(trigger=RunTrigger.SCHEDULE, status=RunStatus.COMPLETED, started_at=since,

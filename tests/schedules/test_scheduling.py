@@ -23,8 +23,7 @@ from schedules import services
 from schedules.liveness import last_heartbeat, scheduler_status
 from schedules.models import DUPLICATE_SCHEDULE, NO_RHYTHM, TOO_OFTEN, Schedule, SchedulerHeartbeat
 from schedules.scheduler import Scheduler
-from tests.helpers import cron_weekday, next_whole_minute, wait_until
-from tests.runs.test_worker import configure, finished
+from tests.helpers import configure, cron_weekday, finished, next_whole_minute, wait_until
 from tests.worker_process import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -262,7 +261,7 @@ def test_a_database_error_writing_the_heartbeat_never_stops_beat(celery_app, set
 def test_a_beat_process_fires_a_schedule_for_the_next_minute_and_a_worker_runs_it(
     peer, start_beat, start_worker, redis_broker
 ):
-    configure(peer, [("movie", "peer-dual")])
+    configure(peer.url, [("movie", "peer-dual")])
     beat = start_beat()
     worker = start_worker()
     wait_for(lambda: scheduler_status()["ok"], timeout=30, message="beat's first heartbeat", worker=beat)

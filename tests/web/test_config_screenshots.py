@@ -12,9 +12,8 @@ from playwright.sync_api import expect
 
 from prefetch.models import Run, RunStatus
 from tests.browser import off_the_browser_thread
-from tests.helpers import ROOT
+from tests.helpers import ROOT, configure
 from tests.web.test_live_browser import embedded_worker  # noqa: F401 (a fixture)
-from tests.web.test_live_consumer import configure
 
 pytestmark = [
     pytest.mark.browser,
@@ -66,7 +65,7 @@ def test_run_screenshots(signed_in_page, make_peer, embedded_worker):  # noqa: F
     # Every 9th stream request fails: a run that completes with failures, as a real flaky addon makes.
     # A first answer per video takes 150 ms more (a scraper's cold cache): the measured effect shows it.
     faulty = make_peer(PEER_STREAM_LATENCY_MS=20, PEER_COLD_STREAM_MS=150, PEER_FAIL_EVERY=9)
-    off_the_browser_thread(configure, faulty, [("movie", "peer-popular"), ("series", "peer-series"), ("movie", "peer-new")],
+    off_the_browser_thread(configure, faulty.url, [("movie", "peer-popular"), ("series", "peer-series"), ("movie", "peer-new")],
               movies_per_catalog=40, series_per_catalog=6, concurrency=8, concurrency_mode="adaptive", retries=0,
               verify_sample_size=10)
     page.goto("/")

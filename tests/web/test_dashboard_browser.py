@@ -17,8 +17,8 @@ from prefetch.runs.execute import execute_run
 from prefetch.runs.lifecycle import create_run
 from schedules.services import create_schedule
 from tests.browser import assert_fits, looks, off_the_browser_thread
+from tests.helpers import configure
 from tests.web.test_config_browser import add_addon
-from tests.web.test_live_consumer import configure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -62,7 +62,7 @@ def test_first_run_checklist_ticks_itself_off_and_run_now_links_to_the_fix(guard
 def test_idle_overview_after_real_runs(guarded_page, make_peer):
     page = guarded_page
     peer = make_peer(PEER_COLD_STREAM_MS=150)  # a first answer per video takes longer: a scraper's cold cache
-    off_the_browser_thread(configure, peer, [("movie", "peer-popular")], movies_global_limit=3, verify_sample_size=2)
+    off_the_browser_thread(configure, peer.url, [("movie", "peer-popular")], movies_global_limit=3, verify_sample_size=2)
     runs = [off_the_browser_thread(execute_run, create_run(RunTrigger.MANUAL).pk, worker="test-worker") for _ in range(2)]
     assert [run.status for run in runs] == [RunStatus.COMPLETED, RunStatus.COMPLETED]
     create_schedule(time=time(3, 30), days=[0, 1, 2, 3, 4, 5, 6])

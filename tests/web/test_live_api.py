@@ -13,8 +13,7 @@ from django.utils import timezone
 from prefetch.models import PrefetchRecord, Run, RunStatus
 from prefetch.runs.execute import execute_run
 from prefetch.runs.lifecycle import create_run
-from tests.helpers import insert_records
-from tests.web.test_live_consumer import configure
+from tests.helpers import configure, insert_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,7 +38,7 @@ def test_status_idle_then_run_refused_without_configuration(user_client):
 
 
 def test_run_pause_resume_cancel_through_the_api(user_client, peer):
-    configure(peer, [("movie", "peer-popular")])
+    configure(peer.url, [("movie", "peer-popular")])
     started = user_client.post("/api/job/run")
     assert started.status_code == 200 and started.json()["message"] == "Job started successfully"
     run = Run.objects.get()
@@ -64,14 +63,14 @@ def test_token_authenticated_runs_are_api_triggered(peer):
 
     user = get_user_model().objects.create_user("script", password="irrelevant-password-123")
     token = Token.objects.create(user=user)
-    configure(peer, [("movie", "peer-popular")])
+    configure(peer.url, [("movie", "peer-popular")])
     response = Client().post("/api/job/run", HTTP_AUTHORIZATION=f"Token {token.key}")
     assert response.status_code == 200
     assert Run.objects.get().trigger == "api"
 
 
 def test_a_finished_run_reports_statistics_output_and_history(user_client, peer):
-    configure(peer, [("movie", "peer-popular")], movies_per_catalog=5)
+    configure(peer.url, [("movie", "peer-popular")], movies_per_catalog=5)
     run = create_run("manual")
     execute_run(run.pk)
     status = user_client.get("/api/job/status").json()["status"]
@@ -183,7 +182,7 @@ def test_sse_stream_refuses_a_page_of_another_site_like_the_websocket(asgi_serve
 
 def test_sse_stream_carries_status_then_the_runs_messages(asgi_server, user_client, make_peer):
     peer = make_peer(PEER_STREAM_LATENCY_MS=10)
-    configure(peer, [("movie", "peer-popular")], movies_per_catalog=30, concurrency=1)
+    configure(peer.url, [("movie", "peer-popular")], movies_per_catalog=30, concurrency=1)
     unauthenticated = requests.get(f"{asgi_server.url}/api/events", timeout=5)
     assert unauthenticated.status_code == 401
     run = create_run("manual")

@@ -16,8 +16,7 @@ from playwright.sync_api import expect
 
 from prefetch.models import Run, RunStatus
 from tests.browser import off_the_browser_thread
-from tests.helpers import wait_until
-from tests.web.test_live_consumer import configure
+from tests.helpers import configure, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -57,7 +56,7 @@ def test_a_run_from_the_dashboard_live_reload_completion_history(signed_in_page,
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     peer = make_peer(PEER_STREAM_LATENCY_MS=40)
-    off_the_browser_thread(configure, peer, [("movie", "peer-popular"), ("movie", "peer-new")], movies_per_catalog=50, concurrency=1)
+    off_the_browser_thread(configure, peer.url, [("movie", "peer-popular"), ("movie", "peer-new")], movies_per_catalog=50, concurrency=1)
     page.goto("/")
     expect(page.locator("#screen-idle")).to_be_visible()
     expect(page.locator("#live-indicator")).to_have_attribute("data-state", "live")
@@ -117,7 +116,7 @@ def test_a_run_from_the_dashboard_live_reload_completion_history(signed_in_page,
 def test_cancel_from_the_page_takes_effect_within_two_seconds(signed_in_page, make_peer, embedded_worker):
     page = signed_in_page
     peer = make_peer(PEER_STREAM_LATENCY_MS=100)
-    off_the_browser_thread(configure, peer, [("movie", "peer-popular")], concurrency=1)
+    off_the_browser_thread(configure, peer.url, [("movie", "peer-popular")], concurrency=1)
     page.goto("/")
     page.click("#run-now")
     expect(page.locator("#screen-running")).to_be_visible(timeout=2000)
@@ -136,7 +135,7 @@ def test_cancel_from_the_page_takes_effect_within_two_seconds(signed_in_page, ma
 def test_pause_and_resume_from_the_page(signed_in_page, make_peer, embedded_worker):
     page = signed_in_page
     peer = make_peer(PEER_STREAM_LATENCY_MS=60)
-    off_the_browser_thread(configure, peer, [("movie", "peer-popular")], movies_per_catalog=40, concurrency=1)
+    off_the_browser_thread(configure, peer.url, [("movie", "peer-popular")], movies_per_catalog=40, concurrency=1)
     page.goto("/")
     page.click("#run-now")
     wait_until(lambda: counter(page, "Movies") > 0, timeout=5, message="the run to be under way")
@@ -160,7 +159,7 @@ def test_the_run_page_of_an_active_run_is_live_with_pause_and_cancel(signed_in_p
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     peer = make_peer(PEER_STREAM_LATENCY_MS=100)  # 250 movies, one at a time: about 25 s, cancelled long before
-    off_the_browser_thread(configure, peer, [("movie", "peer-popular")], movies_per_catalog=-1, concurrency=1)
+    off_the_browser_thread(configure, peer.url, [("movie", "peer-popular")], concurrency=1)
     page.goto("/")
     page.click("#run-now")
     expect(page.locator("#screen-running")).to_be_visible()
@@ -270,7 +269,7 @@ def test_a_run_completed_with_failures_is_shown_as_such_with_its_failed_records(
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     faulty = make_peer(PEER_FAIL_EVERY=6, PEER_DUAL=30)
-    off_the_browser_thread(configure, faulty, [("movie", "peer-dual")], movies_per_catalog=-1, concurrency=2, retries=0, delay_s=0)
+    off_the_browser_thread(configure, faulty.url, [("movie", "peer-dual")], concurrency=2)
     page.goto("/")
     page.click("#run-now")
     # The overview is on screen before the run too: wait for the run's own line on it.

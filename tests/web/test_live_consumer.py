@@ -18,16 +18,7 @@ from prefetch import progress
 from prefetch.models import Run, RunTrigger
 from prefetch.runs.execute import execute_run
 from prefetch.runs.lifecycle import create_run
-from tests.runs.test_worker import configure as _configure_addon
-
-
-def configure(peer, catalogs, **overrides):
-    """One addon (the peer) with these catalogs, then the settings a test needs."""
-    from prefetch.models import PrefetchSettings
-
-    addon = _configure_addon(peer, catalogs)
-    PrefetchSettings.objects.filter(pk=1).update(**overrides)
-    return addon
+from tests.helpers import configure
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://testserver")
@@ -88,7 +79,7 @@ async def test_the_sites_own_origin_and_trusted_origins_are_accepted(settings):
 
 async def test_a_signed_in_browser_receives_a_runs_messages_in_order(make_peer):
     peer = make_peer(PEER_STREAM_LATENCY_MS=15)
-    await sync_to_async(configure)(peer, [("movie", "peer-popular")], movies_per_catalog=60, concurrency=1)
+    await sync_to_async(configure)(peer.url, [("movie", "peer-popular")], movies_per_catalog=60, concurrency=1)
     cookie = await sync_to_async(_session_cookie)()
     communicator, connected, _ = await _connect([ORIGIN, (b"cookie", cookie)])
     assert connected

@@ -10,9 +10,8 @@ from prefetch import progress
 from prefetch.models import Run
 from prefetcher_site.settings import redis_channel_layer
 from tests.browser import off_the_browser_thread
-from tests.helpers import wait_until
+from tests.helpers import configure, wait_until
 from tests.web.test_live_browser import counter, ws_progress_messages
-from tests.web.test_live_consumer import configure
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -23,7 +22,7 @@ def test_a_worker_process_run_reaches_the_browser_through_redis(
     settings.CHANNEL_LAYERS = {"default": redis_channel_layer(redis_url, settings.CELERY_TASK_DEFAULT_QUEUE)}
     monkeypatch.setattr(progress, "_publisher_layer", None)
     peer = make_peer(PEER_STREAM_LATENCY_MS=40)
-    off_the_browser_thread(configure, peer, [("movie", "peer-popular")], movies_per_catalog=60, concurrency=1)
+    off_the_browser_thread(configure, peer.url, [("movie", "peer-popular")], movies_per_catalog=60, concurrency=1)
     worker = start_worker()
     page = signed_in_page
     page.goto("/")

@@ -15,7 +15,7 @@ from prefetch import run_logs
 from prefetch.models import PrefetchSettings, Run, UpcomingRelease
 from prefetch.runs.execute import execute_run
 from prefetch.runs.lifecycle import create_run
-from tests.web.test_live_consumer import configure
+from tests.helpers import configure
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SECRET = "Sup3rSecretDebridKey1234567890"
@@ -46,7 +46,7 @@ def write_logs(folder: Path, count: int) -> list[str]:
 
 
 def test_a_run_writes_its_own_redacted_log_file(user_client, log_dir, peer):
-    addon = configure(peer, [("movie", "peer-popular")], movies_per_catalog=3, logging_enabled=True)
+    addon = configure(peer.url, [("movie", "peer-popular")], movies_per_catalog=3, logging_enabled=True)
     secret_url = peer.url.replace("/manifest.json", f"/{SECRET}/manifest.json")
     type(addon).objects.filter(pk=addon.pk).update(url=secret_url)
     run = create_run("manual")
@@ -64,7 +64,7 @@ def test_a_run_writes_its_own_redacted_log_file(user_client, log_dir, peer):
 
 
 def test_no_file_when_logging_is_off(log_dir, peer):
-    configure(peer, [("movie", "peer-popular")], movies_per_catalog=1, logging_enabled=False)
+    configure(peer.url, [("movie", "peer-popular")], movies_per_catalog=1, logging_enabled=False)
     run = create_run("manual")
     execute_run(run.pk)
     assert Run.objects.get(pk=run.pk).log_file == ""
