@@ -61,6 +61,7 @@ DATA_DIR="$DATA_DIR/postgresql" DATABASE_URL="postgres://postgres@127.0.0.1:5432
   tests/runs/test_worker.py tests/site/test_ops.py tests/runs/test_notifications.py tests/site/test_config_transfer.py \
   tests/addons/test_hostile_addons.py tests/web/test_bad_input.py tests/web/test_config_writers.py tests/engine/test_accounting.py \
   tests/web/test_hardening.py tests/follow/test_follow.py tests/addons/test_addon_health.py tests/web/test_value_first.py tests/schedules/test_scheduling.py \
+  tests/web/test_records_api.py::test_records_offset_and_limit_page_through_the_records \
   tests/web/test_api_fuzz.py::test_huge_integers_are_a_400_naming_the_parameter \
   tests/web/test_api_fuzz.py::test_bodies_nested_too_deep_are_a_400_naming_the_field \
   tests/web/test_api_fuzz.py::test_nul_lone_surrogates_and_huge_floats_are_never_a_server_error "$@" >"$postgres_log" 2>&1 &

@@ -1,4 +1,4 @@
-"""Job control API, SSE stream, run history API and records invalidation."""
+"""Job control API, SSE stream and run history API."""
 
 import json
 import threading
@@ -10,10 +10,10 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
-from prefetch.models import PrefetchRecord, Run, RunStatus
+from prefetch.models import Run, RunStatus
 from prefetch.runs.execute import execute_run
 from prefetch.runs.lifecycle import create_run
-from tests.helpers import configure, insert_records
+from tests.helpers import configure
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -97,15 +97,6 @@ def test_a_failed_run_shows_its_real_error(user_client):
     assert b"ConnectionError: the database went away" in user_client.get(f"/runs/{run.pk}/").content
 
 
-def _record(video_id, title, ok=True):
-    now = timezone.now()
-    return PrefetchRecord.objects.create(
-        addon_key="k", addon_name="Peer", content_type="movie", video_id=video_id, title=title, last_attempt=now,
-        last_success=now if ok else None, last_status=200 if ok else 500, last_error="" if ok else "HTTP 500",
-        stream_count=3 if ok else None, latency_ms=12.5,
-    )
-
-
 def test_a_resumed_run_says_when_from_which_worker_to_which_and_why(user_client):
     resume = {"at": "2026-11-29T03:01:05+00:00", "from_worker": "worker@a1", "worker": "worker@b2",
               "reason": "worker worker@a1 stopped responding (no heartbeat for 75 s)"}
@@ -122,38 +113,6 @@ def test_cancelling_a_queued_run_through_the_api_ends_it(user_client):
     answer = user_client.post("/api/job/cancel").json()
     assert answer["success"] and answer["status"]["status"] == "cancelled"
     assert Run.objects.get(pk=run.pk).status == RunStatus.CANCELLED
-
-
-def test_records_search_and_invalidate(user_client):
-    one = _record("tt1", "Alpha")
-    _record("tt2", "Beta")
-    _record("tt3", "Alpha Two", ok=False)
-    assert user_client.get("/api/records?q=alpha").json()["total"] == 2
-    assert user_client.get("/api/records?q=tt2").json()["records"][0]["title"] == "Beta"
-    assert user_client.get("/api/records?status=failed").json()["total"] == 1
-    page = user_client.get("/records/?q=alpha")
-    assert b"Alpha Two" in page.content and b"Beta" not in page.content
-    bad = user_client.post("/api/records/invalidate", {"ids": [one.pk], "all": True}, content_type="application/json")
-    assert bad.status_code == 400
-    assert user_client.post("/api/records/invalidate", {"ids": [one.pk]}, content_type="application/json").json()["invalidated"] == 1
-    filtered = user_client.post("/api/records/invalidate", {"filter": {"q": "alpha", "status": "failed"}}, content_type="application/json")
-    assert filtered.json()["invalidated"] == 1
-    assert list(PrefetchRecord.objects.values_list("video_id", flat=True)) == ["tt2"]
-    assert user_client.post("/api/records/invalidate", {"all": True}, content_type="application/json").json()["invalidated"] == 1
-    assert not PrefetchRecord.objects.exists()
-
-
-def test_invalidating_more_records_than_sqlite_has_variables(user_client):
-    # Debian's SQLite allows 250,000 variables in one statement (stock builds 32,766; PostgreSQL 65,535).
-    matching, others = 260_000, 40_000
-    insert_records(matching, title="Alpha")
-    insert_records(others, title="Beta", video_id="tt9{:08d}")
-    filtered = user_client.post("/api/records/invalidate", {"filter": {"q": "alpha"}}, content_type="application/json")
-    assert filtered.status_code == 200 and filtered.json()["invalidated"] == matching
-    insert_records(matching, title="Gamma")
-    everything = user_client.post("/api/records/invalidate", {"all": True}, content_type="application/json")
-    assert everything.status_code == 200 and everything.json()["invalidated"] == matching + others
-    assert not PrefetchRecord.objects.exists()
 
 
 def _session_cookies(user_client) -> dict:

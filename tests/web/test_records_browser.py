@@ -4,38 +4,13 @@ video with each addon's status, sortable, filterable by addon, and invalidation 
 import pytest
 from playwright.sync_api import expect
 
-from addons import services
 from addons.models import Addon
-from prefetch.models import PrefetchRecord, PrefetchSettings, RunTrigger
-from prefetch.runs.execute import execute_run
-from prefetch.runs.lifecycle import create_run
-from tests.browser import assert_fits, looks, off_the_browser_thread
+from prefetch.models import PrefetchRecord
+from tests.browser import assert_fits, looks
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def two_configurations_run(peer):
-    first = off_the_browser_thread(services.add_addon, f"{peer.base}/one/manifest.json", display_name="One")
-    second = off_the_browser_thread(services.add_addon, f"{peer.base}/two/manifest.json", role="stream",
-                                    display_name="Two")
-    off_the_browser_thread(services.load_catalogs)
-    PrefetchSettings.objects.update_or_create(pk=1, defaults={"movies_global_limit": 4, "series_global_limit": 0,
-                                                             "fallback_meta_url": "", "delay_s": 0})
-    off_the_browser_thread(execute_run, create_run(RunTrigger.MANUAL).pk, worker="test-worker")
-    return first, second
-
-
-def test_records_api_filters_by_addon_and_refuses_a_bad_key(api, two_configurations_run):
-    first, _ = two_configurations_run
-    mine = api.get("/api/records", {"addon": first.key}).json()
-    assert mine["total"] == PrefetchRecord.objects.filter(addon_key=first.key).count() > 0
-    assert {r["addon_key"] for r in mine["records"]} == {first.key} and {r["state"] for r in mine["records"]} == {"ok"}
-    refused = api.get("/api/records", {"addon": "nope"})
-    assert refused.status_code == 400 and list(refused.json()["errors"]) == ["addon"]
-
-
-@pytest.mark.browser
 def test_grouped_by_video_sortable_filterable_and_invalidation_says_what_it_did(guarded_page, two_configurations_run):
     page = guarded_page
     first, second = two_configurations_run
