@@ -52,19 +52,13 @@ log "lint (ruff)"
 # peer, a worker process, the browser, the wall clock), so they overlap well even on 2 cores. Every
 # process has its own data folder, test database, Celery queue and progress channels; the longest
 # waits are handed out first and a module's browser tests stay together (tests/conftest.py).
-# The PostgreSQL pass includes the API fuzzer's hostile runs (huge integers, deep nesting, NUL, lone
-# surrogates, huge floats). TEST_PROCESSES / TEST_PROCESSES_PG set the number of processes of each pass.
+# The PostgreSQL pass runs the tests marked `postgresql` (database-facing), the API fuzzer's hostile
+# runs among them (huge integers, deep nesting, NUL, lone surrogates, huge floats).
+# TEST_PROCESSES / TEST_PROCESSES_PG set the number of processes of each pass.
 postgres_log="$DATA_DIR/postgresql.log"
 DATA_DIR="$DATA_DIR/postgresql" DATABASE_URL="postgres://postgres@127.0.0.1:5432/prefetcher_$$" \
-  "$PY" -m pytest -n "${TEST_PROCESSES_PG:-2}" --dist loadgroup --no-loadscope-reorder --durations=10 -m "not browser" \
-  tests/engine/test_engine.py tests/site/test_cli.py tests/runs/test_lifecycle.py \
-  tests/runs/test_worker.py tests/site/test_ops.py tests/runs/test_notifications.py tests/site/test_config_transfer.py \
-  tests/addons/test_hostile_addons.py tests/web/test_bad_input.py tests/web/test_config_writers.py tests/engine/test_accounting.py \
-  tests/web/test_hardening.py tests/follow/test_follow.py tests/addons/test_addon_health.py tests/web/test_value_first.py tests/schedules/test_scheduling.py \
-  tests/web/test_records_api.py::test_records_offset_and_limit_page_through_the_records \
-  tests/web/test_api_fuzz.py::test_huge_integers_are_a_400_naming_the_parameter \
-  tests/web/test_api_fuzz.py::test_bodies_nested_too_deep_are_a_400_naming_the_field \
-  tests/web/test_api_fuzz.py::test_nul_lone_surrogates_and_huge_floats_are_never_a_server_error "$@" >"$postgres_log" 2>&1 &
+  "$PY" -m pytest -n "${TEST_PROCESSES_PG:-2}" --dist loadgroup --no-loadscope-reorder --durations=10 \
+    -m "postgresql and not browser" "$@" >"$postgres_log" 2>&1 &
 postgres_pass=$!
 
 log "test suite on SQLite (the PostgreSQL pass runs alongside; its output follows)"

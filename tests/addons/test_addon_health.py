@@ -15,7 +15,7 @@ from tests.helpers import configure
 from tests.runs.test_notifications import Receiver
 from tests.site.test_ops import samples
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 SECRET = "SuperSecretDebridKey"
 
 

@@ -12,6 +12,8 @@ from addons.manifest import ManifestError
 from addons.services import client_limits
 from tests.helpers import json_addon
 
+pytestmark = pytest.mark.postgresql
+
 MB = 1024 * 1024
 
 

@@ -17,7 +17,7 @@ from prefetch.runs.execute import database_engine, execute_run
 from prefetch.runs.lifecycle import create_run
 from tests.helpers import addon, json_addon, local_server, plan, send_json, wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 
 def run_through_database(run_plan, **engine_options) -> Run:

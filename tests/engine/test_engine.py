@@ -11,7 +11,7 @@ from prefetch.models import PrefetchRecord
 from prefetch.runs.execute import database_engine
 from tests.helpers import addon, plan, wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 
 def stream_keys(peer):

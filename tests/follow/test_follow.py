@@ -29,7 +29,7 @@ from tests.engine.test_engine import _without_meta
 from tests.helpers import addon, configure, plan, wait_until
 from tests.watch_standin import CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 SERIES = "tt9200003"
 

@@ -16,7 +16,7 @@ from prefetch.runs.execute import RunControl, execute_run
 from prefetch.runs.lifecycle import RunRefused, create_run, request_cancel, request_pause, request_resume
 from tests.helpers import configure, wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 
 def execute_in_thread(run_id: int, **options) -> threading.Thread:

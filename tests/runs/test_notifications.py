@@ -14,7 +14,7 @@ from prefetch.runs.lifecycle import create_run
 from tests.helpers import addon, plan
 from tests.worker_process import free_port
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 
 class Receiver:

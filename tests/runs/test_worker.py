@@ -11,7 +11,7 @@ from prefetch.runs.lifecycle import request_run
 from tests.helpers import configure, finished
 from tests.worker_process import wait_for
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgresql, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 def expected_streams(peer, catalogs) -> Counter:
     """The stream requests a full walk of these movie catalogs makes (the peer's own list)."""

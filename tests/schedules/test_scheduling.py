@@ -26,7 +26,7 @@ from schedules.scheduler import Scheduler
 from tests.helpers import configure, cron_weekday, finished, next_whole_minute, wait_until
 from tests.worker_process import wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 EVERY_DAY = list(range(7))
 
 

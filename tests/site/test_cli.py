@@ -13,6 +13,8 @@ from django.core.management import call_command
 from prefetch.models import Run
 from tests.helpers import ROOT, json_addon
 
+pytestmark = pytest.mark.postgresql
+
 
 def run_cli(*args, data_dir):
     env = {**os.environ, "DATA_DIR": str(data_dir)}

@@ -15,7 +15,7 @@ from prefetch.models import PrefetchSettings, Run, RunStatus
 from schedules import services as schedule_services
 from schedules.models import Schedule, SchedulingSettings
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 SECRET = "Zx9eyJkZWJyaWQiOiJzZWNyZXQtYXBpLWtleSJ9"
 COMET_URL = f"https://comet.example.com/{SECRET}/manifest.json"

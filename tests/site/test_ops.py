@@ -19,7 +19,7 @@ from schedules.models import SchedulerHeartbeat
 from tests.helpers import addon, plan
 from tests.worker_process import free_port, use_broker
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

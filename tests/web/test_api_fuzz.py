@@ -106,6 +106,7 @@ def huge_body(ctx, body):
     return with_huge_integers(body)
 
 
+@pytest.mark.postgresql
 @hostile_schema.hooks.apply(huge_query, name="map_query")
 @hostile_schema.hooks.apply(huge_body, name="map_body")
 @hostile_schema.parametrize()
@@ -126,6 +127,7 @@ def too_deep_body(ctx, body):
     return b'{"nested": ' + b"[" * DEEP + inner.encode() + b"]" * DEEP + b"}"
 
 
+@pytest.mark.postgresql
 @hostile_schema.hooks.apply(too_deep_body, name="map_body")
 @hostile_schema.include(func=lambda ctx: "requestBody" in ctx.operation.definition.raw).parametrize()
 @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
@@ -165,6 +167,7 @@ def hostile_body(ctx, body):
     return json.dumps(with_hostile_text_and_floats(body, ["\x00", LONE_SURROGATE])).encode()
 
 
+@pytest.mark.postgresql
 @hostile_schema.hooks.apply(hostile_query, name="map_query")
 @hostile_schema.hooks.apply(hostile_body, name="map_body")
 @hostile_schema.parametrize()

@@ -17,7 +17,7 @@ from prefetch.models import Run, RunStatus
 from schedules import services as schedule_services
 from schedules.models import Schedule
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db]
 
 HUGE = 10**30
 TOO_DEEP = f"JSON nested deeper than {MAX_JSON_DEPTH} levels."

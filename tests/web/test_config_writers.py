@@ -13,6 +13,8 @@ from prefetch.runs.lifecycle import RunRefused, create_run
 from prefetch.settings_changes import save_settings
 from tests.helpers import wait_until
 
+pytestmark = pytest.mark.postgresql
+
 PEER_DUPLICATE = "This addon is already configured"
 
 

@@ -4,7 +4,7 @@ command line), never a 500 or a traceback. Database-facing: run on PostgreSQL to
 
 import pytest
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db]
 
 
 def refused(response, field: str) -> list:

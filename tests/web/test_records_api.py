@@ -55,6 +55,7 @@ def test_invalidating_more_records_than_sqlite_has_variables(user_client):
     assert not PrefetchRecord.objects.exists()
 
 
+@pytest.mark.postgresql
 def test_records_offset_and_limit_page_through_the_records(api):
     for n in range(3):
         PrefetchRecord.objects.create(addon_key="k", video_id=f"tt{n}", content_type="movie", last_attempt=timezone.now())

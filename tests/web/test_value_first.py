@@ -16,7 +16,7 @@ from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus, Up
 from prefetch.record_store import WARM_FOREVER, DatabaseRecordStore, warm_now, warm_until
 from tests.engine.test_measured import prefetch_json
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db]
 
 
 def record(video_id: str, addon_key: str = "a1", **fields) -> PrefetchRecord:
