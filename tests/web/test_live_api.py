@@ -28,6 +28,21 @@ def test_job_api_needs_authentication():
         assert response.json()["success"] is False
 
 
+def test_one_status_answer_is_shared_for_its_max_age_and_refreshed_on_demand():
+    from prefetch.status_cache import SharedAnswer
+
+    now, computed = [0.0], []
+    answer = SharedAnswer(lambda: computed.append(now[0]) or {"n": len(computed)}, max_age_s=0.5, clock=lambda: now[0])
+    assert answer.get() == answer.get() == {"n": 1}
+    now[0] = 0.49
+    assert answer.get() == {"n": 1}
+    now[0] = 0.5
+    assert answer.get() == {"n": 2}
+    assert answer.refresh() == {"n": 3}  # a change made here is seen at once
+    answer.forget()
+    assert answer.get() == {"n": 4} and computed == [0.0, 0.5, 0.5, 0.5]
+
+
 def test_status_idle_then_run_refused_without_configuration(user_client):
     body = user_client.get("/api/job/status").json()
     assert body["success"] and body["status"]["status"] == "idle" and body["status"]["active"] is False
