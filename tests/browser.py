@@ -169,3 +169,16 @@ def guarded_page(signed_in_page, asgi_server):
     page.on("response", response)
     yield page
     assert page.problems == []
+
+
+def add_addon(page, url, role, display_name=""):
+    """On the Addons page, as a user does it: preview the manifest, then add what was previewed."""
+    from playwright.sync_api import expect
+
+    page.fill("#add-url", url)
+    page.fill("#add-display-name", display_name)
+    page.select_option("#add-type", role)
+    page.click("#add-preview")
+    expect(page.locator("#add-preview-box")).to_be_visible()
+    page.click("#add-submit")
+    expect(page.locator("#add-preview-box")).to_be_hidden()

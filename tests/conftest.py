@@ -98,6 +98,21 @@ def make_standin(peer):
 
 
 @pytest.fixture
+def webhook(settings):
+    """A webhook receiver (tests/helpers.py's Receiver) that run-end and addon-health notifications
+    go to, on failures only (set settings.NOTIFY_ON = "always" for every run)."""
+    from tests.helpers import Receiver
+
+    server = Receiver()
+    settings.NOTIFY_WEBHOOK_URL = server.url
+    settings.NOTIFY_APPRISE_URL = ""
+    settings.NOTIFY_ON = "failure"
+    settings.NOTIFY_TIMEOUT_S = 5
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def owner(db, django_user_model):
     """The installation's administrator (a superuser)."""
     return django_user_model.objects.create_superuser("owner", password="x-very-long-password")

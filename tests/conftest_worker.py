@@ -5,13 +5,17 @@
         request_run()                           # ... the worker runs it
 
 TEST_REDIS_URL (exported by tests/run.sh) names the shared Redis; without it a private
-redis-server is started for the session.
+redis-server is started for the session. Also `embedded_worker`: a worker in the test process, on
+the memory:// broker, as `make run` has it.
 """
 
 import os
+import threading
+import time
 
 import pytest
 
+from tests.helpers import wait_until
 from tests.worker_process import BeatProcess, RedisServer, WorkerProcess, database_url, use_broker
 
 
@@ -97,3 +101,27 @@ def private_redis():
     server = RedisServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def embedded_worker(transactional_db):
+    """A Celery worker in this process, as `manage.py serve` runs it (threads, the memory:// broker):
+    runs requested from a browser test's pages are executed. Stops what still runs at the end."""
+    from celery.app.trace import reset_worker_optimizations
+
+    from prefetch.models import Run, RunStatus
+    from prefetcher_site.celery import app
+    from prefetcher_site.management.commands.serve import embedded_worker as make_embedded_worker
+
+    assert app.conf.broker_url.startswith("memory://"), app.conf.broker_url
+    worker = make_embedded_worker(app, f"embedded-test-{time.monotonic_ns()}@localhost", concurrency=2)
+    thread = threading.Thread(target=worker.start, name="test-celery-worker", daemon=True)
+    thread.start()
+    yield worker
+    for run in Run.objects.filter(status__in=[RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.PAUSING]):
+        Run.objects.filter(pk=run.pk).update(cancel_requested=True)
+    wait_until(lambda: not Run.objects.filter(status__in=["running", "pausing", "paused"]).exists(), timeout=10,
+               message="runs to stop before the worker")
+    worker.stop(in_sighandler=False)
+    thread.join(timeout=10)
+    reset_worker_optimizations(app)

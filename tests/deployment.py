@@ -23,8 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.helpers import ROOT, wait_until
-from tests.worker_process import free_port
+from tests.helpers import ROOT, free_port, wait_until
 
 COMPOSE_FILES = {"postgres": "docker-compose.yml", "sqlite": "docker-compose.sqlite.yml"}
 POSTGRES_HOST = "127.0.0.1"

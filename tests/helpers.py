@@ -1,10 +1,18 @@
 import json
+import os
+import socket
+import socketserver
+import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, tzinfo
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import StringIO
 from pathlib import Path
+
+import pytest
 
 from addons.client import fetch_manifest_sync
 from prefetch.engine.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan
@@ -158,3 +166,125 @@ def json_addon(answer):
 
     with local_server(Handler) as base:
         yield f"{base}/manifest.json"
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: to start a server on, or to be refused at."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def tcp_server(handle):
+    """A TCP service on a free port: `handle(connection)` runs for each accepted connection, which is
+    closed when it returns. Yields the port."""
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self):
+            handle(self.request)
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class Receiver:
+    """A webhook on 127.0.0.1 that keeps what it is POSTed and answers with the status it is told."""
+
+    def __init__(self, status: int = 200):
+        self.received: list[dict] = []
+        self.status = status
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                receiver.received.append({
+                    "path": self.path,
+                    "content_type": self.headers.get("Content-Type", ""),
+                    "body": json.loads(self.rfile.read(length) or b"null"),
+                })
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook/s3cret-token"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def refused(response, field: str) -> list:
+    """The API's 400 answer: the `success` envelope, with `errors` naming `field`; returns its messages."""
+    assert response.status_code == 400, (response.status_code, response.content[:300])
+    body = response.json()
+    assert body["success"] is False and body["error"].startswith(f"{field}: "), body
+    assert field in body["errors"], body
+    return body["errors"][field]
+
+
+def samples(text: str) -> dict[str, float]:
+    """/metrics as `name{label="value",...}` (values unescaped, labels in exposition order) -> value."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        sample.name + ("{" + ",".join(f'{k}="{v}"' for k, v in sample.labels.items()) + "}" if sample.labels else ""):
+        sample.value
+        for family in text_string_to_metric_families(text) for sample in family.samples
+    }
+
+
+def command(name: str, *args) -> tuple[int, str, str]:
+    """A management command that ends with an exit status (prefetch, prefetch_releases), run in this
+    process: (the status, stdout, stderr)."""
+    from django.core.management import call_command
+
+    out, err = StringIO(), StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command(name, *args, stdout=out, stderr=err)
+    return exit_info.value.code, out.getvalue(), err.getvalue()
+
+
+def prefetch_json(peer, *args) -> dict:
+    """`manage.py prefetch --json` against the peer's movies (no series or mixed items), no delay,
+    nothing valid from before; `args` add to or override that. The summary it prints."""
+    code, out, err = command(
+        "prefetch", "--addon", f"both={peer.url}", "--delay", "0", "--cache-validity", "0",
+        "--series-per-catalog", "0", "--items-per-mixed-catalog", "0", "--json", *args,
+    )
+    assert code == 0, err
+    return json.loads(out)
+
+
+def app_env(data_dir, **env) -> dict:
+    """The environment of a process of the app started by a test: a data folder, hence a SQLite
+    database, of its own (not the test database), and `env`."""
+    inherited = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    return {**inherited, "DATA_DIR": str(data_dir), **env}
+
+
+def manage(*args, data_dir, **env) -> subprocess.CompletedProcess:
+    """`manage.py *args` in a process of its own (app_env), its output kept as text."""
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=app_env(data_dir, **env),
+                          capture_output=True, text=True, timeout=120)
+
+
+def migrated(data_dir, **env) -> dict:
+    """app_env() of a data folder whose database is migrated: ready for `manage.py prefetch`."""
+    environment = app_env(data_dir, **env)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=environment, check=True,
+                   timeout=120)
+    return environment

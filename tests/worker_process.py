@@ -10,7 +10,6 @@ of other sessions sharing the Redis never take our tasks.
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,13 +22,7 @@ from urllib.parse import quote
 import kombu.pools
 from django.db import connection
 
-from tests.helpers import ROOT, wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.helpers import ROOT, free_port, wait_until
 
 
 def database_url() -> str:

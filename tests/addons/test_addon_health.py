@@ -11,23 +11,10 @@ from prefetch.models import PeriodicWork, RunStatus, RunTrigger
 from prefetch.runs.execute import execute_run
 from prefetch.runs.lifecycle import create_run
 from prefetch.tasks import probe_addon_health
-from tests.helpers import configure
-from tests.runs.test_notifications import Receiver
-from tests.site.test_ops import samples
+from tests.helpers import configure, samples
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 SECRET = "SuperSecretDebridKey"
-
-
-@pytest.fixture
-def receiver(settings):
-    server = Receiver()
-    settings.NOTIFY_WEBHOOK_URL = server.url
-    settings.NOTIFY_APPRISE_URL = ""
-    settings.NOTIFY_ON = "failure"
-    settings.NOTIFY_TIMEOUT_S = 5
-    yield server
-    server.stop()
 
 
 def secret_url(peer) -> str:
@@ -41,7 +28,7 @@ def health(api) -> dict:
 
 
 def test_a_stopped_addon_is_down_at_the_next_probe_and_ok_when_back_notified_at_the_changes_only(
-    make_peer, api, receiver, client, owner
+    make_peer, api, webhook, client, owner
 ):
     peer = make_peer()
     api.post("/api/addons", {"url": secret_url(peer)}, format="json")
@@ -50,7 +37,7 @@ def test_a_stopped_addon_is_down_at_the_next_probe_and_ok_when_back_notified_at_
 
     probe_addon_health()  # what beat runs every ADDON_HEALTH_INTERVAL_S
     assert (health(api)["status"], health(api)["message"]) == ("ok", "")
-    assert receiver.received == []  # not checked yet -> ok: nothing to tell
+    assert webhook.received == []  # not checked yet -> ok: nothing to tell
 
     port = peer.port
     peer.stop()
@@ -58,11 +45,11 @@ def test_a_stopped_addon_is_down_at_the_next_probe_and_ok_when_back_notified_at_
     down = health(api)
     assert down["status"] == "down" and down["message"].startswith("connection refused"), down
     assert down["checked_at"] is not None
-    [told] = receiver.received
+    [told] = webhook.received
     assert told["body"]["event"] == "addon.down"
     assert told["body"]["summary"] == f"{addon.label} is down: {down['message']}"
     probe_addon_health()  # still down: no second notification
-    assert len(receiver.received) == 1
+    assert len(webhook.received) == 1
 
     client.force_login(owner)
     metrics = samples(client.get("/metrics").content.decode())
@@ -72,9 +59,9 @@ def test_a_stopped_addon_is_down_at_the_next_probe_and_ok_when_back_notified_at_
     make_peer(PEER_PORT=port)  # the addon is back, at the same address
     probe_addon_health()
     assert Addon.objects.get().health.status == "ok"
-    assert [hit["body"]["event"] for hit in receiver.received] == ["addon.down", "addon.back"]
-    assert receiver.received[1]["body"]["summary"] == f"{addon.label} is back (ok)"
-    assert SECRET not in json.dumps(receiver.received)  # the configuration segment never leaves
+    assert [hit["body"]["event"] for hit in webhook.received] == ["addon.down", "addon.back"]
+    assert webhook.received[1]["body"]["summary"] == f"{addon.label} is back (ok)"
+    assert SECRET not in json.dumps(webhook.received)  # the configuration segment never leaves
     work = PeriodicWork.objects.get(name="prefetch.tasks.probe_addon_health")  # for the Tasks list
     assert work.error == "" and work.duration_s is not None and work.finished_at >= work.started_at
 

@@ -5,7 +5,6 @@ result carries its class. Real sockets on 127.0.0.1, no mocks."""
 import datetime
 import json
 import socket
-import socketserver
 import ssl
 import tempfile
 import threading
@@ -25,6 +24,7 @@ from addons.client import AddonClient, ClientLimits, Failure, describe_transport
 from addons.manifest import ManifestError
 from addons.network_policy import REFUSED_TEXT, NetworkPolicy
 from addons.retry import RetryPolicy
+from tests.helpers import free_port, tcp_server
 
 REFUSED = "connection refused — is the addon running?"
 RESET = "connection reset by the addon"
@@ -38,30 +38,6 @@ def client(*, timeout_s: float = 3.0, retries: int = 1, limits: ClientLimits = L
 
 
 # --- local servers ---------------------------------------------------------------------------------------
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def tcp_server(handle):
-    """A TCP service on a free port: `handle(connection)` runs for each accepted connection."""
-
-    class Handler(socketserver.BaseRequestHandler):
-        def handle(self):
-            handle(self.request)
-
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @contextmanager
 def silent_port():
     """Listens (the kernel completes the handshake) and never reads nor answers."""
@@ -144,7 +120,7 @@ def self_signed_tls_server():
 # --- transport: no HTTP answer ---------------------------------------------------------------------------
 async def test_a_closed_port_reads_connection_refused_and_is_retried():
     async with client() as addon_client:
-        result = await addon_client.get_json(f"http://127.0.0.1:{closed_port()}/manifest.json")
+        result = await addon_client.get_json(f"http://127.0.0.1:{free_port()}/manifest.json")
     assert (result.failure, result.error, result.status, result.attempts) == (Failure.TRANSPORT, REFUSED, None, 2)
 
 
@@ -233,7 +209,7 @@ async def test_a_json_answer_has_no_failure(addon):
 # --- touch and the manifest -------------------------------------------------------------------------------
 async def test_touch_names_its_failures_too(addon):
     async with client() as addon_client:
-        refused = await addon_client.touch(f"http://127.0.0.1:{closed_port()}/resolve")
+        refused = await addon_client.touch(f"http://127.0.0.1:{free_port()}/resolve")
         missing = await addon_client.touch(f"{addon.base}/status/404")
         broken = await addon_client.touch(f"{addon.base}/status/502")
         fine = await addon_client.touch(f"{addon.base}/json")
@@ -246,7 +222,7 @@ async def test_touch_names_its_failures_too(addon):
 async def test_the_manifest_error_shows_what_happened(addon):
     async with client(retries=0) as addon_client:
         with pytest.raises(ManifestError) as raised:
-            await addon_client.fetch_manifest(f"http://127.0.0.1:{closed_port()}/manifest.json")
+            await addon_client.fetch_manifest(f"http://127.0.0.1:{free_port()}/manifest.json")
         with pytest.raises(ManifestError, match=r"^Could not fetch the manifest: HTTP 404 \(not found\)\.$"):
             await addon_client.fetch_manifest(f"{addon.base}/status/404")
     assert str(raised.value) == f"Could not fetch the manifest: {REFUSED}"

@@ -4,8 +4,6 @@ gives no HTTP answer is named for what happened (the admin configured the addon)
 
 import asyncio
 import socket
-import socketserver
-import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from ipaddress import ip_address, ip_network
@@ -19,7 +17,7 @@ from addons.network_policy import INPUT_REFUSAL, REFUSED_TEXT
 from addons.retry import RetryPolicy
 from addons.services import client_limits
 from prefetch.models import PrefetchSettings
-from tests.helpers import json_addon, local_server
+from tests.helpers import free_port, json_addon, local_server, tcp_server
 from tests.web.test_config_pages import settings_post_data
 
 MANIFEST = {"id": "local", "name": "Local", "version": "1.0.0", "types": ["movie"], "resources": ["stream"], "catalogs": []}
@@ -171,33 +169,15 @@ def test_through_a_proxy_the_target_and_every_hop_are_checked_here(settings):
 
 
 # --- what is not an HTTP answer ------------------------------------------------------------------------
-@contextmanager
-def tcp_server(reply: bytes):
-    """A local TCP service that is not HTTP: sends `reply` (maybe nothing) and hangs up."""
-
-    class Handler(socketserver.BaseRequestHandler):
-        def handle(self):
-            self.request.sendall(reply)
-
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/manifest.json"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def closed_port_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}/manifest.json"
+def manifest_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/manifest.json"
 
 
 @pytest.mark.parametrize("follow", [False, True])
 def test_closed_ports_and_non_http_services_say_what_happened(follow):
-    with tcp_server(b"") as hangs_up, tcp_server(b"-ERR unknown command\r\n") as speaks_redis:
-        results = [fetch(url, follow=follow) for url in (closed_port_url(), hangs_up, speaks_redis)]
+    with (tcp_server(lambda connection: None) as hangs_up,
+          tcp_server(lambda connection: connection.sendall(b"-ERR unknown command\r\n")) as speaks_redis):
+        results = [fetch(manifest_url(port), follow=follow) for port in (free_port(), hangs_up, speaks_redis)]
     assert [result.failure for result in results] == [Failure.TRANSPORT] * 3
     assert [result.error for result in results] == [
         "connection refused — is the addon running?",
@@ -207,7 +187,7 @@ def test_closed_ports_and_non_http_services_say_what_happened(follow):
 
 
 def test_connection_failures_are_still_retried():
-    assert fetch(closed_port_url(), retries=2).attempts == 3
+    assert fetch(manifest_url(free_port()), retries=2).attempts == 3
 
 
 # --- input validation --------------------------------------------------------------------------------

@@ -2,16 +2,14 @@
 
 import json
 from datetime import datetime, timedelta, timezone
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from django.db.models import Max
 
 from prefetch.engine.freshness import max_age_s
 from prefetch.models import PrefetchRecord, PrefetchSettings
 from prefetch.runs.execute import database_engine
-from tests.helpers import addon, plan, wait_until
+from tests.helpers import addon, command, plan, wait_until
 
 MOVIES = dict(catalogs=[("movie", "peer-new")])  # 20 movies: the peers below are started with PEER_NEW_MOVIES=20
 
@@ -93,11 +91,9 @@ def test_the_command_line_takes_cache_validity_auto(make_peer):
             "--items-per-mixed-catalog", "0", "--json"]
     runs = []
     for validity in ("auto", "auto", "0"):
-        out = StringIO()
-        with pytest.raises(SystemExit) as exit_info:
-            call_command("prefetch", *args, "--cache-validity", validity, stdout=out, stderr=StringIO())
-        assert exit_info.value.code == 0
-        runs.append(json.loads(out.getvalue())["statistics"])
+        code, out, err = command("prefetch", *args, "--cache-validity", validity)
+        assert code == 0, err
+        runs.append(json.loads(out)["statistics"])
     assert runs[0]["stream_requests"] > 0
     assert runs[1]["stream_requests"] == 0 and runs[1]["already_prefetched"] == runs[0]["movies_prefetched"]
     assert runs[2]["stream_requests"] == runs[0]["stream_requests"]  # a duration turns auto off

@@ -2,27 +2,13 @@
 and the measured effect of a run (--verify). Counts, not durations; the throughput
 targets are measured by `make bench`."""
 
-import json
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 
 from prefetch.models import PrefetchRecord
+from tests.helpers import prefetch_json
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def prefetch_json(peer, *args) -> dict:
-    out = StringIO()
-    with pytest.raises(SystemExit) as exit_info:
-        call_command(
-            "prefetch", "--addon", f"both={peer.url}", "--delay", "0", "--cache-validity", "0",
-            "--series-per-catalog", "0", "--items-per-mixed-catalog", "0", "--json", *args,
-            stdout=out, stderr=StringIO(),
-        )
-    assert exit_info.value.code == 0
-    return json.loads(out.getvalue())
 
 
 def test_verification_requests_a_sample_again_and_compares_cold_with_warm(make_peer):

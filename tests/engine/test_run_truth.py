@@ -3,20 +3,17 @@
 manual clock) are unit tests in test_engine_outcomes.py."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 
 from prefetch.runs.execute import database_engine
-from tests.helpers import ROOT, addon, local_server, plan, send_json, wait_until
+from tests.helpers import ROOT, addon, command, local_server, migrated, plan, send_json, wait_until
 
 # A whole walk of a few seconds: movies, series with episodes, mixed and dual catalogs.
 WALK = {"PEER_MOVIES": 60, "PEER_NEW_MOVIES": 30, "PEER_SERIES": 10, "PEER_MAX_SEASONS": 2, "PEER_MAX_EPISODES": 5,
@@ -70,17 +67,10 @@ def test_not_found_for_one_title_in_seven_completes_and_asks_once(make_peer):
     assert again["statistics"]["stream_requests"] == 0 and again["statistics"]["already_prefetched"] > 0
 
 
-def migrated_data_dir(tmp_path):
-    env = {**os.environ, "DATA_DIR": str(tmp_path)}
-    env.pop("DATABASE_URL", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
-    return env
-
-
 @pytest.mark.parametrize("mode", ["fixed", "adaptive"])
 def test_sigint_mid_run_exits_130_with_nothing_failed(make_peer, tmp_path, mode):
     peer = make_peer(**{**WALK, "PEER_STREAM_LATENCY_MS": 200}, PEER_FLAKY_EVERY=5)
-    env = migrated_data_dir(tmp_path)
+    env = migrated(tmp_path)
     cli = subprocess.Popen(
         [sys.executable, "manage.py", "prefetch", "--addon", f"both={peer.url}", "--delay", "0", "--json",
          "--concurrency", "4", "--cache-validity", "0", *(["--adaptive"] if mode == "adaptive" else [])],
@@ -114,13 +104,11 @@ class ManifestOnce(BaseHTTPRequestHandler):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_addon_whose_port_closes_after_its_manifest_fails_the_run():
-    out, err = StringIO(), StringIO()
-    with local_server(ManifestOnce) as base, pytest.raises(SystemExit) as exit_info:
-        call_command("prefetch", "--addon", f"both={base}/manifest.json", "--delay", "0", "--json",
-                     stdout=out, stderr=err)
-    assert exit_info.value.code == 1, err.getvalue()
-    summary = json.loads(out.getvalue())
+    with local_server(ManifestOnce) as base:
+        code, out, err = command("prefetch", "--addon", f"both={base}/manifest.json", "--delay", "0", "--json")
+    assert code == 1, err
+    summary = json.loads(out)
     assert summary["status"] == "failed"
     assert "connection refused — is the addon running?" in summary["error"]
     assert summary["statistics"]["catalogs_failed"] == 1
-    assert "Traceback" not in err.getvalue()
+    assert "Traceback" not in err

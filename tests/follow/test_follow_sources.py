@@ -3,7 +3,6 @@ whose episodes come from the real test peer's meta; and the targets of a scenari
 
 import json
 import logging
-import socket
 import time
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -26,6 +25,7 @@ from prefetch.follow.sources.trakt import (
     TraktApp,
     TraktTokens,
 )
+from tests.helpers import free_port
 from tests.watch_standin import CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD
 
 STREMIO_LIBRARY = {"stremio": {"library": [{"id": "tt9200003", "type": "series", "video_id": "tt9200003:1:4",
@@ -41,12 +41,6 @@ def every_log_line(caplog):
 def assert_not_shown(secrets: list[str], caplog, *texts: str) -> None:
     shown = caplog.text + "\n".join(texts)
     assert shown and [secret for secret in secrets if secret in shown] == []
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Waits(list):
@@ -92,7 +86,7 @@ def test_stremio_sign_in_library_and_sign_out(make_standin, caplog):
 
 
 def test_stremio_unreachable_slow_and_failing_are_said_plainly(make_standin):
-    port = closed_port()
+    port = free_port()
     with pytest.raises(ServiceError) as refused:
         StremioAccount(f"http://127.0.0.1:{port}").sign_in(EMAIL, PASSWORD)
     assert str(refused.value) == f"Stremio: cannot connect to 127.0.0.1:{port}"

@@ -3,10 +3,8 @@
 import json
 from collections import Counter
 from datetime import timedelta
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from addons.models import Addon
@@ -14,20 +12,18 @@ from prefetch.models import PrefetchSettings, Run, RunStatus, RunTrigger, Upcomi
 from prefetch.runs.execute import execute_run
 from prefetch.runs.lifecycle import create_run
 from prefetch.tasks import warm_releases
-from tests.helpers import configure, wait_until
+from tests.helpers import command, configure, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def release_pass(*args) -> dict:
-    out = StringIO()
-    with pytest.raises(SystemExit) as exit_info:
-        call_command("prefetch_releases", *args, "--json", stdout=out, stderr=StringIO())
-    assert exit_info.value.code == 0
-    return json.loads(out.getvalue())
+    code, out, err = command("prefetch_releases", *args, "--json")
+    assert code == 0, err
+    return json.loads(out)
 
 
-def test_announced_episodes_are_warmed_once_they_are_out(make_peer, client, django_user_model):
+def test_announced_episodes_are_warmed_once_they_are_out(make_peer, user_client):
     soon = make_peer(PEER_SOON_RELEASE_S=20)
     configure(soon.url, [("series", "peer-series")], cache_validity_s=7 * 86400,
               release_delay_s=3600)
@@ -58,8 +54,7 @@ def test_announced_episodes_are_warmed_once_they_are_out(make_peer, client, djan
     assert run.trigger == RunTrigger.RELEASE and sorted(run.options["releases"]) == sorted(r.pk for r in announced.values())
     assert summary["statistics"]["episodes_prefetched"] == 24
     assert not UpcomingRelease.objects.filter(warmed_at__isnull=True).exists()
-    client.force_login(django_user_model.objects.create_user("viewer", password="x"))
-    assert "Release-day warming: 24 released episodes." in client.get(f"/runs/{run.pk}/").content.decode()
+    assert "Release-day warming: 24 released episodes." in user_client.get(f"/runs/{run.pk}/").content.decode()
 
     soon.reset()
     assert release_pass("--release-delay", "0")["status"] == "nothing due"  # once
@@ -92,18 +87,10 @@ def test_nothing_due_starts_nothing():
     assert not Run.objects.exists()
 
 
-def test_the_dashboard_lists_the_upcoming_releases(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user("viewer", password="x"))
+def test_the_dashboard_lists_the_upcoming_releases(user_client):
     remember("tt1:2:5", -timedelta(days=1), label="S02E05")
-    page = client.get("/").content.decode()
+    page = user_client.get("/").content.decode()
     assert 'id="upcoming-releases"' in page and "Show S02E05" in page
-
-
-def release_command(*args) -> tuple[int, str, str]:
-    out, err = StringIO(), StringIO()
-    with pytest.raises(SystemExit) as exit_info:
-        call_command("prefetch_releases", *args, stdout=out, stderr=err)
-    return exit_info.value.code, out.getvalue(), err.getvalue()
 
 
 def test_a_release_pass_with_addon_needs_no_saved_addon(make_peer):
@@ -116,7 +103,7 @@ def test_a_release_pass_with_addon_needs_no_saved_addon(make_peer):
     assert not Addon.objects.exists()  # as after a `prefetch --addon` run
     PrefetchSettings.objects.update_or_create(pk=1, defaults={"delay_s": 0, "verify_sample_size": 0})
 
-    code, out, err = release_command("--addon", f"stream={small.url}", "--release-delay", "1h", "--json")
+    code, out, err = command("prefetch_releases", "--addon", f"stream={small.url}", "--release-delay", "1h", "--json")
 
     assert code == 0, err
     assert "No catalog addon" not in err
@@ -127,13 +114,13 @@ def test_a_release_pass_with_addon_needs_no_saved_addon(make_peer):
     assert set(UpcomingRelease.objects.filter(warmed_at__isnull=False).values_list("video_id", flat=True)) == due_ids
 
     small.reset()
-    code, out, err = release_command("--addon", f"stream={small.url}", "--release-delay", "1h")
+    code, out, err = command("prefetch_releases", "--addon", f"stream={small.url}", "--release-delay", "1h")
     assert (code, out.strip()) == (0, "No announced episode is due.") and small.requests("stream") == []
 
 
 def test_a_release_pass_without_any_stream_addon_says_so():
     remember("tt1:1:1", timedelta(hours=2))
-    code, out, err = release_command("--release-delay", "0")
+    code, out, err = command("prefetch_releases", "--release-delay", "0")
     assert code == 2 and out == ""
     assert err.strip().startswith("error: No stream addon is configured.") and "\n" not in err.strip()
     assert not Run.objects.exists()
@@ -152,7 +139,7 @@ def test_a_release_pass_without_any_stream_addon_says_so():
 )
 def test_bad_input_is_one_clear_line_and_exit_two(peer, args, message):
     remember("tt1:1:1", timedelta(hours=2))  # something due: the input is refused before anything runs
-    code, out, err = release_command(*[arg.replace("PEER", peer.url) for arg in args])
+    code, out, err = command("prefetch_releases", *[arg.replace("PEER", peer.url) for arg in args])
     text = err.strip()
     assert code == 2 and message in text and "\n" not in text and "Traceback" not in text
     assert not Run.objects.exists()

@@ -56,7 +56,7 @@ def test_the_api_takes_shows_and_checks_a_profile(api, peer):
     assert Schedule.objects.count() == 2  # nothing replaced by a refused request
 
 
-def test_a_scheduled_run_uses_its_profile_and_records_it(peer, client, django_user_model):
+def test_a_scheduled_run_uses_its_profile_and_records_it(peer, user_client):
     configure(peer.url, [("movie", "peer-popular"), ("movie", "peer-new")], movies_per_catalog=50)
     subset = [catalog("peer-new").pk]
     schedule = services.create_schedule(time=datetime(2026, 1, 1, 4).time(), days=[1], movies_per_catalog=3,
@@ -69,24 +69,23 @@ def test_a_scheduled_run_uses_its_profile_and_records_it(peer, client, django_us
     assert [(c["id"], c["prefetched"]) for c in run.catalogs] == [("peer-new", 3)]  # its subset, its limit
     assert {e["id"] for e in peer.requests("catalog")} == {"peer-new"}
     assert len(peer.requests("stream")) == 3
-    client.force_login(django_user_model.objects.create_user("viewer", password="x"))
-    page = client.get(f"/runs/{run.pk}/").content.decode()
+    page = user_client.get(f"/runs/{run.pk}/").content.decode()
     assert "Schedule profile: 1 catalog, movies per catalog 3, validity 0s" in page
 
     # The run is the schedule's last run: in the API and on the Schedules page, with a link to it.
     assert run.schedule_id == schedule.pk
-    last_run = client.get("/api/schedule").json()["schedule"]["schedules"][0]["last_run"]
+    last_run = user_client.get("/api/schedule").json()["schedule"]["schedules"][0]["last_run"]
     assert (last_run["id"], last_run["status"]) == (run.pk, "completed")
     assert last_run["finished_at"] == run.finished_at.isoformat().replace("+00:00", "Z") and last_run["duration_s"] >= 0
-    row = re.search(r'<tr data-schedule="%d">.*?</tr>' % schedule.pk, client.get("/schedules/").content.decode(), re.S)
+    row = re.search(r'<tr data-schedule="%d">.*?</tr>' % schedule.pk, user_client.get("/schedules/").content.decode(), re.S)
     assert f'<a href="/runs/{run.pk}/">#{run.pk}</a>' in row.group(0) and "completed" in row.group(0)
 
     # Run now: a run with the schedule's profile, counted as its run.
-    answer = client.post(f"/schedules/{schedule.pk}/run/")
+    answer = user_client.post(f"/schedules/{schedule.pk}/run/")
     now_run = Run.objects.latest("created_at")
     assert answer.status_code == 302 and answer["Location"] == f"/runs/{now_run.pk}/"
     assert (now_run.trigger, now_run.schedule_id, now_run.options["profile"]) == ("manual", schedule.pk, run.options["profile"])
-    assert client.get("/api/schedule").json()["schedule"]["schedules"][0]["last_run"]["id"] == now_run.pk
+    assert user_client.get("/api/schedule").json()["schedule"]["schedules"][0]["last_run"]["id"] == now_run.pk
 
 
 def test_new_episodes_only_warms_episodes_released_since_the_schedules_last_successful_run(make_peer):
@@ -114,10 +113,9 @@ def test_new_episodes_only_warms_episodes_released_since_the_schedules_last_succ
     assert run.statistics["episodes_prefetched"] == len(expected)
 
 
-def test_the_schedules_page_sets_and_shows_a_profile(client, django_user_model, peer):
-    client.force_login(django_user_model.objects.create_user("viewer", password="x"))
+def test_the_schedules_page_sets_and_shows_a_profile(user_client, peer):
     configure(peer.url, [("movie", "peer-popular"), ("movie", "peer-new")])
-    answer = client.post("/schedules/new/", {
+    answer = user_client.post("/schedules/new/", {
         "time": "06:00", "days": ["1", "2"], "enabled": "on", "series_per_catalog": "1",
         "catalog_ids": [str(catalog("peer-new").pk)], "cache_validity_s_value": "2", "cache_validity_s_unit": "h",
         "cache_validity_auto": "false", "new_episodes_only": "on",
@@ -127,12 +125,12 @@ def test_the_schedules_page_sets_and_shows_a_profile(client, django_user_model, 
     assert schedule.profile == {"series_per_catalog": 1, "catalog_ids": [catalog("peer-new").pk],
                                 "cache_validity_s": 7200, "cache_validity_auto": False, "new_episodes_only": True}
     assert json.loads(PeriodicTask.objects.get(pk=schedule.periodic_task_id).kwargs)["profile"] == schedule.profile
-    page = client.get("/schedules/").content.decode()
+    page = user_client.get("/schedules/").content.decode()
     assert "new episodes only, 1 catalog, series per catalog 1, validity 2h 0m 0s" in page
 
-    refused = client.post(f"/schedules/{schedule.pk}/edit/", {"time": "06:00", "days": ["1"], "movies_per_catalog": "-3"})
+    refused = user_client.post(f"/schedules/{schedule.pk}/edit/", {"time": "06:00", "days": ["1"], "movies_per_catalog": "-3"})
     assert refused.status_code == 200 and "Use -1 for unlimited" in refused.content.decode()
-    edit = client.get(f"/schedules/{schedule.pk}/edit/").content.decode()
+    edit = user_client.get(f"/schedules/{schedule.pk}/edit/").content.decode()
     assert re.search(r'<input[^>]*name="new_episodes_only"[^>]*checked', edit)  # the edit page shows the profile
     assert re.search(r'<option value="false" selected>No</option>', edit)
 

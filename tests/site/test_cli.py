@@ -1,35 +1,20 @@
 """`manage.py prefetch`: its interface is a contract other tools rely on."""
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 
 from prefetch.models import Run
-from tests.helpers import ROOT, json_addon
+from tests.helpers import command, json_addon, manage, migrated
 
 pytestmark = pytest.mark.postgresql
 
 
-def run_cli(*args, data_dir):
-    env = {**os.environ, "DATA_DIR": str(data_dir)}
-    env.pop("DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "manage.py", "prefetch", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
-
-
 def test_json_summary_on_stdout_and_exit_zero(peer, tmp_path):
-    env = {**os.environ, "DATA_DIR": str(tmp_path)}
-    env.pop("DATABASE_URL", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
-    done = run_cli(
-        "--addon", f"both={peer.url}", "--delay", "0", "--cache-validity", "0", "--movies-per-catalog", "3",
+    migrated(tmp_path)
+    done = manage(
+        "prefetch", "--addon", f"both={peer.url}", "--delay", "0", "--cache-validity", "0", "--movies-per-catalog", "3",
         "--series-per-catalog", "1", "--items-per-mixed-catalog", "2", "--json", data_dir=tmp_path,
     )
     assert done.returncode == 0, done.stderr
@@ -73,11 +58,9 @@ def test_json_summary_on_stdout_and_exit_zero(peer, tmp_path):
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_two(args, message):
-    err = StringIO()
-    with pytest.raises(SystemExit) as exit_info:
-        call_command("prefetch", *args, stderr=err, stdout=StringIO())
-    assert exit_info.value.code == 2
-    text = err.getvalue().strip()
+    code, _, err = command("prefetch", *args)
+    assert code == 2
+    text = err.strip()
     assert message in text and "\n" not in text and "Traceback" not in text
     assert not Run.objects.exists()
 
@@ -96,11 +79,9 @@ def test_not_a_manifest_and_configuration_required_are_refused(make_peer, not_an
         (needs_config.url, "configurationRequired"),
         (not_an_addon, "lacks"),
     ]:
-        err = StringIO()
-        with pytest.raises(SystemExit) as exit_info:
-            call_command("prefetch", "--addon", f"both={url}", stderr=err, stdout=StringIO())
-        assert exit_info.value.code == 2
-        assert message in err.getvalue()
+        code, _, err = command("prefetch", "--addon", f"both={url}")
+        assert code == 2
+        assert message in err
 
 
 @pytest.mark.django_db(transaction=True)
@@ -109,32 +90,27 @@ def test_secret_config_segment_never_reaches_the_output(make_peer):
     from urllib.parse import quote
 
     config = quote(json.dumps({"token": "s3cr3t-debrid-key"}, separators=(",", ":")), safe="")
-    out, err = StringIO(), StringIO()
-    with pytest.raises(SystemExit) as exit_info:
-        call_command(
-            "prefetch", "--addon", f"both={locked.base}/{config}/manifest.json", "--delay", "0",
-            "--movies-per-catalog", "2", "--series-per-catalog", "1", "--items-per-mixed-catalog", "1", "--json",
-            stdout=out, stderr=err,
-        )
-    assert exit_info.value.code == 0
-    summary = json.loads(out.getvalue())
+    code, out, err = command(
+        "prefetch", "--addon", f"both={locked.base}/{config}/manifest.json", "--delay", "0",
+        "--movies-per-catalog", "2", "--series-per-catalog", "1", "--items-per-mixed-catalog", "1", "--json",
+    )
+    assert code == 0
+    summary = json.loads(out)
     assert summary["statistics"]["stream_requests_ok"] > 0  # the token was used...
-    assert "s3cr3t" not in out.getvalue() and "s3cr3t" not in err.getvalue()  # ...and never shown
+    assert "s3cr3t" not in out and "s3cr3t" not in err  # ...and never shown
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_same_addon_twice_is_one_addon_with_both_roles(peer):
     peer.reset()
-    out, err = StringIO(), StringIO()
-    with pytest.raises(SystemExit) as exit_info:
-        call_command(
-            "prefetch", "--addon", f"both={peer.base}/", "--addon", f"stream={peer.url}", "--addon", f"both={peer.url}",
-            "--delay", "0", "--cache-validity", "0", "--movies-per-catalog", "5", "--series-per-catalog", "1",
-            "--items-per-mixed-catalog", "2", "--verify", "0", "--json", stdout=out, stderr=err,
-        )
-    assert exit_info.value.code == 0
-    assert "warning" not in err.getvalue()  # one URL, merged: nothing to warn about
-    summary = json.loads(out.getvalue())
+    code, out, err = command(
+        "prefetch", "--addon", f"both={peer.base}/", "--addon", f"stream={peer.url}", "--addon", f"both={peer.url}",
+        "--delay", "0", "--cache-validity", "0", "--movies-per-catalog", "5", "--series-per-catalog", "1",
+        "--items-per-mixed-catalog", "2", "--verify", "0", "--json",
+    )
+    assert code == 0
+    assert "warning" not in err  # one URL, merged: nothing to warn about
+    summary = json.loads(out)
     streams = [(entry["type"], entry["id"]) for entry in peer.requests("stream")]
     assert len(streams) == len(set(streams)) == summary["statistics"]["stream_requests"]  # each stream once
     catalogs = [(entry["type"], entry["id"], entry["extra"]) for entry in peer.requests("catalog")]
@@ -148,12 +124,9 @@ def test_text_summary_shows_failures_and_a_run_that_warmed_nothing_exits_one(pee
     manifest = {"id": "org.test.prefixes", "name": "Test prefixes", "version": "1.0.0", "resources": ["catalog"],
                 "types": ["movie"], "idPrefixes": ["test:"], "catalogs": [{"type": "movie", "id": "tests"}]}
     with json_addon(lambda path: manifest if path.endswith("/manifest.json") else {"metas": metas}) as url:
-        out = StringIO()
-        with pytest.raises(SystemExit) as exit_info:
-            call_command("prefetch", "--addon", f"catalog={url}", "--addon", f"stream={peer.url}", "--delay", "0",
-                         "--fallback-meta", "none", stdout=out, stderr=StringIO())
-    assert exit_info.value.code == 1
-    text = out.getvalue()
+        code, text, _ = command("prefetch", "--addon", f"catalog={url}", "--addon", f"stream={peer.url}",
+                                "--delay", "0", "--fallback-meta", "none")
+    assert code == 1
     assert " failed in " in text and "Error: no item the catalogs listed could be warmed" in text
     assert "not prefetched: 7 unsupported, 0 without meta" in text
     assert "0 failed after retries" in text and "0 videos failed" in text
@@ -162,10 +135,8 @@ def test_text_summary_shows_failures_and_a_run_that_warmed_nothing_exits_one(pee
 
 @pytest.mark.django_db(transaction=True)
 def test_fallback_meta_option():
-    err = StringIO()
-    with pytest.raises(SystemExit) as exit_info:
-        call_command("prefetch", "--fallback-meta", "ftp://meta.example/manifest.json", stderr=err, stdout=StringIO())
-    assert exit_info.value.code == 2 and "--fallback-meta" in err.getvalue()
+    code, _, err = command("prefetch", "--fallback-meta", "ftp://meta.example/manifest.json")
+    assert code == 2 and "--fallback-meta" in err
 
 
 # A few titles of each kind: a whole walk in a second or two.
@@ -177,17 +148,15 @@ SMALL_PEER = {"PEER_MOVIES": 5, "PEER_NEW_MOVIES": 0, "PEER_SERIES": 3, "PEER_MI
 def test_two_spellings_of_one_addon_are_both_used_with_a_warning(make_peer):
     small = make_peer(**SMALL_PEER)
     localhost = f"http://localhost:{small.port}/manifest.json"
-    out, err = StringIO(), StringIO()
-    with pytest.raises(SystemExit) as exit_info:
-        call_command(
-            "prefetch", "--addon", f"both={small.url}", "--addon", f"stream={localhost}", "--delay", "0",
-            "--cache-validity", "0", "--verify", "0", "--fallback-meta", "none", "--json", stdout=out, stderr=err,
-        )
-    assert exit_info.value.code == 0, err.getvalue()
-    warnings = [line for line in err.getvalue().splitlines() if line.startswith("warning:")]
+    code, out, err = command(
+        "prefetch", "--addon", f"both={small.url}", "--addon", f"stream={localhost}", "--delay", "0",
+        "--cache-validity", "0", "--verify", "0", "--fallback-meta", "none", "--json",
+    )
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1
     assert small.url in warnings[0] and localhost in warnings[0] and "org.peer.testaddon" in warnings[0]
-    summary = json.loads(out.getvalue())
+    summary = json.loads(out)
     assert len(summary["addons"]) == 2  # warned, not merged: two configurations can be on purpose
     asked = Counter(entry["id"] for entry in small.requests("stream"))
     assert asked and set(asked.values()) == {2}  # every stream once from each spelling

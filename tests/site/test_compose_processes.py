@@ -43,8 +43,8 @@ from tests.deployment import (
     on_this_machine,
     postgres_database,
 )
-from tests.helpers import next_whole_minute, wait_until
-from tests.worker_process import RedisServer, free_port
+from tests.helpers import free_port, next_whole_minute, wait_until
+from tests.worker_process import RedisServer
 
 pytestmark = pytest.mark.realtime
 

@@ -3,7 +3,6 @@
 import pytest
 from django.apps import apps
 from django.contrib import admin
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from addons.models import Addon, Catalog
@@ -14,19 +13,13 @@ pytestmark = pytest.mark.django_db
 SECRET_URL = "http://127.0.0.1:9/abcdefSECRETtoken1234567890/manifest.json"
 
 
-@pytest.fixture
-def staff(client):
-    client.force_login(get_user_model().objects.create_superuser("owner", password="x-very-long-password"))
-    return client
-
-
 def test_every_project_model_is_registered():
     for label in ("addons", "prefetch", "schedules"):
         for model in apps.get_app_config(label).get_models():
             assert admin.site.is_registered(model), model
 
 
-def test_admin_pages_render_and_redact(staff):
+def test_admin_pages_render_and_redact(admin_client):
     row = PrefetchSettings.load()
     row.proxy_url = "http://user:hunter2@proxy.local:8080"
     row.save()
@@ -41,7 +34,7 @@ def test_admin_pages_render_and_redact(staff):
         "/admin/schedules/schedule/", "/admin/schedules/schedulingsettings/", "/admin/schedules/schedulerheartbeat/",
     ]
     for page in pages:
-        response = staff.get(page)
+        response = admin_client.get(page)
         assert response.status_code == 200, page
         html = response.content.decode()
         assert "SECRETtoken" not in html and "hunter2" not in html, page

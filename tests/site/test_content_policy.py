@@ -1,7 +1,6 @@
 """The Content-Security-Policy header: strict on every page, exceptions only where they are needed."""
 
 import pytest
-from django.contrib.auth import get_user_model
 
 pytestmark = pytest.mark.django_db
 
@@ -12,15 +11,9 @@ def directives(response) -> dict[str, list[str]]:
     return {name: sources for name, *sources in parts}
 
 
-@pytest.fixture
-def staff_client(client):
-    client.force_login(get_user_model().objects.create_superuser("admin", password="x"))
-    return client
-
-
-def test_pages_get_the_strict_policy(staff_client):
+def test_pages_get_the_strict_policy(admin_client):
     for path in ("/login/", "/", "/settings/", "/admin/"):  # the admin too: no inline script left there
-        policy = directives(staff_client.get(path))
+        policy = directives(admin_client.get(path))
         assert policy["default-src"] == ["'self'"], path
         assert policy["script-src"] == ["'self'"], path
         assert policy["style-src"] == ["'self'"], path
@@ -31,9 +24,9 @@ def test_pages_get_the_strict_policy(staff_client):
         assert "worker-src" not in policy, path
 
 
-def test_api_docs_pages_allow_inline_style_but_no_inline_script(staff_client):
+def test_api_docs_pages_allow_inline_style_but_no_inline_script(admin_client):
     for path in ("/api/docs", "/api/redoc"):
-        policy = directives(staff_client.get(path))
+        policy = directives(admin_client.get(path))
         assert policy["style-src"] == ["'self'", "'unsafe-inline'"], path
         assert policy["worker-src"] == ["blob:"], path
         assert policy["script-src"] == ["'self'"], path

@@ -35,8 +35,8 @@ from tests.deployment import (
     on_this_machine,
     postgres_database,
 )
-from tests.helpers import wait_until
-from tests.worker_process import RedisServer, free_port
+from tests.helpers import free_port, wait_until
+from tests.worker_process import RedisServer
 
 pytestmark = pytest.mark.docker
 

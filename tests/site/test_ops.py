@@ -16,8 +16,8 @@ from prefetch.runs.lifecycle import create_run
 from prefetcher_site.ops import check_worker
 from schedules.liveness import record_heartbeat
 from schedules.models import SchedulerHeartbeat
-from tests.helpers import addon, plan
-from tests.worker_process import free_port, use_broker
+from tests.helpers import addon, free_port, plan, samples
+from tests.worker_process import use_broker
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -30,15 +30,6 @@ def account():
 def families(text: str) -> dict:
     """name -> metric family, parsed by prometheus_client's own parser (which refuses malformed text)."""
     return {family.name: family for family in text_string_to_metric_families(text)}
-
-
-def samples(text: str) -> dict[str, float]:
-    """`name{label="value",...}` (values unescaped, labels in exposition order) -> value."""
-    return {
-        sample.name + ("{" + ",".join(f'{k}="{v}"' for k, v in sample.labels.items()) + "}" if sample.labels else ""):
-        sample.value
-        for family in text_string_to_metric_families(text) for sample in family.samples
-    }
 
 
 # --- health ------------------------------------------------------------------------------------------

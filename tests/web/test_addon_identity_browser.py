@@ -10,8 +10,7 @@ from addons.models import Addon
 from prefetch.models import PrefetchSettings, RunTrigger
 from prefetch.runs.execute import execute_run
 from prefetch.runs.lifecycle import create_run
-from tests.browser import assert_fits, looks, off_the_browser_thread
-from tests.web.test_config_browser import add_addon
+from tests.browser import add_addon, assert_fits, looks, off_the_browser_thread
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

@@ -16,6 +16,7 @@ from addons.web.json_parser import MAX_JSON_DEPTH, too_deep_field
 from prefetch.models import Run, RunStatus
 from schedules import services as schedule_services
 from schedules.models import Schedule
+from tests.helpers import refused
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db]
 
@@ -30,15 +31,6 @@ def addon(db):
 
 def nested(depth: int, inner: str = "1") -> str:
     return "[" * depth + inner + "]" * depth
-
-
-def refused(response, field: str) -> list:
-    """The API's 400 answer: the `success` envelope, with `errors` naming `field`."""
-    assert response.status_code == 400, (response.status_code, response.content[:300])
-    body = response.json()
-    assert body["success"] is False and body["error"].startswith(f"{field}: ")
-    assert field in body["errors"], body
-    return body["errors"][field]
 
 
 # --- JSON bodies: nesting -------------------------------------------------------------------------------

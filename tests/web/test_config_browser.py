@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from addons.models import Addon, Catalog
 from prefetch.models import PrefetchSettings
+from tests.browser import add_addon
 from tests.helpers import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,17 +24,6 @@ def drag(page, source, target, below=True):
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + 5, steps=3)
     page.mouse.move(end["x"] + 10, y, steps=15)
     page.mouse.up()
-
-
-def add_addon(page, url, role, display_name=""):
-    """As a user does it: preview the manifest, then add what was previewed."""
-    page.fill("#add-url", url)
-    page.fill("#add-display-name", display_name)
-    page.select_option("#add-type", role)
-    page.click("#add-preview")
-    expect(page.locator("#add-preview-box")).to_be_visible()
-    page.click("#add-submit")
-    expect(page.locator("#add-preview-box")).to_be_hidden()
 
 
 def test_add_addon_load_and_reorder_catalogs_settings_and_schedule(guarded_page, peer, make_peer):

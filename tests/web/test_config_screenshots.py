@@ -13,7 +13,6 @@ from playwright.sync_api import expect
 from prefetch.models import Run, RunStatus
 from tests.browser import off_the_browser_thread
 from tests.helpers import ROOT, configure
-from tests.web.test_live_browser import embedded_worker  # noqa: F401 (a fixture)
 
 pytestmark = [
     pytest.mark.browser,
@@ -57,7 +56,7 @@ def test_screenshots(signed_in_page, peer):
     page.evaluate("localStorage.setItem('theme', 'dark')")
 
 
-def test_run_screenshots(signed_in_page, make_peer, embedded_worker):  # noqa: F811 (the fixture above)
+def test_run_screenshots(signed_in_page, make_peer, embedded_worker):
     OUT.mkdir(parents=True, exist_ok=True)
     page = signed_in_page
     page.set_viewport_size(DESKTOP)

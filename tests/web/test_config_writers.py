@@ -18,12 +18,6 @@ pytestmark = pytest.mark.postgresql
 PEER_DUPLICATE = "This addon is already configured"
 
 
-@pytest.fixture
-def staff(client, owner):
-    client.force_login(owner)
-    return client
-
-
 def addon_add_form(url: str, role: str = "both") -> dict:
     return {
         "url": url, "role": role, "enabled": "on", "_save": "Save",
@@ -49,65 +43,65 @@ def settings_form(row: PrefetchSettings, **changes) -> dict:
 
 # --- admin ---------------------------------------------------------------------------------------
 @pytest.mark.django_db
-def test_admin_refuses_a_duplicate_addon_with_the_services_message(staff):
+def test_admin_refuses_a_duplicate_addon_with_the_services_message(admin_client):
     Addon.objects.create(url="http://127.0.0.1:9/Token/manifest.json", name="Existing")
-    response = staff.post("/admin/addons/addon/add/", addon_add_form("http://127.0.0.1:9/Token/configure"))
+    response = admin_client.post("/admin/addons/addon/add/", addon_add_form("http://127.0.0.1:9/Token/configure"))
     assert response.status_code == 200 and PEER_DUPLICATE in response.content.decode()
     assert Addon.objects.count() == 1
 
 
 @pytest.mark.django_db
-def test_admin_adds_and_edits_addons_through_the_services(staff, peer):
+def test_admin_adds_and_edits_addons_through_the_services(admin_client, peer):
     Addon.objects.create(url="http://127.0.0.1:9/a/manifest.json", name="A", role="stream", position=0)
-    response = staff.post("/admin/addons/addon/add/", addon_add_form(peer.url + "/", role="catalog"))
+    response = admin_client.post("/admin/addons/addon/add/", addon_add_form(peer.url + "/", role="catalog"))
     assert response.status_code == 302, response.content.decode()[:2000]
     added = Addon.objects.get(role="catalog")
     assert added.url == peer.url and added.name and added.manifest["catalogs"]  # normalised, manifest fetched
 
     change = addon_add_form("", role="stream")
     del change["url"]
-    assert staff.post(f"/admin/addons/addon/{added.pk}/change/", change).status_code == 302
+    assert admin_client.post(f"/admin/addons/addon/{added.pk}/change/", change).status_code == 302
     added.refresh_from_db()
     assert (added.role, added.position) == ("stream", 1)  # moved last into its new group, as the page does
 
 
 @pytest.mark.django_db
-def test_admin_checks_catalog_choices_like_the_catalogs_page(staff):
+def test_admin_checks_catalog_choices_like_the_catalogs_page(admin_client):
     addon = Addon.objects.create(url="http://127.0.0.1:9/manifest.json", name="A")
     search = Catalog.objects.create(addon=addon, content_type="movie", catalog_id="search", name="Search",
                                     enabled=False, extras=[{"name": "search", "isRequired": True, "options": []}])
     genre = Catalog.objects.create(addon=addon, content_type="movie", catalog_id="genre", name="Genre", position=1,
                                    extras=[{"name": "genre", "isRequired": True, "options": ["Drama"]}])
-    response = staff.post(f"/admin/addons/catalog/{search.pk}/change/", {"enabled": "on", "position": "0",
+    response = admin_client.post(f"/admin/addons/catalog/{search.pk}/change/", {"enabled": "on", "position": "0",
                                                                          "extra_values": "{}", "_save": "Save"})
     assert response.status_code == 200 and "search-only and cannot be prefetched" in response.content.decode()
-    response = staff.post(f"/admin/addons/catalog/{genre.pk}/change/", {"enabled": "on", "position": "1",
+    response = admin_client.post(f"/admin/addons/catalog/{genre.pk}/change/", {"enabled": "on", "position": "1",
                                                                         "extra_values": '{"genre": "Horror"}', "_save": "Save"})
     assert response.status_code == 200 and "is not one of the options" in response.content.decode()
     assert not Catalog.objects.get(pk=search.pk).enabled and Catalog.objects.get(pk=genre.pk).extra_values == {}
 
 
 @pytest.mark.django_db
-def test_admin_settings_are_validated_and_refused_during_a_run(staff):
+def test_admin_settings_are_validated_and_refused_during_a_run(admin_client):
     row = PrefetchSettings.load()
     row.proxy_url = "http://user:hunter2@proxy.local:8080"
     row.save()
     page = f"/admin/prefetch/prefetchsettings/{row.pk}/change/"
 
-    response = staff.post(page, settings_form(row, proxy_url="ftp://nope", cache_request_hosts="a.com/x"))
+    response = admin_client.post(page, settings_form(row, proxy_url="ftp://nope", cache_request_hosts="a.com/x"))
     assert response.status_code == 200
     assert "Use an http:// or https:// proxy URL" in response.content.decode()
     assert "Host names only" in response.content.decode()
 
-    assert staff.post(page, settings_form(row, movies_per_catalog=7)).status_code == 302
+    assert admin_client.post(page, settings_form(row, movies_per_catalog=7)).status_code == 302
     saved = PrefetchSettings.load()
     assert saved.movies_per_catalog == 7 and saved.proxy_url == "http://user:hunter2@proxy.local:8080"  # kept
 
-    assert staff.post(page, settings_form(saved, proxy_url="-")).status_code == 302
+    assert admin_client.post(page, settings_form(saved, proxy_url="-")).status_code == 302
     assert PrefetchSettings.load().proxy_url == ""  # "-" removes it
 
     Run.objects.create(status=RunStatus.RUNNING)
-    response = staff.post(page, settings_form(row, movies_per_catalog=9), follow=True)
+    response = admin_client.post(page, settings_form(row, movies_per_catalog=9), follow=True)
     assert "cannot change while run" in response.content.decode()
     assert PrefetchSettings.load().movies_per_catalog == 7
 

@@ -16,9 +16,8 @@ from prefetch.models import PrefetchRecord, RunStatus, RunTrigger
 from prefetch.runs.execute import execute_run
 from prefetch.runs.lifecycle import create_run
 from schedules.services import create_schedule
-from tests.browser import assert_fits, looks, off_the_browser_thread
+from tests.browser import add_addon, assert_fits, looks, off_the_browser_thread
 from tests.helpers import configure
-from tests.web.test_config_browser import add_addon
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -4,15 +4,9 @@ command line), never a 500 or a traceback. Database-facing: run on PostgreSQL to
 
 import pytest
 
+from tests.helpers import command, free_port, manage, refused
+
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db]
-
-
-def refused(response, field: str) -> list:
-    assert response.status_code == 400, (response.status_code, response.content[:300])
-    body = response.json()
-    assert body["success"] is False, body
-    assert field in body["errors"], body
-    return body["errors"][field]
 
 
 # --- malformed URLs -----------------------------------------------------------------------------------
@@ -120,15 +114,9 @@ def test_the_settings_page_refuses_a_delay_past_a_day_and_keeps_the_saved_one(cl
     (["--release-delay", "1" + "0" * 400], "--release-delay"),
 ])
 def test_prefetch_releases_bad_delay_is_one_line_and_exit_two(args, message):
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    err = StringIO()
-    with pytest.raises(SystemExit) as exit_info:
-        call_command("prefetch_releases", *args, stderr=err, stdout=StringIO())
-    assert exit_info.value.code == 2
-    text = err.getvalue().strip()
+    code, _, err = command("prefetch_releases", *args)
+    assert code == 2
+    text = err.strip()
     assert message in text and "\n" not in text and "Traceback" not in text
 
 
@@ -141,33 +129,20 @@ def test_parse_duration_refuses_what_would_overflow():
     assert parse_duration("1d") == 86400
 
 
-def _manage(*args, data_dir):
-    import os
-    import subprocess
-    import sys
-
-    from tests.helpers import ROOT
-
-    env = {**os.environ, "DATA_DIR": str(data_dir)}
-    env.pop("DATABASE_URL", None)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
-
-
 def test_import_config_of_json_nested_100000_deep_is_one_line_and_exit_two(tmp_path):
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000 + "]" * 100_000)
     bad_bytes = tmp_path / "bytes.json"
     bad_bytes.write_bytes(b"\xff\xfe{")
     for file in (path, bad_bytes):
-        done = _manage("import_config", str(file), data_dir=tmp_path)
+        done = manage("import_config", str(file), data_dir=tmp_path)
         assert done.returncode == 2, done.stderr[-500:]
         text = done.stderr.strip()
         assert "Traceback" not in text and "\n" not in text and str(file) in text, text[-500:]
 
 
 def test_prefetch_releases_huge_delay_from_the_shell_is_one_line_and_exit_two(tmp_path):
-    done = _manage("prefetch_releases", "--release-delay", "1000000000000000000000000000000", data_dir=tmp_path)
+    done = manage("prefetch_releases", "--release-delay", "1000000000000000000000000000000", data_dir=tmp_path)
     assert done.returncode == 2, done.stderr[-500:]
     text = done.stderr.strip()
     assert "Traceback" not in text and "\n" not in text and "--release-delay" in text, text
@@ -188,25 +163,16 @@ def test_prefetch_releases_huge_delay_from_the_shell_is_one_line_and_exit_two(tm
 ])
 def test_bad_input_to_the_site_commands_is_one_line_and_exit_two(tmp_path, args, message):
     if "--output" in args:  # the export reads the configuration before it writes
-        _manage("migrate", "-v0", data_dir=tmp_path)
-    done = _manage(*args, data_dir=tmp_path)
+        manage("migrate", "-v0", data_dir=tmp_path)
+    done = manage(*args, data_dir=tmp_path)
     assert done.returncode == 2, done.stderr[-500:]
     text = done.stderr.strip()
     assert message in text and "\n" not in text and "Traceback" not in text, text[-500:]
 
 
 def test_serve_with_the_database_down_is_one_line_naming_it_and_never_the_password(tmp_path):
-    import os
-    import subprocess
-    import sys
-
-    from tests.helpers import ROOT
-    from tests.worker_process import free_port
-
     url = f"postgres://prefetcher:s3cret-word@127.0.0.1:{free_port()}/prefetcher"  # nothing listens there
-    done = subprocess.run([sys.executable, "manage.py", "serve"], cwd=ROOT,
-                          env={**os.environ, "DATA_DIR": str(tmp_path), "DATABASE_URL": url},
-                          capture_output=True, text=True, timeout=120)
+    done = manage("serve", data_dir=tmp_path, DATABASE_URL=url)
     assert done.returncode == 2, done.stderr[-500:]
     text = done.stderr.strip()
     assert text.startswith("CommandError: Cannot reach the database (") and "DATABASE_URL" in text, text[-500:]

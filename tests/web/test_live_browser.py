@@ -8,7 +8,6 @@ the test process, as `manage.py serve` does in the single-process default.
 """
 
 import re
-import threading
 import time
 
 import pytest
@@ -19,27 +18,6 @@ from tests.browser import off_the_browser_thread
 from tests.helpers import configure, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def embedded_worker(transactional_db):
-    from celery.app.trace import reset_worker_optimizations
-
-    from prefetcher_site.celery import app
-    from prefetcher_site.management.commands.serve import embedded_worker as make_embedded_worker
-
-    assert app.conf.broker_url.startswith("memory://"), app.conf.broker_url
-    worker = make_embedded_worker(app, f"embedded-test-{time.monotonic_ns()}@localhost", concurrency=2)
-    thread = threading.Thread(target=worker.start, name="test-celery-worker", daemon=True)
-    thread.start()
-    yield worker
-    for run in Run.objects.filter(status__in=[RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.PAUSING]):
-        Run.objects.filter(pk=run.pk).update(cancel_requested=True)
-    wait_until(lambda: not Run.objects.filter(status__in=["running", "pausing", "paused"]).exists(), timeout=10,
-               message="runs to stop before the worker")
-    worker.stop(in_sighandler=False)
-    thread.join(timeout=10)
-    reset_worker_optimizations(app)
 
 
 def ws_progress_messages(page) -> int:

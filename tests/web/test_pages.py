@@ -1,19 +1,17 @@
 """Server-rendered list pages keep their filters across pages."""
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from prefetch.models import Run, RunStatus
 
 pytestmark = pytest.mark.django_db
 
 
-def test_history_pages_keep_the_filters(client):
-    client.force_login(get_user_model().objects.create_user("viewer", password="x"))
+def test_history_pages_keep_the_filters(user_client):
     Run.objects.bulk_create([Run(status=RunStatus.COMPLETED, trigger="manual") for _ in range(60)])
-    page = client.get("/runs/", {"status": "completed", "trigger": "manual"}).content.decode()
+    page = user_client.get("/runs/", {"status": "completed", "trigger": "manual"}).content.decode()
     assert "?status=completed&amp;trigger=manual&amp;page=2" in page
-    second = client.get("/runs/", {"status": "completed", "trigger": "manual", "page": 2}).content.decode()
+    second = user_client.get("/runs/", {"status": "completed", "trigger": "manual", "page": 2}).content.decode()
     assert "Page 2 of 2" in second and "page=1" in second
 
 
@@ -28,11 +26,10 @@ def test_a_server_error_is_the_styled_500_page_without_the_traceback(client, set
     assert "RuntimeError" not in html and "a bug" not in html
 
 
-def test_the_list_pages_ignore_a_filter_value_the_api_refuses(client):
-    client.force_login(get_user_model().objects.create_user("viewer", password="x"))
+def test_the_list_pages_ignore_a_filter_value_the_api_refuses(user_client):
     Run.objects.create(status=RunStatus.COMPLETED, trigger="manual")
-    history = client.get("/runs/", {"status": "bogus"})
+    history = user_client.get("/runs/", {"status": "bogus"})
     assert history.status_code == 200 and history.context["page"].paginator.count == 1
     assert history.context["status"] == ""
-    records = client.get("/records/", {"status": "bogus", "run": "x"})
+    records = user_client.get("/records/", {"status": "bogus", "run": "x"})
     assert records.status_code == 200 and records.context["state"] == "" and records.context["run_id"] is None

@@ -14,7 +14,7 @@ from prefetch.follow.services import default_viewer
 from prefetch.measured_effect import addon_effect, summary_lines
 from prefetch.models import PrefetchRecord, PrefetchSettings, Run, RunStatus, UpcomingRelease
 from prefetch.record_store import WARM_FOREVER, DatabaseRecordStore, warm_now, warm_until
-from tests.engine.test_measured import prefetch_json
+from tests.helpers import prefetch_json
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db]
 
