@@ -33,6 +33,16 @@ def addon(url: str, role: str = "both") -> AddonSpec:
     return AddonSpec(url, manifest.name, manifest, role in ("both", "catalog"), role in ("both", "stream"))
 
 
+def without_meta(spec: AddonSpec) -> AddonSpec:
+    """The same addon, as if its manifest declared no meta resource."""
+    from addons.manifest import Manifest
+
+    data = dict(spec.manifest.data)
+    data["resources"] = [r for r in data["resources"] if not (r == "meta" or isinstance(r, dict) and r.get("name") == "meta")]
+    spec.manifest = Manifest(data)
+    return spec
+
+
 def plan(addons: list[AddonSpec], catalogs: list[tuple[str, str]] | None = None, extra_values=None, **settings):
     """All catalogs of the catalog addons, or only the (type, id) pairs given, in that order."""
     specs = []

@@ -15,7 +15,7 @@ from prefetch.engine import BreakerPolicy
 from prefetch.models import Run, RunStatus, RunTrigger
 from prefetch.runs.execute import database_engine, execute_run
 from prefetch.runs.lifecycle import create_run
-from tests.helpers import addon, json_addon, local_server, plan, send_json, wait_until
+from tests.helpers import addon, json_addon, local_server, plan, send_json, wait_until, without_meta
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -174,12 +174,10 @@ class NotFoundManifest(BaseHTTPRequestHandler):
 
 
 def test_an_unreachable_fallback_meta_addon_is_tried_once_and_named(peer, caplog):
-    from tests.engine.test_engine import _without_meta
-
     with local_server(NotFoundManifest) as base, caplog.at_level(logging.INFO, logger="prefetch"):
         fallback = f"{base}/cfg-secret/manifest.json"
         report = database_engine(
-            plan([_without_meta(addon(peer.url))], [("series", "peer-series")], fallback_meta_url=fallback)
+            plan([without_meta(addon(peer.url))], [("series", "peer-series")], fallback_meta_url=fallback)
         ).run()
     assert NotFoundManifest.hits == 1  # not once per series
     assert report["statistics"]["items_no_meta"] == 120 and report["statistics"]["items_failed"] == 0

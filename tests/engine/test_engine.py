@@ -9,7 +9,7 @@ import pytest
 from prefetch.engine import BreakerPolicy
 from prefetch.models import PrefetchRecord
 from prefetch.runs.execute import database_engine
-from tests.helpers import addon, plan, wait_until
+from tests.helpers import addon, plan, wait_until, without_meta
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -254,19 +254,9 @@ def test_invalid_regex_never_crashes_a_run(peer):
     assert report["statistics"]["movies_prefetched"] == 50
 
 
-def _without_meta(spec):
-    """The same addon, as if its manifest declared no meta resource."""
-    from addons.manifest import Manifest
-
-    data = dict(spec.manifest.data)
-    data["resources"] = [r for r in data["resources"] if not (r == "meta" or isinstance(r, dict) and r.get("name") == "meta")]
-    spec.manifest = Manifest(data)
-    return spec
-
-
 def test_series_episodes_come_from_another_addon_or_the_fallback_meta_addon(peer, make_peer):
     meta_peer = make_peer()
-    catalog_only = _without_meta(addon(peer.url, "catalog"))
+    catalog_only = without_meta(addon(peer.url, "catalog"))
     stream_with_meta = addon(meta_peer.url, "stream")
     report = database_engine(
         plan([catalog_only, stream_with_meta], [("series", "peer-series")], series_per_catalog=2)
@@ -275,16 +265,16 @@ def test_series_episodes_come_from_another_addon_or_the_fallback_meta_addon(peer
     assert len(meta_peer.requests("meta")) == 2 and not peer.requests("meta")
 
     fallback_peer = make_peer()
-    stream_only = _without_meta(addon(meta_peer.url, "stream"))
+    stream_only = without_meta(addon(meta_peer.url, "stream"))
     report = database_engine(
-        plan([_without_meta(addon(peer.url, "catalog")), stream_only], [("series", "peer-series")],
+        plan([without_meta(addon(peer.url, "catalog")), stream_only], [("series", "peer-series")],
              series_per_catalog=2, fallback_meta_url=fallback_peer.url)
     ).run()
     assert report["statistics"]["series_prefetched"] == 2
     assert len(fallback_peer.requests("meta")) == 2
 
     report = database_engine(
-        plan([_without_meta(addon(peer.url, "catalog")), stream_only], [("series", "peer-series")],
+        plan([without_meta(addon(peer.url, "catalog")), stream_only], [("series", "peer-series")],
              series_per_catalog=2, fallback_meta_url="")
     ).run()
     assert report["statistics"]["series_prefetched"] == 0

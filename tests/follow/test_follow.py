@@ -25,8 +25,7 @@ from prefetch.follow.services import default_viewer
 from prefetch.follow.tasks import sync
 from prefetch.models import PrefetchRecord, Run, RunStatus, RunTrigger
 from prefetch.runs.execute import execute_run
-from tests.engine.test_engine import _without_meta
-from tests.helpers import addon, configure, plan, wait_until
+from tests.helpers import addon, configure, plan, wait_until, without_meta
 from tests.watch_standin import CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
@@ -108,7 +107,7 @@ def test_a_play_warms_the_next_episodes_once_and_opening_one_of_them_is_a_warm_h
 
 def test_series_episodes_come_from_the_fallback_meta_addon_when_no_configured_addon_serves_the_meta(peer, make_peer):
     fallback = make_peer()
-    episodes = SeriesEpisodes(plan([_without_meta(addon(peer.url, "stream"))], [], fallback_meta_url=fallback.url))
+    episodes = SeriesEpisodes(plan([without_meta(addon(peer.url, "stream"))], [], fallback_meta_url=fallback.url))
     videos = episodes(SERIES)
     assert episodes("tt9200015")
     assert len(fallback.requests("meta")) == 2 and not peer.requests("meta")
