@@ -117,11 +117,6 @@ RunAnswer = inline_serializer("RunOne", {"success": serializers.BooleanField(), 
     "verification_lines": serializers.ListField(child=serializers.CharField(),
                                                 help_text='"Comet: cold p50 2.3 s → warm p50 80 ms, 20 sampled"'),
 })})
-RecordsAnswer = _list_answer("RecordList", "records", inline_serializer("Record", {
-    "latency_ms": _ms(help_text="The last answer time."),
-    "looked_cached": serializers.BooleanField(allow_null=True, help_text="Whether the last answer came about as fast "
-                                              "as a verified warm answer (null: not judged)."),
-}, many=True))
 InvalidatedAnswer = inline_serializer("RecordsInvalidated", {"success": serializers.BooleanField(), "invalidated": serializers.IntegerField()})
 
 
@@ -258,20 +253,20 @@ class RunDetailView(APIView):
 
 
 # --- prefetch records -----------------------------------------------------------------------------------
-def record_row(record: PrefetchRecord) -> dict:
-    return {
-        "id": record.pk, "title": record.title, "type": record.content_type, "video_id": record.video_id,
-        "addon": record.addon_name, "addon_key": record.addon_key, "state": record.state,
-        "last_attempt": record.last_attempt.isoformat(),
-        "last_success": record.last_success.isoformat() if record.last_success else None,
-        "last_status": record.last_status, "last_error": record.last_error,
-        "stream_count": record.stream_count, "latency_ms": record.latency_ms, "looked_cached": record.looked_cached,
-    }
+class RecordRow(serializers.ModelSerializer):
+    """A prefetch record as the Records list shows it."""
 
+    type = serializers.CharField(source="content_type")
+    addon = serializers.CharField(source="addon_name", help_text="The stream addon's name when it was requested.")
+    state = serializers.CharField(help_text="ok, empty, failed or never (the Records filter's words).")
+    latency_ms = serializers.FloatField(allow_null=True, help_text="The last answer time.")
+    looked_cached = serializers.BooleanField(allow_null=True, help_text="Whether the last answer came about as fast "
+                                             "as a verified warm answer (null: not judged).")
 
-class RecordRow(serializers.BaseSerializer):
-    def to_representation(self, record):
-        return record_row(record)
+    class Meta:
+        model = PrefetchRecord
+        fields = ["id", "title", "type", "video_id", "addon", "addon_key", "state", "last_attempt", "last_success",
+                  "last_status", "last_error", "stream_count", "latency_ms", "looked_cached"]
 
 
 class InvalidateSerializer(StrictSerializer):
@@ -301,7 +296,8 @@ class RecordListView(generics.ListAPIView):
     filterset_class = RecordFilter
     results_key = "records"
 
-    @extend_schema(summary="Prefetch records (the cache memory), newest attempt first", responses=RecordsAnswer)
+    @extend_schema(summary="Prefetch records (the cache memory), newest attempt first",
+                   responses=_list_answer("RecordList", "records", RecordRow(many=True)))
     def get(self, request):
         return super().get(request)
 
