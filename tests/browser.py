@@ -182,3 +182,12 @@ def add_addon(page, url, role, display_name=""):
     expect(page.locator("#add-preview-box")).to_be_visible()
     page.click("#add-submit")
     expect(page.locator("#add-preview-box")).to_be_hidden()
+
+
+def ws_progress_messages(page) -> int:
+    return page.evaluate("window.debugLog.lines.filter((line) => line.includes(' ws progress: ')).length")
+
+
+def counter(page, label):
+    text = page.locator(f'#counters .stat[data-counter="{label}"] .value').inner_text()
+    return int(text.split("/")[0].strip())

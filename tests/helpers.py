@@ -298,3 +298,31 @@ def migrated(data_dir, **env) -> dict:
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=environment, check=True,
                    timeout=120)
     return environment
+
+
+def settings_post_data(**overrides):
+    """What the Settings form posts for the current row, with some fields changed."""
+    from prefetch.models import PrefetchSettings
+    from prefetch.web.forms import SettingsForm
+
+    form = SettingsForm(instance=PrefetchSettings.load())
+    data = {}
+    for name, field in form.fields.items():
+        bound = form[name]
+        value = bound.value()
+        widget = field.widget
+        if hasattr(widget, "decompress"):
+            parts = widget.decompress(value)
+            for suffix, part in zip(("value", "unit", "unlimited"), parts):
+                if suffix == "unlimited":
+                    if part:
+                        data[f"{name}_unlimited"] = "on"
+                elif part is not None:
+                    data[f"{name}_{suffix}"] = part
+        elif isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        else:
+            data[name] = "" if value is None else value
+    data.update(overrides)
+    return data

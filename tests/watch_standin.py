@@ -8,11 +8,24 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
+from django.utils import timezone
+
+from prefetch.engine.episodes import videos_from_meta
 from tests.local_server import start_listening, stop
 
 STANDIN_DIR = Path(__file__).resolve().parent / "standin"
 CLIENT_ID, CLIENT_SECRET = "standin-client-id", "standin-client-secret"
 EMAIL, PASSWORD = "viewer@example.com", "viewer-password"
+SERIES = "tt9200003"  # a series of the test peer, watched up to 1:4
+# A household's accounts: a series half-watched and a movie on Stremio; a playback and a watchlist on Trakt.
+SCENARIO = {
+    "stremio": {"email": EMAIL, "password": PASSWORD, "library": [
+        {"id": SERIES, "type": "series", "video_id": f"{SERIES}:1:4", "progress": 0.42},
+        {"id": "tt9100012", "type": "movie", "progress": 0.3},
+    ]},
+    "trakt": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+              "playback": [{"imdb": "tt9100030", "progress": 61.0}], "watchlist": {"movies": ["tt9100040"]}},
+}
 
 
 class WatchStandin:
@@ -55,3 +68,12 @@ class WatchStandin:
 
     def stop(self) -> None:
         stop(self.process, self.workdir)
+
+
+def aired_after(peer, series_id: str, season: int, episode: int, k: int) -> list[str]:
+    """The spec restated on the peer's own meta: the next k aired, non-special episodes."""
+    videos = videos_from_meta(peer.get(f"/meta/series/{series_id}.json")["meta"], series_id).videos
+    now = timezone.now()
+    following = sorted((v for v in videos if v.season and (v.season, v.episode) > (season, episode)
+                        and (v.released is None or v.released <= now)), key=lambda v: (v.season, v.episode))
+    return [video.id for video in following[:k]]

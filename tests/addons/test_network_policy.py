@@ -17,8 +17,7 @@ from addons.network_policy import INPUT_REFUSAL, REFUSED_TEXT
 from addons.retry import RetryPolicy
 from addons.services import client_limits
 from prefetch.models import PrefetchSettings
-from tests.helpers import free_port, json_addon, local_server, tcp_server
-from tests.web.test_config_pages import settings_post_data
+from tests.helpers import free_port, json_addon, local_server, settings_post_data, tcp_server
 
 MANIFEST = {"id": "local", "name": "Local", "version": "1.0.0", "types": ["movie"], "resources": ["stream"], "catalogs": []}
 LOOPBACK_SPELLINGS = ["0x7f.1", "2130706433", "127.1", "0177.0.0.1", "[::ffff:127.0.0.1]"]

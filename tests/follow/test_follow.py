@@ -26,20 +26,10 @@ from prefetch.follow.tasks import sync
 from prefetch.models import PrefetchRecord, Run, RunStatus, RunTrigger
 from prefetch.runs.execute import execute_run
 from tests.helpers import addon, configure, plan, wait_until, without_meta
-from tests.watch_standin import CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD
+from tests.watch_standin import CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD, SCENARIO, SERIES, aired_after
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
-SERIES = "tt9200003"
-
-
-def aired_after(peer, series_id: str, season: int, episode: int, k: int) -> list[str]:
-    """The spec restated on the peer's own meta: the next k aired, non-special episodes."""
-    videos = videos_from_meta(peer.get(f"/meta/series/{series_id}.json")["meta"], series_id).videos
-    now = timezone.now()
-    following = sorted((v for v in videos if v.season and (v.season, v.episode) > (season, episode)
-                        and (v.released is None or v.released <= now)), key=lambda v: (v.season, v.episode))
-    return [video.id for video in following[:k]]
 
 
 @pytest.fixture
@@ -185,16 +175,6 @@ def test_a_follow_run_requests_each_cold_target_once(api, warmed_peer):
 
 
 # --- accounts, through the API, against the stand-in ----------------------------------------------
-SCENARIO = {
-    "stremio": {"email": EMAIL, "password": PASSWORD, "library": [
-        {"id": SERIES, "type": "series", "video_id": f"{SERIES}:1:4", "progress": 0.42},
-        {"id": "tt9100012", "type": "movie", "progress": 0.3},
-    ]},
-    "trakt": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-              "playback": [{"imdb": "tt9100030", "progress": 61.0}], "watchlist": {"movies": ["tt9100040"]}},
-}
-
-
 @pytest.fixture
 def standin(make_standin, warmed_peer, settings):
     server = make_standin(SCENARIO, meta_url=warmed_peer.base)

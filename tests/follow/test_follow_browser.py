@@ -12,9 +12,8 @@ from playwright.sync_api import expect
 from prefetch.follow.models import Play, Viewer
 from prefetch.follow.services import default_viewer
 from tests.browser import assert_fits, looks, off_the_browser_thread
-from tests.follow.test_follow import SCENARIO
 from tests.helpers import ROOT, configure
-from tests.watch_standin import CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD
+from tests.watch_standin import CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD, SCENARIO
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

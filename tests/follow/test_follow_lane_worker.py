@@ -12,8 +12,8 @@ from prefetch.follow.models import Play
 from prefetch.follow.services import default_viewer
 from prefetch.models import Run, RunStatus
 from prefetch.runs.lifecycle import request_cancel, request_run
-from tests.follow.test_follow import aired_after
 from tests.helpers import configure
+from tests.watch_standin import aired_after
 from tests.worker_process import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

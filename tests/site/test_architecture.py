@@ -173,3 +173,15 @@ def test_the_wiring_check_finds_what_it_looks_for():
     found = sorted(target for _, target in assignments_into_other_apps(wiring, path))
     assert found == ["addons.services (addons.services.…)", "addons.web.api (api.AddonAPIView.proxy)",
                      "prefetch.web.selectors (selectors.schedule_summary)"]
+
+
+def test_test_modules_share_helpers_through_support_modules_not_each_other():
+    """What several test modules need lives in tests/helpers.py, tests/browser.py, the stand-ins or a
+    conftest.py: a test module imported by another runs its module-level set-up twice and ties two
+    folders' tests together."""
+    importing = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1].startswith("test_"):
+                importing.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {node.module}")
+    assert importing == []

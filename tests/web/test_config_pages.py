@@ -9,9 +9,9 @@ from django_celery_beat.models import PeriodicTask
 
 from prefetch.models import PrefetchSettings, Run, RunStatus, RunTrigger
 from prefetch.tasks import scheduled_run
-from prefetch.web.forms import SettingsForm
 from schedules import services
 from schedules.models import Schedule
+from tests.helpers import settings_post_data
 
 pytestmark = pytest.mark.django_db
 
@@ -21,31 +21,6 @@ def signed_in(client):
     user = get_user_model().objects.create_superuser("owner", password="x-very-long-password")
     client.force_login(user)
     return client
-
-
-def settings_post_data(**overrides):
-    """What the Settings form posts for the current row, with some fields changed."""
-    form = SettingsForm(instance=PrefetchSettings.load())
-    data = {}
-    for name, field in form.fields.items():
-        bound = form[name]
-        value = bound.value()
-        widget = field.widget
-        if hasattr(widget, "decompress"):
-            parts = widget.decompress(value)
-            for suffix, part in zip(("value", "unit", "unlimited"), parts):
-                if suffix == "unlimited":
-                    if part:
-                        data[f"{name}_unlimited"] = "on"
-                elif part is not None:
-                    data[f"{name}_{suffix}"] = part
-        elif isinstance(value, bool):
-            if value:
-                data[name] = "on"
-        else:
-            data[name] = "" if value is None else value
-    data.update(overrides)
-    return data
 
 
 def test_settings_page_round_trips_every_field_unchanged(signed_in):

@@ -96,7 +96,7 @@ def test_import_config_refuses_values_past_a_bound_naming_the_field(tmp_path, fi
 
 def test_the_settings_page_refuses_a_delay_past_a_day_and_keeps_the_saved_one(client, owner):
     from prefetch.models import PrefetchSettings
-    from tests.web.test_config_pages import settings_post_data
+    from tests.helpers import settings_post_data
 
     client.force_login(owner)
     data = settings_post_data(delay_s_value="172800", delay_s_unit="s", request_timeout_s_value="90000", request_timeout_s_unit="s")

@@ -14,19 +14,10 @@ import pytest
 from playwright.sync_api import expect
 
 from prefetch.models import Run, RunStatus
-from tests.browser import off_the_browser_thread
+from tests.browser import counter, off_the_browser_thread, ws_progress_messages
 from tests.helpers import configure, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def ws_progress_messages(page) -> int:
-    return page.evaluate("window.debugLog.lines.filter((line) => line.includes(' ws progress: ')).length")
-
-
-def counter(page, label):
-    text = page.locator(f'#counters .stat[data-counter="{label}"] .value').inner_text()
-    return int(text.split("/")[0].strip())
 
 
 def test_a_run_from_the_dashboard_live_reload_completion_history(signed_in_page, make_peer, embedded_worker):

@@ -9,9 +9,8 @@ from playwright.sync_api import expect
 from prefetch import progress
 from prefetch.models import Run
 from prefetcher_site.settings import redis_channel_layer
-from tests.browser import off_the_browser_thread
+from tests.browser import counter, off_the_browser_thread, ws_progress_messages
 from tests.helpers import configure, wait_until
-from tests.web.test_live_browser import counter, ws_progress_messages
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
