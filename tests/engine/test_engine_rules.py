@@ -43,6 +43,21 @@ def test_the_breaker_pauses_then_gives_up_an_addon_that_keeps_failing():
     assert gate.given_up and "gave up" in gate.message
 
 
+def test_the_time_limit_stops_the_walk_and_keeps_what_was_answered():
+    clock = ManualClock()
+    addon = ScriptedAddon(clock, [ids(50)], answer_s=0.01)  # real time, for the watcher to tick in
+    addon.on_request = lambda count: setattr(clock, "now", clock.now + 1.0)  # and a second on the run's clock
+    report = engine_for(addon, clock, skip=False, concurrency=1, max_execution_time_s=10,
+                        control_interval_s=0.001).run()
+    # One stream a second after the catalog page: the watcher stops the walk once 10 s are behind (a
+    # tick late at most). What was answered is counted; the one in flight is not reached, not failed.
+    started = [at for at, _ in addon.stream_requests()]
+    statistics = report["statistics"]
+    assert report["stop_reason"] == "time limit reached"
+    assert max(started) <= 1010.0 and statistics["movies_prefetched"] >= 8
+    assert statistics["items_failed"] == 0 and statistics["items_not_reached"] >= 1
+
+
 def test_limits_count_in_flight_items_so_concurrency_never_overshoots():
     clock = ManualClock()
     addon = ScriptedAddon(clock, [ids(40)], answer_s=0.005)
