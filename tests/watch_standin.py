@@ -16,6 +16,7 @@ from tests.local_server import start_listening, stop
 STANDIN_DIR = Path(__file__).resolve().parent / "standin"
 CLIENT_ID, CLIENT_SECRET = "standin-client-id", "standin-client-secret"
 EMAIL, PASSWORD = "viewer@example.com", "viewer-password"
+TRAKT_USER = "couch-household"  # not the stand-in's default, so a name shown was read from the service
 SERIES = "tt9200003"  # a series of the test peer, watched up to 1:4
 # A household's accounts: a series half-watched and a movie on Stremio; a playback and a watchlist on Trakt.
 SCENARIO = {
@@ -23,7 +24,7 @@ SCENARIO = {
         {"id": SERIES, "type": "series", "video_id": f"{SERIES}:1:4", "progress": 0.42},
         {"id": "tt9100012", "type": "movie", "progress": 0.3},
     ]},
-    "trakt": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+    "trakt": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "user": TRAKT_USER,
               "playback": [{"imdb": "tt9100030", "progress": 61.0}], "watchlist": {"movies": ["tt9100040"]}},
 }
 

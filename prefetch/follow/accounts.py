@@ -21,7 +21,7 @@ from .services import request_follow_run
 from .sources.service import REFUSED, ServiceError
 from .sources.stremio_account import StremioAccount
 from .sources.targets import STREMIO, TRAKT, Collected, collect_targets, episode_position
-from .sources.trakt import APPROVED, TraktApp, TraktTokens
+from .sources.trakt import APPROVED, TraktApp, TraktSession, TraktTokens
 
 logger = logging.getLogger("prefetch.follow")
 
@@ -82,6 +82,22 @@ def _store_tokens(link: TraktLink, tokens: TraktTokens) -> None:
                                                 expires_at=link.expires_at)
 
 
+def _session(link: TraktLink) -> TraktSession:
+    return trakt_app().session(_tokens(link), on_refresh=lambda tokens: _store_tokens(link, tokens))
+
+
+def _read_username(link: TraktLink, session: TraktSession) -> None:
+    """Whom the connection is for, to show it. Only a label: when Trakt does not say, the connection
+    stands and keeps the name it had (blank at first)."""
+    try:
+        username = session.username()
+    except ServiceError as error:
+        logger.warning("Trakt account name for %s not read: %s", link.viewer, error)
+        return
+    link.username = username[:100]
+    TraktLink.objects.filter(pk=link.pk).update(username=link.username)
+
+
 def start_trakt_device(viewer: Viewer) -> dict:
     """A device code: the page shows the user code and the URL, then polls (poll_trakt_device)."""
     code = trakt_app().start_device()
@@ -90,7 +106,7 @@ def start_trakt_device(viewer: Viewer) -> dict:
         "device_code": code.device_code, "user_code": code.user_code, "verification_url": code.verification_url,
         "device_expires_at": now + timedelta(seconds=code.expires_in), "poll_interval_s": code.interval,
         "next_poll_at": now + timedelta(seconds=code.interval), "last_error": "",
-        "access_token": "", "refresh_token": "", "expires_at": None,
+        "access_token": "", "refresh_token": "", "expires_at": None, "username": "",
     })
     return {"user_code": code.user_code, "verification_url": code.verification_url, "expires_in": code.expires_in,
             "interval": code.interval}
@@ -114,7 +130,8 @@ def poll_trakt_device(viewer: Viewer, now: datetime | None = None) -> None:
     if poll.state == APPROVED:
         _store_tokens(link, poll.tokens)
         _end_device(link, "", connected_at=now)
-        logger.info("Trakt connected for %s", viewer)
+        _read_username(link, _session(link))
+        logger.info("Trakt connected for %s as %s", viewer, link.username or "an unnamed account")
     elif poll.finished:
         _end_device(link, f"Trakt: {poll.message}")
     else:
@@ -153,11 +170,13 @@ def sync_viewer(viewer: Viewer, now: datetime | None = None) -> dict:
     session = None
     if trakt is not None:
         try:
-            session = trakt_app().session(_tokens(trakt), on_refresh=lambda tokens: _store_tokens(trakt, tokens))
+            session = _session(trakt)
         except TraktUnavailable as error:
             TraktLink.objects.filter(pk=trakt.pk).update(last_error=str(error))
     collected = collect_targets(stremio=(stremio_account(), stremio.auth_key) if stremio else None, trakt=session,
                                 series_videos=episodes, now=now, k=PrefetchSettings.load().follow_next_episodes)
+    if session and TRAKT not in collected.errors:
+        _read_username(trakt, session)  # one more call on the session just read: the name follows a rename
     with transaction.atomic():
         _replace_targets(viewer, collected, now)
         for source, link in ((STREMIO, stremio), (TRAKT, trakt if session else None)):

@@ -19,12 +19,33 @@ def _answer(name: str, **fields) -> serializers.Serializer:
     return inline_serializer(name, {"success": serializers.BooleanField(), **fields})
 
 
-FollowState = _answer("FollowState", addon_url=serializers.CharField(), install_url=serializers.CharField(),
-                      next_episodes=serializers.IntegerField(), stremio=serializers.DictField(),
-                      trakt=serializers.DictField())
+class StremioConnection(serializers.Serializer):
+    connected = serializers.BooleanField()
+    email = serializers.CharField(required=False, help_text="The account connected; blank when Stremio did not say.")
+    last_read = serializers.DateTimeField(required=False, allow_null=True, help_text="When the library was last read.")
+    last_error = serializers.CharField(required=False)
+    summary = serializers.CharField(help_text="In words: “Stremio: connected as you@example.com, library read 3 minutes ago”.")
+
+
+class TraktConnection(serializers.Serializer):
+    connected = serializers.BooleanField()
+    available = serializers.BooleanField(help_text="TRAKT_CLIENT_ID and TRAKT_CLIENT_SECRET are set.")
+    pending = serializers.BooleanField(help_text="A device code waits to be entered on Trakt.")
+    user_code = serializers.CharField(required=False, help_text="While pending: the code to enter.")
+    verification_url = serializers.CharField(required=False, help_text="While pending: where to enter it.")
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="While pending: when the code expires.")
+    username = serializers.CharField(required=False, help_text="Once connected: the Trakt account; blank when Trakt did not say.")
+    last_read = serializers.DateTimeField(required=False, allow_null=True)
+    last_error = serializers.CharField()
+    summary = serializers.CharField(help_text="In words: “Trakt: connected as you, read 3 minutes ago”.")
+
+
+FollowState = _answer("FollowState", viewer=serializers.CharField(), addon_url=serializers.CharField(),
+                      install_url=serializers.CharField(), installable=serializers.BooleanField(),
+                      next_episodes=serializers.IntegerField(), stremio=StremioConnection(), trakt=TraktConnection())
 Done = _answer("FollowDone")
-StremioState = _answer("StremioState", stremio=serializers.DictField())
-TraktState = _answer("TraktState", trakt=serializers.DictField())
+StremioState = _answer("StremioState", stremio=StremioConnection())
+TraktState = _answer("TraktState", trakt=TraktConnection())
 TraktDevice = _answer("TraktDevice", user_code=serializers.CharField(), verification_url=serializers.CharField(),
                       expires_in=serializers.IntegerField())
 Synced = _answer("FollowSynced", targets=serializers.IntegerField(), upcoming=serializers.IntegerField(),

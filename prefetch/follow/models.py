@@ -46,6 +46,8 @@ class TraktLink(models.Model):
     """A Trakt connection: a device code waiting for the user's approval, then tokens."""
 
     viewer = models.OneToOneField(Viewer, on_delete=models.CASCADE, related_name="trakt")
+    username = models.CharField(max_length=100, blank=True,
+                                help_text="The account connected, as Trakt names it; blank until Trakt has said.")
     access_token = models.CharField(max_length=200, blank=True)
     refresh_token = models.CharField(max_length=200, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)

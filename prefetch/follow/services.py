@@ -66,7 +66,7 @@ def stremio_state(viewer: Viewer) -> dict:
     if link is None:
         return {"connected": False, "summary": "Stremio: not connected"}
     read = f", library read {_ago(link.last_read_at)}" if link.last_read_at else ", library not read yet"
-    summary = f"Stremio: signed in as {link.user_email or 'an account'}{read}"
+    summary = f"Stremio: {_connected_as(link.user_email)}{read}"
     if link.last_error:
         summary += f" — {link.last_error}"
     return {"connected": True, "email": link.user_email, "last_read": _iso(link.last_read_at),
@@ -88,11 +88,16 @@ def trakt_state(viewer: Viewer) -> dict:
                 "last_error": link.last_error,
                 "summary": f"Trakt: enter the code {link.user_code} at {link.verification_url}"}
     read = f", read {_ago(link.last_read_at)}" if link.last_read_at else ", not read yet"
-    summary = f"Trakt: connected{read}"
+    summary = f"Trakt: {_connected_as(link.username)}{read}"
     if link.last_error:
         summary += f" — {link.last_error}"
-    return {"connected": True, "available": available, "pending": False,
+    return {"connected": True, "available": available, "pending": False, "username": link.username,
             "last_read": _iso(link.last_read_at), "last_error": link.last_error, "summary": summary}
+
+
+def _connected_as(name: str) -> str:
+    """Whom an account is connected as; plainly "connected" when the service has not said."""
+    return f"connected as {name}" if name else "connected"
 
 
 def _iso(moment) -> str | None:

@@ -22,11 +22,12 @@ from prefetch.follow.lane import companion_play
 from prefetch.follow.models import LaneWarm, Play, StremioLink, Target, TraktLink, Viewer
 from prefetch.follow.plays import plays_summary, summary_line
 from prefetch.follow.services import default_viewer
+from prefetch.follow.sources.stremio_account import StremioAccount
 from prefetch.follow.tasks import sync
 from prefetch.models import PrefetchRecord, Run, RunStatus, RunTrigger
 from prefetch.runs.execute import execute_run
 from tests.helpers import addon, configure, plan, wait_until, without_meta
-from tests.watch_standin import CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD, SCENARIO, SERIES, aired_after
+from tests.watch_standin import CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD, SCENARIO, SERIES, TRAKT_USER, aired_after
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -176,11 +177,19 @@ def test_a_follow_run_requests_each_cold_target_once(api, warmed_peer):
 
 # --- accounts, through the API, against the stand-in ----------------------------------------------
 @pytest.fixture
-def standin(make_standin, warmed_peer, settings):
-    server = make_standin(SCENARIO, meta_url=warmed_peer.base)
-    settings.STREMIO_API_URL = settings.TRAKT_API_URL = server.url
-    settings.TRAKT_CLIENT_ID, settings.TRAKT_CLIENT_SECRET = CLIENT_ID, CLIENT_SECRET
-    return server
+def start_standin(make_standin, warmed_peer, settings):
+    """A stand-in with the household's scenario and the given knobs, the app pointed at it."""
+    def start(**knobs):
+        server = make_standin(SCENARIO, meta_url=warmed_peer.base, **knobs)
+        settings.STREMIO_API_URL = settings.TRAKT_API_URL = server.url
+        settings.TRAKT_CLIENT_ID, settings.TRAKT_CLIENT_SECRET = CLIENT_ID, CLIENT_SECRET
+        return server
+    return start
+
+
+@pytest.fixture
+def standin(start_standin):
+    return start_standin()
 
 
 def test_stremio_sign_in_sync_and_sign_out(api, standin, warmed_peer):
@@ -196,13 +205,24 @@ def test_stremio_sign_in_sync_and_sign_out(api, standin, warmed_peer):
     assert sorted(t["video_id"] for t in targets) == sorted(expected)
     assert {t["source"] for t in targets} == {"stremio"}
     state = api.get("/api/follow").json()
-    assert state["stremio"]["summary"].startswith(f"Stremio: signed in as {EMAIL}, library read")
+    assert state["stremio"]["email"] == EMAIL
+    assert state["stremio"]["summary"].startswith(f"Stremio: connected as {EMAIL}, library read")
     auth_key = StremioLink.objects.get().auth_key
     assert api.delete("/api/follow/stremio").status_code == 200
     assert not StremioLink.objects.exists() and not Target.objects.exists()
     assert any(e["path"] == "/api/logout" for e in standin.log())
     with_key = api.post("/api/follow/stremio", {"auth_key": auth_key}, format="json")
     assert with_key.status_code == 400 and "sign in again" in with_key.json()["error"]
+
+
+def test_a_pasted_authkey_is_connected_as_the_account_stremio_names(api, standin, client, owner):
+    pasted = StremioAccount(standin.url).sign_in(EMAIL, PASSWORD).auth_key  # as copied from a Stremio app
+    connected = api.post("/api/follow/stremio", {"auth_key": pasted}, format="json").json()["stremio"]
+    assert connected["email"] == EMAIL
+    assert connected["summary"] == f"Stremio: connected as {EMAIL}, library not read yet"
+    assert [e["path"] for e in standin.log()][-1] == "/api/getUser"
+    client.force_login(owner)
+    assert f"Stremio: connected as {EMAIL}, library not read yet" in client.get("/follow/").content.decode()
 
 
 def connect_trakt(api) -> dict:
@@ -219,17 +239,46 @@ def connect_trakt(api) -> dict:
     return started
 
 
-def test_trakt_device_flow_sync_and_disconnect(api, standin):
+def settings_reads(standin) -> list[int]:
+    return [e["status"] for e in standin.log() if e["path"] == "/users/settings"]
+
+
+def test_trakt_device_flow_sync_and_disconnect(api, standin, client, owner):
     started = connect_trakt(api)
     assert started["user_code"] and started["verification_url"] and started["expires_in"] > 0
     assert [e["status"] for e in standin.log() if e["path"] == "/oauth/device/token"][0] == 400  # pending first
     trakt = api.get("/api/follow/trakt/device").json()["trakt"]
-    assert trakt["connected"] is True and trakt["summary"].startswith("Trakt: connected")
+    assert trakt["connected"] is True and trakt["username"] == TRAKT_USER
+    assert trakt["summary"] == f"Trakt: connected as {TRAKT_USER}, not read yet"
+    assert api.get("/api/follow").json()["trakt"]["username"] == TRAKT_USER
+    client.force_login(owner)
+    assert f"Trakt: connected as {TRAKT_USER}, not read yet" in client.get("/follow/").content.decode()
+    assert settings_reads(standin) == [200]
     assert api.post("/api/follow/sync").json()["errors"] == {}
+    assert settings_reads(standin) == [200, 200]  # each sync reads it again: a renamed account shows its new name
     assert sorted(t["video_id"] for t in api.get("/api/follow/targets").json()) == ["tt9100030", "tt9100040"]
     assert api.delete("/api/follow/trakt").status_code == 200
     assert not TraktLink.objects.exists()
     assert any(e["path"] == "/oauth/revoke" for e in standin.log())
+
+
+def test_trakt_stays_connected_without_a_name_when_trakt_does_not_say_who(api, start_standin, caplog, client, owner):
+    standin = start_standin(STANDIN_FAIL_PATHS="/users/settings")
+    connect_trakt(api)
+    trakt = api.get("/api/follow").json()["trakt"]
+    assert (trakt["connected"], trakt["username"], trakt["last_error"]) == (True, "", "")
+    assert trakt["summary"] == "Trakt: connected, not read yet"
+    client.force_login(owner)
+    assert "Trakt: connected, not read yet" in client.get("/follow/").content.decode()
+    failed = "Trakt account name for Household not read: Trakt: the service failed (HTTP 500)"
+    assert [r.getMessage() for r in caplog.records if r.name == "prefetch.follow" and r.levelname == "WARNING"] == [
+        failed]
+    assert api.post("/api/follow/sync").json()["errors"] == {}  # the sync reads the rest as ever
+    assert sorted(t["video_id"] for t in api.get("/api/follow/targets").json()) == ["tt9100030", "tt9100040"]
+    trakt = api.get("/api/follow").json()["trakt"]
+    assert (trakt["connected"], trakt["username"], trakt["last_error"]) == (True, "", "")
+    assert trakt["summary"].startswith("Trakt: connected, read ")
+    assert settings_reads(standin) == [500, 500]
 
 
 def test_secrets_nowhere(api, standin, caplog, client, owner):

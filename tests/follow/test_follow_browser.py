@@ -1,6 +1,7 @@
 """The Follow page in Chromium: the companion URL with its install link and the HTTPS note, a new
-secret, Stremio's sign-in (the service's refusal shown, then signed in), Trakt's device code shown and
-polled until connected, reading the accounts into the targets list, and the hit rate."""
+secret, Stremio's sign-in (the service's refusal shown, then connected as the account), Trakt's device
+code shown and polled until connected as the account, reading the accounts into the targets list, a
+pasted authKey, and the hit rate."""
 
 import os
 import re
@@ -11,9 +12,10 @@ from playwright.sync_api import expect
 
 from prefetch.follow.models import Play, Viewer
 from prefetch.follow.services import default_viewer
+from prefetch.follow.sources.stremio_account import StremioAccount
 from tests.browser import assert_fits, looks, off_the_browser_thread
 from tests.helpers import ROOT, configure
-from tests.watch_standin import CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD, SCENARIO
+from tests.watch_standin import CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD, SCENARIO, TRAKT_USER
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,18 +56,20 @@ def test_follow_page_connects_both_accounts_and_lists_what_is_kept_warm(signed_i
     expect(page.locator(".toast-error")).to_contain_text("Wrong passphrase")
     page.fill("#stremio-form input[name=password]", PASSWORD)
     page.click("#stremio-connect")
-    expect(page.locator("#stremio-state")).to_contain_text(f"Stremio: signed in as {EMAIL}")
+    expect(page.locator("#stremio-state")).to_contain_text(f"Stremio: connected as {EMAIL}")
     expect(page.locator("#stremio-form")).to_be_hidden()
 
     page.click("#trakt-connect")
     expect(page.locator("#trakt-code")).to_be_visible()
     expect(page.locator("#trakt-user-code")).not_to_be_empty()
-    expect(page.locator("#trakt-state")).to_contain_text("Trakt: connected", timeout=15_000)  # polled
+    expect(page.locator("#trakt-state")).to_have_text(f"Trakt: connected as {TRAKT_USER}, not read yet",
+                                                      timeout=15_000)  # polled
 
     page.click("#sync-now")
     expect(page.locator("#target-table")).to_contain_text("tt9200003:1:4")
     expect(page.locator("#target-table")).to_contain_text("tt9100030")  # Trakt's paused movie
     expect(page.locator("#stremio-state")).to_contain_text("library read")
+    expect(page.locator("#trakt-state")).to_contain_text(f"Trakt: connected as {TRAKT_USER}, read")
     for _look in looks(page, "/follow/"):
         assert_fits(page)
     if os.environ.get("SCREENSHOTS"):  # the README's picture (SCREENSHOTS=1 refreshes it)
@@ -74,3 +78,12 @@ def test_follow_page_connects_both_accounts_and_lists_what_is_kept_warm(signed_i
         page.goto("/follow/")
         page.screenshot(path=str(ROOT / "docs/screenshots/follow.png"),
                         full_page=True)
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/follow/")
+    page.click("#stremio-disconnect")
+    expect(page.locator("#stremio-state")).to_have_text("Stremio: not connected")
+    pasted = StremioAccount(standin.url).sign_in(EMAIL, PASSWORD).auth_key  # as copied from a Stremio app
+    page.fill("#stremio-form input[name=auth_key]", pasted)
+    page.click("#stremio-connect")
+    expect(page.locator("#stremio-state")).to_have_text(f"Stremio: connected as {EMAIL}, library not read yet")

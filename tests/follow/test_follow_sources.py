@@ -227,6 +227,22 @@ def test_trakt_refreshes_once_on_a_401_then_revokes(make_standin):
     assert revoked.status_code == 401
 
 
+def test_trakt_username_is_read_from_the_user_settings(make_standin, caplog):
+    standin = make_standin({"trakt": {"user": "SamWatches", "name": "Sam"}})
+    app = trakt_app(standin)
+    tokens = connect(app)
+    assert app.session(tokens).username() == "SamWatches"  # the username, not the slug (samwatches) or the name
+    assert [(entry["path"], entry["status"], entry["authorized"]) for entry in standin.log()][-1] == (
+        "/users/settings", 200, True)
+
+    failing = make_standin({}, STANDIN_FAIL_PATHS="/users/settings")
+    app = trakt_app(failing)
+    with pytest.raises(ServiceError) as failed:
+        app.session(connect(app)).username()
+    assert str(failed.value) == "Trakt: the service failed (HTTP 500)" and failed.value.kind == UNAVAILABLE
+    assert_not_shown([tokens.access_token, tokens.refresh_token, CLIENT_SECRET], caplog, str(failed.value))
+
+
 def test_trakt_waits_out_a_rate_limit_within_bounds(make_standin):
     standin = make_standin({}, STANDIN_RATE_LIMIT=2)
     app = trakt_app(standin)

@@ -233,6 +233,15 @@ class TraktSession:
     def __repr__(self) -> str:
         return f"TraktSession({self.app.api.base_url!r})"
 
+    def username(self) -> str:
+        """Whom the tokens belong to: the account's `user.username` in its settings (GET /users/settings)."""
+        answer = self._get("/users/settings")
+        user = answer.get("user") if isinstance(answer, dict) else None
+        username = user.get("username") if isinstance(user, dict) else None
+        if not isinstance(username, str) or not username:
+            raise self.app.api.error("a settings answer without a username", BAD_ANSWER)
+        return username
+
     def playback(self) -> list[Paused]:
         entries = []
         for raw in self._get("/sync/playback"):
