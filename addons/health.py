@@ -3,7 +3,8 @@ what the last run saw of its stream requests give each addon a status (AddonHeal
 
 The probe asks all addons at once (one client, one request each, side by side), outside any
 transaction, and only then writes what it learned; it returns the addons whose status went to or
-came back from `down`, for the caller to notify (this app imports nothing of the apps above it).
+came back from `down`, for the caller to notify (this app imports nothing of the apps above it):
+beat's periodic task, and "Check now" (the API, with the notifier the site's URLconf passes down).
 """
 
 import asyncio
@@ -82,7 +83,8 @@ def probe_all(proxy: str | None = None) -> list[HealthChange]:
         for addon, problem in zip(addons, problems):
             if addon.pk not in still_there:  # deleted while it was probed
                 continue
-            health, _ = AddonHealth.objects.get_or_create(addon=addon)
+            # Locked: a "Check now" and beat's probe may overlap, and each change is told once.
+            health, _ = AddonHealth.objects.select_for_update().get_or_create(addon=addon)
             before = health.status
             health.probed_at = now
             health.probe_error = redact_text(problem)[:MESSAGE_CHARS]

@@ -8,6 +8,7 @@ from django.views.generic import RedirectView
 from addons.web.api_conventions import api_view
 from addons.web.urls import addon_urlpatterns
 from prefetch.models import addon_proxy
+from prefetch.notifications import notify_health_changes
 from prefetch.runs.active import catalog_change_note
 
 from . import configuration_views, dashboard, ops
@@ -31,7 +32,8 @@ urlpatterns = [
     path("api/config/reset", api_view(configuration_views.ConfigResetView), name="api-config-reset"),
     path("", include("prefetch.web.urls")),
     path("", include("prefetch.web.config_urls")),
-    path("", include(addon_urlpatterns(proxy=addon_proxy, selection_note=catalog_change_note))),
+    path("", include(addon_urlpatterns(proxy=addon_proxy, selection_note=catalog_change_note,
+                                       notify_health_changes=notify_health_changes))),
     path("", include("schedules.urls")),
     path("", include("prefetch.follow.urls")),
 ]

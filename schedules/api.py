@@ -1,11 +1,17 @@
 from django.conf import settings
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from addons.web.api_conventions import by_token, ok, refused
+from prefetch.models import RunTrigger
+from prefetch.progress import run_payload
+from prefetch.runs.lifecycle import RunRefused
+
 from . import services
-from .models import SchedulingSettings
+from .models import Schedule, SchedulingSettings
 from .serializers import ScheduleEntrySerializer, ScheduleResponseSerializer, ScheduleUpdateSerializer
 
 
@@ -46,6 +52,30 @@ class ScheduleView(APIView):
         services.clear_all()
         services.set_global_enabled(False)
         return Response(schedule_state())
+
+
+RunStarted = inline_serializer("ScheduleRunStarted", {
+    "success": serializers.BooleanField(),
+    "message": serializers.CharField(),
+    "run": inline_serializer("StartedRun", {
+        "id": serializers.IntegerField(), "status": serializers.CharField(help_text="queued"),
+        "trigger": serializers.CharField(help_text="manual (a session) or api (a token)"),
+        "url": serializers.CharField(help_text="Its run page."),
+    }, help_text="The run as /api/job/status shows it; follow it there, or at /api/runs/<id>."),
+})
+
+
+class ScheduleRunView(APIView):
+    @extend_schema(request=None, responses=RunStarted, summary="Run now with the schedule's profile",
+                   description="As the Schedules page's *Run now*: a run with the schedule's profile, counted as "
+                               "its run. 409 while a run is active, 404 for an unknown schedule id.")
+    def post(self, request, pk: int):
+        schedule = get_object_or_404(Schedule, pk=pk)
+        try:
+            run = services.run_now(schedule, RunTrigger.API if by_token(request) else RunTrigger.MANUAL)
+        except RunRefused as refusal:  # a run is active: run_now checks nothing else
+            return refused(str(refusal), status.HTTP_409_CONFLICT)
+        return Response(ok(message=services.started_message(run, schedule), run=run_payload(run)))
 
 
 class TimezoneView(APIView):

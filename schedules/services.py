@@ -139,9 +139,14 @@ def with_last_runs() -> list[Schedule]:
     return schedules
 
 
-def run_now(schedule: Schedule) -> Run:
-    """*Run now* on a schedule: a run with its profile, counted as its run (raises RunRefused)."""
-    return request_run(RunTrigger.MANUAL, run_options(schedule.pk, schedule.profile), schedule.pk)
+def run_now(schedule: Schedule, trigger: str = RunTrigger.MANUAL) -> Run:
+    """*Run now* on a schedule (its page's button, its API): a run with its profile, counted as its
+    run (raises RunRefused while a run is active)."""
+    return request_run(trigger, run_options(schedule.pk, schedule.profile), schedule.pk)
+
+
+def started_message(run: Run, schedule: Schedule) -> str:
+    return f"Run #{run.pk} started with the profile of the schedule {schedule.when_label}."
 
 
 def next_run_time(now: datetime | None = None) -> datetime | None:

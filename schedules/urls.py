@@ -13,5 +13,6 @@ urlpatterns = [
     path("schedules/clear/", views.schedules_clear, name="schedules-clear"),
     path("schedules/toggle/", views.schedules_toggle, name="schedules-toggle"),
     path("api/schedule", api_view(api.ScheduleView), name="api-schedule"),
+    path("api/schedules/<int:pk>/run", api_view(api.ScheduleRunView), name="api-schedule-run"),
     path("api/timezone", api_view(api.TimezoneView), name="api-timezone"),
 ]

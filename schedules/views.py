@@ -69,7 +69,7 @@ def schedule_run_now(request, pk: int):
     except RunRefused as refusal:
         messages.error(request, str(refusal))
         return redirect("schedules")
-    messages.success(request, f"Run #{run.pk} started with the profile of the schedule {schedule.when_label}.")
+    messages.success(request, services.started_message(run, schedule))
     return redirect("run", pk=run.pk)
 
 

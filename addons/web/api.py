@@ -8,7 +8,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from addons import services
+from addons import health, services
+from addons.health import HealthChange
 from addons.manifest import addon_fingerprint
 from addons.models import Addon
 from addons.redaction import redact_url
@@ -37,6 +38,8 @@ class AddonAPIView(APIView):
     proxy: Callable[[], str | None] = None  # the HTTP proxy requests to addons go through, or None
     # What a change of the catalog selection is told during a run (the running run keeps its own), or None.
     selection_note: Callable[[], str | None] = None
+    # Tells of the addons that went down or came back at a probe (the notifications beat's probe sends).
+    notify_health_changes: Callable[[list[HealthChange]], None] = None
 
     def note_field(self) -> dict:
         """`{"note": …}` during a run, else nothing."""
@@ -110,6 +113,17 @@ class AddonRefreshView(AddonAPIView):
         except services.AddonError as error:
             raise refusal(error) from None
         return Response(ok(addon=AddonSerializer(addon).data))
+
+
+class AddonHealthCheckView(AddonAPIView):
+    @extend_schema(request=None, responses=AddonList, summary="Check every enabled addon's health now",
+                   description="Fetches every enabled addon's manifest now, as beat's probe does every "
+                               "ADDON_HEALTH_INTERVAL_S (an addon that went down or came back is notified), "
+                               "and answers every addon with its fresh `health`.")
+    def post(self, request):
+        # No transaction around it: the probe waits for the addons first and writes afterwards.
+        self.notify_health_changes(health.probe_all(self.proxy()))
+        return Response(ok(addons=AddonSerializer(Addon.objects.select_related("health"), many=True).data))
 
 
 class AddonRevealView(AddonAPIView):

@@ -8,6 +8,7 @@ for it keep working; validation errors add `errors` with a list of messages per 
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError as ModelValidationError
 from rest_framework import serializers, status
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -22,6 +23,11 @@ def api_view(view_class, **initkwargs):
     (session or token), so the login redirect of LoginRequiredMiddleware, meant for pages, is
     switched off."""
     return login_not_required(view_class.as_view(**initkwargs))
+
+
+def by_token(request) -> bool:
+    """Whether an API token (a script) authenticated the request, not a session (someone on a page)."""
+    return isinstance(request.successful_authenticator, TokenAuthentication)
 
 
 def ok(**body) -> dict:

@@ -22,12 +22,11 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from addons.web.api_conventions import MAX_INT, IdField, StrictSerializer, ok, query_params, refused
+from addons.web.api_conventions import MAX_INT, IdField, StrictSerializer, by_token, ok, query_params, refused
 from prefetch import progress, run_logs
 from prefetch.deprecated_names import CATALOG_COUNTS, RUN_COUNTS, statistics_with_old_names
 from prefetch.models import PrefetchRecord, Run, RunStatus, RunTrigger
@@ -145,10 +144,9 @@ class JobStatusView(APIView):
 class JobRunView(APIView):
     @extend_schema(request=None, responses={200: Message}, summary="Start a run now")
     def post(self, request):
-        token = isinstance(request.successful_authenticator, TokenAuthentication)
         try:
             validate_plan(plan_from_database())
-            run = request_run(RunTrigger.API if token else RunTrigger.MANUAL)
+            run = request_run(RunTrigger.API if by_token(request) else RunTrigger.MANUAL)
         except RunRefused as refusal:
             return refused(str(refusal), fix=refusal.fix)
         transaction.on_commit(lambda: progress.publish_run(run.pk, "queued"))

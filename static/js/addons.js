@@ -1,8 +1,9 @@
 // Addons page: render the three groups from JSON (text only), preview then add, rename / edit /
-// delete / refresh / reveal, drag between groups (role) and within a group (order) with SortableJS.
+// delete / refresh / reveal, drag between groups (role) and within a group (order) with SortableJS,
+// check every addon's health now.
 (function () {
   "use strict";
-  const { api, el, toast, plural, fmtDate } = window.App;
+  const { api, el, toast, plural } = window.App;
   let addons = JSON.parse(document.getElementById("addons-data").textContent);
   const lists = Array.from(document.querySelectorAll(".addon-list"));
   const $ = (id) => document.getElementById(id);
@@ -13,14 +14,6 @@
     const img = el("img", { class: "addon-logo", src: addon.logo, alt: "", loading: "lazy", referrerpolicy: "no-referrer" });
     img.addEventListener("error", () => img.replaceWith(fallback));
     return img;
-  }
-
-  // The same markup as templates/addons/_health_badge.html.
-  function healthBadge(health) {
-    return el("span", { class: "addon-health", dataset: { health: health.status } },
-      el("span", { class: `health health-${health.status}` }, health.label),
-      health.message ? el("span", { class: "health-message" }, health.message) : null,
-      health.checked_at ? el("span", { class: "muted small" }, `checked ${fmtDate(health.checked_at)}`) : null);
   }
 
   function row(addon) {
@@ -35,7 +28,7 @@
         addon.display_name && addon.display_name !== addon.name ? el("div", { class: "small muted" }, `Manifest name: ${addon.name}`) : null,
         urlText,
         el("div", { class: "small muted" }, (addon.types || []).join(", "), addon.catalogs ? ` · ${plural(addon.catalogs, "catalog")}` : ""),
-        addon.enabled ? healthBadge(addon.health) : null),
+        addon.enabled ? window.AddonHealth.badge(addon.health) : null),
       el("div", { class: "addon-actions" },
         el("button", { type: "button", class: "small-button", "data-action": "rename", title: "Give this configuration a name of your own" }, "Rename"),
         el("button", { type: "button", class: "small-button", "data-action": "reveal", title: "Show the full URL" }, "Reveal"),
@@ -185,6 +178,10 @@
       render();
     }
   }
+
+  $("check-health").addEventListener("click", (event) => {
+    window.AddonHealth.check(event.currentTarget, (fresh) => { addons = fresh; render(); });
+  });
 
   for (const list of lists) {
     Sortable.create(list, { group: "addons", handle: ".addon-row", animation: 150, forceFallback: true, fallbackTolerance: 3, filter: "button, input", preventOnFilter: false, onEnd: saveOrder });

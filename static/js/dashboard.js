@@ -1,8 +1,8 @@
-// Dashboard: idle (the value first, the last run as one line, run now, next scheduled run) or
-// running (live progress). A run's full statistics are on its run page.
+// Dashboard: idle (the value first, the last run as one line, run now, next scheduled run, addon
+// health with "Check now") or running (live progress). A run's full statistics are on its run page.
 (function () {
   "use strict";
-  const { fmtDate, fmtDuration } = window.App;
+  const { el, fmtDate, fmtDuration } = window.App;
   const $ = (id) => document.getElementById(id);
   const log = (text) => { if (window.debugLog) window.debugLog(text); };
   // Rendered by the server (what is warm, the measured effect, the last run...): re-read after a run.
@@ -71,6 +71,19 @@
 
   $("run-now").addEventListener("click", () => { $("run-now").disabled = true; control("run").finally(() => { $("run-now").disabled = false; }); });
   window.ProgressView.bindControls(() => current, accept);
+
+  // The health card's lines, as the template draws them: looked up when the answer comes, since
+  // refreshOverview may have replaced the card (and its button: hence a listener on the document).
+  function drawHealth(addons) {
+    const lines = $("addon-health-lines");
+    if (!lines) return;
+    lines.replaceChildren(...addons.filter((addon) => addon.enabled).map((addon) =>
+      el("p", { class: "small addon-health-line" }, `${addon.label}: `, window.AddonHealth.badge(addon.health))));
+  }
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("#check-health");
+    if (button) window.AddonHealth.check(button, drawHealth);
+  });
 
   setInterval(tickCountdown, 1000);
   setInterval(() => {

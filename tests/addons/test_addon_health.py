@@ -1,11 +1,13 @@
-"""Addon health: beat's manifest probe against a real peer that is stopped and started again, a run
-with failing titles, what the API and /metrics say, and notifications at the changes only."""
+"""Addon health: beat's manifest probe and "Check now" against a real peer that is stopped and started
+again, a run with failing titles, what the API and /metrics say, and notifications at the changes only."""
 
 import json
 import urllib.parse
 
 import pytest
+from django.db import connection
 
+from addons import health as addon_health
 from addons.models import Addon
 from prefetch.models import PeriodicWork, RunStatus, RunTrigger
 from prefetch.runs.execute import execute_run
@@ -64,6 +66,50 @@ def test_a_stopped_addon_is_down_at_the_next_probe_and_ok_when_back_notified_at_
     assert SECRET not in json.dumps(webhook.received)  # the configuration segment never leaves
     work = PeriodicWork.objects.get(name="prefetch.tasks.probe_addon_health")  # for the Tasks list
     assert work.error == "" and work.duration_s is not None and work.finished_at >= work.started_at
+
+
+def test_check_now_probes_at_once_outside_any_transaction_and_notifies_as_beats_probe_does(
+    make_peer, api, webhook, monkeypatch
+):
+    peer = make_peer()
+    api.post("/api/addons", {"url": secret_url(peer)}, format="json")
+    addon = Addon.objects.get()
+    in_transaction = []
+    probe_manifests = addon_health.probe_manifests
+
+    def watched(urls, proxy):
+        in_transaction.append(connection.in_atomic_block)
+        return probe_manifests(urls, proxy)
+
+    monkeypatch.setattr(addon_health, "probe_manifests", watched)
+
+    def check_now() -> dict:
+        answer = api.post("/api/addons/health/check")
+        assert answer.status_code == 200 and answer.json()["success"] is True, answer.content
+        [row] = answer.json()["addons"]
+        assert row["id"] == addon.pk
+        return row["health"]
+
+    port = peer.port
+    peer.stop()
+    down = check_now()
+    assert down["status"] == "down" and down["message"].startswith("connection refused"), down
+    [told] = webhook.received
+    assert told["body"]["event"] == "addon.down"
+    assert told["body"]["summary"] == f"{addon.label} is down: {down['message']}"
+    assert check_now()["status"] == "down" and len(webhook.received) == 1  # still down: told once
+
+    make_peer(PEER_PORT=port)  # back, at the same address
+    back = check_now()
+    assert (back["status"], back["message"]) == ("ok", "") and back == health(api)  # what is stored now
+    assert [hit["body"]["event"] for hit in webhook.received] == ["addon.down", "addon.back"]
+    assert check_now()["status"] == "ok" and len(webhook.received) == 2
+    assert in_transaction == [False] * 4  # the network waits outside transactions (house rule)
+    assert SECRET not in json.dumps(webhook.received)
+
+    schema = api.get("/api/schema", HTTP_ACCEPT="application/json").json()
+    answer = schema["paths"]["/api/addons/health/check"]["post"]["responses"]["200"]
+    assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/AddonList"}
 
 
 def test_a_run_failing_one_title_in_nine_makes_the_addon_degraded_and_a_clean_run_ok_again(make_peer, api):

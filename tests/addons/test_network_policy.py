@@ -228,9 +228,13 @@ def test_manifest_fetches_of_the_api_and_the_admin_go_through_the_proxy_of_the_s
         row.proxy_url = url.removesuffix("/start")
         row.save()
         api.post("/api/addon/manifest", {"url": "http://127.0.0.1:9/api/manifest.json"}, format="json")
+        probed = Addon.objects.create(url="http://127.0.0.1:9/health/manifest.json", name="Probed")
+        api.post("/api/addons/health/check")  # "Check now"
+        probed.delete()
         client.force_login(owner)
         client.post("/admin/addons/addon/add/", {
             "url": "http://127.0.0.1:9/admin/manifest.json", "role": "both", "enabled": "on",
             "catalog_set-TOTAL_FORMS": "0", "catalog_set-INITIAL_FORMS": "0",
         })
-    assert seen == ["http://127.0.0.1:9/api/manifest.json", "http://127.0.0.1:9/admin/manifest.json"]
+    assert seen == ["http://127.0.0.1:9/api/manifest.json", "http://127.0.0.1:9/health/manifest.json",
+                    "http://127.0.0.1:9/admin/manifest.json"]

@@ -1,5 +1,6 @@
-"""In a real browser, both themes, desktop and phone width: addon health on the Addons page, and
-interval schedules with their last run and the Tasks list on the Schedules page."""
+"""In a real browser, both themes, desktop and phone width: addon health on the Addons page (and
+"Check now" there and on the dashboard), and interval schedules with their last run and the Tasks
+list on the Schedules page."""
 
 from datetime import timedelta
 
@@ -33,6 +34,49 @@ def test_addon_health_shows_on_the_addons_page(guarded_page, make_peer):
         assert_fits(page)
     page.goto("/")  # the dashboard's list uses the same badge
     expect(page.locator(".addon-health-line", has_text="Stopped addon").locator(".health")).to_have_text("Down")
+
+
+def test_check_now_shows_that_it_checks_then_the_fresh_health_or_why_it_failed(guarded_page, make_peer, webhook):
+    page = guarded_page
+    peer = make_peer()
+    off_the_browser_thread(addon_services.add_addon, peer.url, "both", display_name="Checked addon")
+    page.goto("/addons/")
+    badge = page.locator(".addon-row", has_text="Checked addon").locator(".addon-health")
+    expect(badge.locator(".health")).to_have_text("Not checked yet")
+
+    # The request is held here until released: meanwhile the button says so, and a double click
+    # started one check only.
+    held = []
+    page.route("**/api/addons/health/check", lambda route: held.append(route))
+    button = page.locator("#check-health")
+    with page.expect_request("**/api/addons/health/check"):
+        button.dblclick()
+    expect(button).to_be_disabled()
+    expect(button).to_have_text("Checking…")
+    held[0].continue_()
+    expect(badge.locator(".health")).to_have_text("OK")  # drawn from the answer, no reload
+    expect(badge).to_contain_text("checked ")
+    expect(button).to_be_enabled()
+    expect(button).to_have_text("Check health now")
+    assert len(held) == 1
+
+    page.unroute("**/api/addons/health/check")
+    page.route("**/api/addons/health/check", lambda route: route.fulfill(status=502, body="Bad gateway"))
+    button.click()
+    expect(page.locator(".toast-error")).to_have_text("The health check failed: HTTP 502")
+    expect(button).to_be_enabled()
+    expect(badge.locator(".health")).to_have_text("OK")
+    page.unroute("**/api/addons/health/check")
+
+    # The dashboard's health card has the button too; the change is notified as beat's probe would.
+    peer.stop()
+    page.goto("/")
+    line = page.locator(".addon-health-line", has_text="Checked addon")
+    expect(line.locator(".health")).to_have_text("OK")
+    page.locator("#addon-health").get_by_role("button", name="Check now").click()
+    expect(line.locator(".health")).to_have_text("Down")
+    expect(line.locator(".health-message")).to_have_text("connection refused — is the addon running?")
+    assert [hit["body"]["event"] for hit in webhook.received] == ["addon.down"]
 
 
 def test_interval_schedules_with_their_last_run_and_the_tasks_list(guarded_page):

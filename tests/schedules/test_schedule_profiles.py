@@ -5,7 +5,9 @@ import re
 from datetime import datetime, timezone
 
 import pytest
+from django.test import Client
 from django_celery_beat.models import PeriodicTask
+from rest_framework.authtoken.models import Token
 
 from addons.models import Catalog
 from prefetch.models import Run, RunStatus, RunTrigger
@@ -86,6 +88,40 @@ def test_a_scheduled_run_uses_its_profile_and_records_it(peer, user_client):
     assert answer.status_code == 302 and answer["Location"] == f"/runs/{now_run.pk}/"
     assert (now_run.trigger, now_run.schedule_id, now_run.options["profile"]) == ("manual", schedule.pk, run.options["profile"])
     assert user_client.get("/api/schedule").json()["schedule"]["schedules"][0]["last_run"]["id"] == now_run.pk
+
+
+def test_run_now_through_the_api_starts_the_schedules_run_and_says_why_it_is_refused(api, owner, peer):
+    configure(peer.url, [("movie", "peer-popular"), ("movie", "peer-new")], movies_per_catalog=50)
+    subset = [catalog("peer-new").pk]
+    schedule = services.create_schedule(every_s=6 * 3600, movies_per_catalog=3, catalog_ids=subset)
+    answer = api.post(f"/api/schedules/{schedule.pk}/run")
+    assert answer.status_code == 200, answer.content
+    run = Run.objects.get()
+    body = answer.json()
+    assert body["success"] is True and body["message"] == f"Run #{run.pk} started with the profile of the schedule every 6 h."
+    assert (body["run"]["id"], body["run"]["status"], body["run"]["url"]) == (run.pk, "queued", f"/runs/{run.pk}/")
+    assert (run.trigger, run.schedule_id) == ("manual", schedule.pk)  # a session: as the page's button
+    assert run.options["profile"] == {"movies_per_catalog": 3, "catalog_ids": subset}
+
+    refused = api.post(f"/api/schedules/{schedule.pk}/run")
+    assert refused.status_code == 409 and refused.json() == {"success": False, "error": "A run is already active."}
+    assert Run.objects.count() == 1
+
+    peer.reset()
+    run = execute_run(run.pk)
+    assert [(c["id"], c["prefetched"]) for c in run.catalogs] == [("peer-new", 3)]  # its subset, its limit
+    assert len(peer.requests("stream")) == 3
+
+    token = Token.objects.create(user=owner)
+    by_script = Client().post(f"/api/schedules/{schedule.pk}/run", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert by_script.status_code == 200
+    assert (Run.objects.get(pk=by_script.json()["run"]["id"]).trigger, by_script.json()["run"]["trigger"]) == ("api", "api")
+    missing = api.post(f"/api/schedules/{schedule.pk + 1}/run")
+    assert missing.status_code == 404 and missing.json()["success"] is False
+
+    schema = api.get("/api/schema", HTTP_ACCEPT="application/json").json()
+    answer = schema["paths"]["/api/schedules/{id}/run"]["post"]["responses"]["200"]
+    assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ScheduleRunStarted"}
 
 
 def test_new_episodes_only_warms_episodes_released_since_the_schedules_last_successful_run(make_peer):

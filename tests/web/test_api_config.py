@@ -56,6 +56,7 @@ def test_anonymous_is_refused_everywhere_but_health(owner):
     for path in COMPANION:
         assert client.get(path).status_code == 404, path
     assert "/api/config" in paths and "/api/schedule" in paths and "/addons/" in paths
+    assert "/api/addons/health/check" in paths and "/api/schedules/1/run" in paths
     for path in paths:
         for method in ("get", "post"):
             response = getattr(client, method)(path)
