@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from addons.web.api_conventions import by_token, ok, refused
 from prefetch.models import RunTrigger
 from prefetch.progress import run_payload
-from prefetch.runs.lifecycle import RunRefused
+from prefetch.runs.lifecycle import RunActive, RunRefused
 
 from . import services
 from .models import Schedule, SchedulingSettings
@@ -68,13 +68,16 @@ RunStarted = inline_serializer("ScheduleRunStarted", {
 class ScheduleRunView(APIView):
     @extend_schema(request=None, responses=RunStarted, summary="Run now with the schedule's profile",
                    description="As the Schedules page's *Run now*: a run with the schedule's profile, counted as "
-                               "its run. 409 while a run is active, 404 for an unknown schedule id.")
+                               "its run. 400 with the reason (and where to fix it) when the configuration cannot run, "
+                               "409 while a run is active, 404 for an unknown schedule id.")
     def post(self, request, pk: int):
         schedule = get_object_or_404(Schedule, pk=pk)
         try:
             run = services.run_now(schedule, RunTrigger.API if by_token(request) else RunTrigger.MANUAL)
-        except RunRefused as refusal:  # a run is active: run_now checks nothing else
+        except RunActive as refusal:
             return refused(str(refusal), status.HTTP_409_CONFLICT)
+        except RunRefused as refusal:  # the configuration it would run cannot: where to put it right
+            return refused(str(refusal), fix=refusal.fix)
         return Response(ok(message=services.started_message(run, schedule), run=run_payload(run)))
 
 

@@ -15,7 +15,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 
 from prefetch.models import Run, RunTrigger
 from prefetch.profiles import run_options
-from prefetch.runs.lifecycle import request_run
+from prefetch.runs.plan import start_checked_run
 from prefetch.tasks import scheduled_run
 
 from .models import Schedule, SchedulingSettings
@@ -141,8 +141,8 @@ def with_last_runs() -> list[Schedule]:
 
 def run_now(schedule: Schedule, trigger: str = RunTrigger.MANUAL) -> Run:
     """*Run now* on a schedule (its page's button, its API): a run with its profile, counted as its
-    run (raises RunRefused while a run is active)."""
-    return request_run(trigger, run_options(schedule.pk, schedule.profile), schedule.pk)
+    run; RunRefused when it could not run (RunActive while another run is active)."""
+    return start_checked_run(trigger, run_options(schedule.pk, schedule.profile), schedule.pk)
 
 
 def started_message(run: Run, schedule: Schedule) -> str:

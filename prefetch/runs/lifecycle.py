@@ -23,13 +23,18 @@ class RunRefused(Exception):
         super().__init__(message)
         self.fix = fix
 
+
+class RunActive(RunRefused):
+    """Another run is active: a conflict that ends by itself, not a configuration to put right."""
+
+
 def create_run(trigger: str, options: dict | None = None, schedule_id: int | None = None) -> Run:
     try:
         with transaction.atomic():
             take_configuration_lock()  # never between a configuration change's check and its write
             return Run.objects.create(trigger=trigger, options=options or {}, schedule_id=schedule_id)
     except IntegrityError:
-        raise RunRefused("A run is already active.") from None
+        raise RunActive("A run is already active.") from None
 
 
 def request_run(trigger: str = RunTrigger.MANUAL, options: dict | None = None, schedule_id: int | None = None) -> Run:

@@ -3,15 +3,18 @@
 import logging
 from datetime import datetime
 
+from django.db import transaction
+
 from addons.manifest import Manifest, ManifestError
 from addons.models import Addon, Catalog
 from addons.services import client_limits
 
+from .. import progress
 from ..engine.plan import AddonSpec, CatalogSpec, EngineSettings, RunPlan, merge_addons
 from ..follow.warming import followed_catalog
 from ..models import PrefetchSettings, Run
 from ..releases import listed_catalog
-from .lifecycle import RunRefused
+from .lifecycle import RunRefused, request_run
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +31,12 @@ def addon_spec(addon: Addon) -> AddonSpec:
 
 def plan_for_run(run: Run) -> RunPlan:
     """What a queued run works on, from what it recorded (so a resumed run does the same)."""
-    options = run.options
+    return plan_from_options(run.options)
+
+
+def plan_from_options(options: dict) -> RunPlan:
+    """The plan of a run's options (request_run's): a schedule's settings and catalog subset, releases
+    or follow targets, on the saved configuration."""
     since = options.get("released_since")
     plan = plan_from_database(options.get("settings"), releases=options.get("releases"),
                               catalog_ids=options.get("catalog_ids"), follow_targets=options.get("follow_targets"))
@@ -106,3 +114,13 @@ def validate_plan(plan: RunPlan) -> None:
         raise RunRefused("No stream addon is configured.", fix=("/addons/", "Add one on the Addons page"))
     if not plan.catalogs:
         raise RunRefused("No catalog is selected.", fix=("/catalogs/", "Pick catalogs"))
+
+
+def start_checked_run(trigger: str, options: dict | None = None, schedule_id: int | None = None) -> Run:
+    """A run somebody starts now (*Run now*, a schedule's *Run now*, the API): refused with the reason
+    and its fix (RunRefused) when its plan could not run, rather than queued to fail; else queued and
+    announced to live pages at once."""
+    validate_plan(plan_from_options(options or {}))
+    run = request_run(trigger, options, schedule_id)
+    transaction.on_commit(lambda: progress.publish_run(run.pk, "queued"))
+    return run

@@ -10,7 +10,6 @@ import json
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.contrib.auth.decorators import login_not_required
-from django.db import transaction
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
@@ -31,8 +30,8 @@ from prefetch import progress, run_logs
 from prefetch.deprecated_names import CATALOG_COUNTS, RUN_COUNTS, statistics_with_old_names
 from prefetch.models import PrefetchRecord, Run, RunStatus, RunTrigger
 from prefetch.runs.active import active_run
-from prefetch.runs.lifecycle import RunRefused, request_cancel, request_pause, request_resume, request_run
-from prefetch.runs.plan import plan_from_database, validate_plan
+from prefetch.runs.lifecycle import RunRefused, request_cancel, request_pause, request_resume
+from prefetch.runs.plan import start_checked_run
 from prefetch.web.filters import RecordFilter, RunFilter
 from prefetch.web.selectors import (
     STATUS,
@@ -145,11 +144,9 @@ class JobRunView(APIView):
     @extend_schema(request=None, responses={200: Message}, summary="Start a run now")
     def post(self, request):
         try:
-            validate_plan(plan_from_database())
-            run = request_run(RunTrigger.API if by_token(request) else RunTrigger.MANUAL)
+            start_checked_run(RunTrigger.API if by_token(request) else RunTrigger.MANUAL)
         except RunRefused as refusal:
             return refused(str(refusal), fix=refusal.fix)
-        transaction.on_commit(lambda: progress.publish_run(run.pk, "queued"))
         return Response(ok(message="Job started successfully", status=STATUS.refresh()))
 
 

@@ -124,6 +124,20 @@ def test_run_now_through_the_api_starts_the_schedules_run_and_says_why_it_is_ref
     assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ScheduleRunStarted"}
 
 
+def test_run_now_of_a_schedule_that_could_not_run_is_refused_with_the_fix_and_queues_nothing(api, user_client, peer):
+    # The schedule's one catalog was unticked since: its run would have nothing to walk.
+    configure(peer.url, [("movie", "peer-popular"), ("movie", "peer-new")])
+    schedule = services.create_schedule(every_s=6 * 3600, catalog_ids=[catalog("peer-new").pk])
+    Catalog.objects.filter(catalog_id="peer-new").update(enabled=False)
+    answer = api.post(f"/api/schedules/{schedule.pk}/run")
+    assert answer.status_code == 400, answer.content
+    assert answer.json() == {"success": False, "error": "No catalog is selected.",
+                             "fix": {"href": "/catalogs/", "label": "Pick catalogs"}}
+    page = user_client.post(f"/schedules/{schedule.pk}/run/", follow=True)
+    assert "No catalog is selected." in page.content.decode()
+    assert not Run.objects.exists()
+
+
 def test_new_episodes_only_warms_episodes_released_since_the_schedules_last_successful_run(make_peer):
     peer = make_peer(PEER_SERIES=20)
     configure(peer.url, [("series", "peer-series")])
