@@ -113,12 +113,12 @@ def test_health_and_tasks_screenshots(signed_in_page, make_peer):
     page = signed_in_page
     page.set_viewport_size(DESKTOP)
     record_heartbeat("beat", 7)  # a scheduler that runs, as in a real install
-    services.add_addon(make_peer().url, "both")
-    flaky = services.add_addon(make_peer().url, "stream", display_name="Busy scraper")
+    off_the_browser_thread(services.add_addon, make_peer().url, "both")
+    flaky = off_the_browser_thread(services.add_addon, make_peer().url, "stream", display_name="Busy scraper")
     stopped = make_peer()
-    services.add_addon(stopped.url, "stream", display_name="Stopped scraper")
+    off_the_browser_thread(services.add_addon, stopped.url, "stream", display_name="Stopped scraper")
     stopped.stop()
-    probe_addon_health()
+    off_the_browser_thread(probe_addon_health)
     ended = timezone.now() - timedelta(minutes=42)
     run = Run.objects.create(trigger=RunTrigger.SCHEDULE, status=RunStatus.COMPLETED_WITH_FAILURES,
                              started_at=ended - timedelta(seconds=754), finished_at=ended, statistics={"active_s": 754})
