@@ -81,8 +81,13 @@ class ViewerQuery(serializers.Serializer):
     viewer = IdField(required=False, help_text="The viewer's id (GET /api/follow/viewers); the first viewer when left out.")
 
 
+def viewer_id(request) -> int | None:
+    """`?viewer=<id>`: a 400 naming it when it is no id."""
+    return query_params(ViewerQuery, request).get("viewer")
+
+
 def viewer_of(request) -> Viewer:
-    return services.chosen_viewer(query_params(ViewerQuery, request).get("viewer"))
+    return services.chosen_viewer(viewer_id(request))
 
 
 def viewer_schema(**kwargs):
@@ -159,9 +164,13 @@ class StremioSignIn(StrictSerializer):
 class StremioView(APIView):
     @viewer_schema(request=StremioSignIn, responses=StremioState, summary="Sign in to Stremio (the password is used once, never kept)")
     def post(self, request):
-        given = StremioSignIn(data=request.data)
+        # Refusals in order: a body that does not parse, the query, the body's fields (400s), then
+        # no such viewer (404).
+        data = request.data
+        chosen = viewer_id(request)
+        given = StremioSignIn(data=data)
         given.is_valid(raise_exception=True)
-        viewer = viewer_of(request)
+        viewer = services.chosen_viewer(chosen)
         try:
             accounts.connect_stremio(viewer, **given.validated_data)
         except accounts.ServiceError as error:
