@@ -160,7 +160,7 @@ def disconnect_trakt(viewer: Viewer) -> None:
 
 
 def delete_viewer(viewer: Viewer) -> None:
-    """Signed out of Stremio and Trakt revoked (as on disconnect), then the viewer is deleted with
+    """Signs out of Stremio and revokes Trakt (the disconnects above), then deletes the viewer with
     their targets and plays; their companion URL answers 404 from then on."""
     disconnect_stremio(viewer)
     disconnect_trakt(viewer)

@@ -127,7 +127,7 @@ def follow_state(viewer: Viewer, base_url: str) -> dict:
 
 
 def viewer_states(base_url: str) -> list[dict]:
-    """Every viewer's follow state, the default one first."""
+    """Every viewer's follow state, the default one first (made when there is none yet)."""
     default_viewer()
     return [follow_state(viewer, base_url) for viewer in Viewer.objects.select_related("stremio", "trakt")]
 
