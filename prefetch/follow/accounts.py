@@ -159,6 +159,15 @@ def disconnect_trakt(viewer: Viewer) -> None:
         Target.objects.filter(viewer=viewer, source=Source.TRAKT).delete()
 
 
+def delete_viewer(viewer: Viewer) -> None:
+    """Signs out of Stremio and revokes Trakt (the disconnects above), then deletes the viewer with
+    their targets and plays; their companion URL answers 404 from then on."""
+    disconnect_stremio(viewer)
+    disconnect_trakt(viewer)
+    viewer.delete()
+    logger.info("Viewer %s deleted", viewer)
+
+
 # --- the sync ------------------------------------------------------------------------------------------
 def sync_viewer(viewer: Viewer, now: datetime | None = None) -> dict:
     """Read the viewer's accounts and replace their targets; a service that fails keeps the targets it

@@ -1,6 +1,7 @@
 """Who watches what: viewers with their companion addon, their Stremio and Trakt accounts, what to
 keep warm for them (targets, recomputed by each sync) and what they opened (plays, with whether it
-was warm). Several viewers may share an installation; the pages connect the first one.
+was warm). The viewers of one household share an installation, each with their own companion URL
+and accounts; the first one is the default (see services.chosen_viewer).
 
 Tokens, the Stremio authKey and the companion secret are secrets: never exported, never shown in
 full, deleted on disconnect (see services)."""

@@ -68,12 +68,11 @@ def record_play(viewer: Viewer, content_type: str, video_id: str, at: datetime, 
                                miss_reason=reason, warmed_by=source)
 
 
-def plays_summary(days: int = 7, viewer: Viewer | None = None, now: datetime | None = None) -> dict:
-    """The hit rate over the last `days`: what the Follow page, the dashboard and the API show."""
+def plays_summary(days: int = 7, now: datetime | None = None) -> dict:
+    """The household's hit rate over the last `days`, with each viewer's plays and warm ones: what
+    the Follow page, the dashboard and the API show."""
     now = now or timezone.now()
     plays = Play.objects.filter(at__gt=now - timedelta(days=days))
-    if viewer is not None:
-        plays = plays.filter(viewer=viewer)
     total = plays.count()
     warm = plays.filter(warm=True).count()
     misses = [
@@ -88,6 +87,9 @@ def plays_summary(days: int = 7, viewer: Viewer | None = None, now: datetime | N
         "misses": misses,
         "miss_reasons": dict(plays.filter(warm=False).order_by().values_list("miss_reason").annotate(n=Count("id"))),
         "warmed_by": dict(plays.filter(warm=True).order_by().values_list("warmed_by").annotate(n=Count("id"))),
+        "viewers": [{"viewer": name, "plays": count, "warm": warm_count} for _, name, count, warm_count in
+                    plays.order_by("viewer_id").values_list("viewer_id", "viewer__name")
+                    .annotate(n=Count("id"), w=Count("id", filter=Q(warm=True)))],
     }
 
 

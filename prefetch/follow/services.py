@@ -4,6 +4,7 @@ their companion secret, the targets' follow run, and how connections read on pag
 import logging
 
 from django.conf import settings
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.timesince import timesince
 
@@ -21,11 +22,17 @@ HOUSEHOLD = "Household"
 
 
 def default_viewer() -> Viewer:
-    """The viewer the pages connect (the first one; created on first use)."""
+    """The viewer shown and connected when none is chosen (the first one; created on first use)."""
     viewer = Viewer.objects.first()
     if viewer is None:
         viewer, _ = Viewer.objects.get_or_create(name=HOUSEHOLD)
     return viewer
+
+
+def chosen_viewer(viewer_id: int | None) -> Viewer:
+    """The viewer a page or a request names (`?viewer=<id>`), else the default one; Http404 when
+    there is no such viewer."""
+    return default_viewer() if viewer_id is None else get_object_or_404(Viewer, pk=viewer_id)
 
 
 def regenerate_secret(viewer: Viewer) -> Viewer:
@@ -108,6 +115,7 @@ def follow_state(viewer: Viewer, base_url: str) -> dict:
     """GET /api/follow and the Follow page: never a token, authKey or password."""
     addon_url = companion_url(viewer, base_url)
     return {
+        "id": viewer.pk,
         "viewer": viewer.name,
         "addon_url": addon_url,
         "install_url": install_link(addon_url),
@@ -116,6 +124,12 @@ def follow_state(viewer: Viewer, base_url: str) -> dict:
         "stremio": stremio_state(viewer),
         "trakt": trakt_state(viewer),
     }
+
+
+def viewer_states(base_url: str) -> list[dict]:
+    """Every viewer's follow state, the default one first (made when there is none yet)."""
+    default_viewer()
+    return [follow_state(viewer, base_url) for viewer in Viewer.objects.select_related("stremio", "trakt")]
 
 
 def target_rows(viewer: Viewer | None = None) -> list[dict]:

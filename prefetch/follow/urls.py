@@ -7,6 +7,8 @@ from . import api, companion, pages
 urlpatterns = [
     path("follow/", pages.follow_page, name="follow"),
     path("api/follow", api_view(api.FollowView), name="api-follow"),
+    path("api/follow/viewers", api_view(api.ViewersView), name="api-follow-viewers"),
+    path("api/follow/viewers/<int:pk>", api_view(api.ViewerView), name="api-follow-viewer"),
     path("api/follow/secret", api_view(api.SecretView), name="api-follow-secret"),
     path("api/follow/stremio", api_view(api.StremioView), name="api-follow-stremio"),
     path("api/follow/trakt/device", api_view(api.TraktDeviceView), name="api-follow-trakt-device"),

@@ -125,7 +125,7 @@ def test_play_and_hit_counts_of_a_scripted_sequence(warmed_peer, settings):
                 ("movie", "tt9100004", 0), ("tv", "tt9100005", 0), ("movie", "nope:1", 0)]
     for content_type, video_id, minutes in sequence:
         companion_play(viewer.pk, content_type, video_id, now + timedelta(minutes=minutes))
-    summary = plays_summary(7, viewer, now=now + timedelta(minutes=20))
+    summary = plays_summary(7, now=now + timedelta(minutes=20))
     assert (summary["plays"], summary["warm"], summary["hit_rate"]) == (7, 2, round(2 / 7, 4))
     assert sorted((m["video_id"], m["reason"]) for m in summary["misses"]) == [
         ("nope:1", "not served"), ("tt9100002", "expired"), ("tt9100003", "failed"), ("tt9100004", "never warmed"),
@@ -326,3 +326,87 @@ def test_the_beat_sync_starts_a_follow_run_when_something_is_cold_and_none_when_
     assert execute_run(run.pk).status == RunStatus.COMPLETED
     sync()  # everything is warm now
     assert Run.objects.filter(trigger=RunTrigger.FOLLOW).count() == 1
+
+
+# --- several viewers ---------------------------------------------------------------------------------
+def test_viewers_are_added_and_renamed_with_their_names_checked(api, client, owner):
+    household = default_viewer()
+    assert api.post("/api/follow/viewers", {"name": " "}, format="json").json()["errors"] == {
+        "name": ["This field may not be blank."]}
+    assert api.post("/api/follow/viewers", {"name": "x" * 101}, format="json").json()["errors"] == {
+        "name": ["Ensure this field has no more than 100 characters."]}
+    assert api.post("/api/follow/viewers", {"name": "HOUSEHOLD"}, format="json").json()["errors"] == {
+        "name": ["Another viewer has this name."]}
+    assert api.post("/api/follow/viewers", {"nick": "Alex"}, format="json").status_code == 400
+    added = api.post("/api/follow/viewers", {"name": "Alex"}, format="json")
+    assert added.status_code == 201
+    alex = Viewer.objects.get(name="Alex")
+    assert (added.json()["id"], added.json()["stremio"]["connected"]) == (alex.pk, False)
+    assert added.json()["addon_url"].endswith(f"/watch/{alex.companion_secret}/manifest.json")
+    assert alex.companion_secret != household.companion_secret
+
+    assert api.patch(f"/api/follow/viewers/{alex.pk}", {"name": "household"}, format="json").json()["errors"] == {
+        "name": ["Another viewer has this name."]}
+    assert api.patch(f"/api/follow/viewers/{alex.pk}", {"name": "Sam"}, format="json").json()["viewer"] == "Sam"
+    assert api.patch(f"/api/follow/viewers/{alex.pk}", {"name": "Sam"}, format="json").status_code == 200  # its own
+    listed = api.get("/api/follow/viewers").json()["viewers"]
+    assert [(v["id"], v["viewer"]) for v in listed] == [(household.pk, "Household"), (alex.pk, "Sam")]
+    assert api.patch("/api/follow/viewers/99999", {"name": "Kim"}, format="json").status_code == 404
+    assert api.get("/api/follow", {"viewer": 99999}).status_code == 404
+    assert api.get("/api/follow", {"viewer": "abc"}).json()["errors"] == {"viewer": ["A valid integer is required."]}
+    assert api.get("/api/follow").json()["id"] == household.pk  # no viewer named: the first one
+    client.force_login(owner)
+    assert client.get("/follow/", {"viewer": "abc"}).status_code == 404
+    page = client.get("/follow/", {"viewer": alex.pk}).content.decode()
+    assert "Companion addon of <span id=\"viewer-name\">Sam</span>" in page and alex.companion_secret in page
+
+
+def test_a_pasted_authkey_connects_the_chosen_viewer_and_deleting_them_signs_out(api, standin, client):
+    default_viewer()
+    alex = Viewer.objects.get(pk=api.post("/api/follow/viewers", {"name": "Alex"}, format="json").json()["id"])
+    pasted = StremioAccount(standin.url).sign_in(EMAIL, PASSWORD).auth_key
+    connected = api.post(f"/api/follow/stremio?viewer={alex.pk}", {"auth_key": pasted}, format="json")
+    assert connected.json()["stremio"]["email"] == EMAIL
+    assert StremioLink.objects.get().viewer == alex
+    assert api.get("/api/follow").json()["stremio"]["connected"] is False  # the first viewer's
+    assert api.get("/api/follow", {"viewer": alex.pk}).json()["stremio"]["connected"] is True
+    assert api.post(f"/api/follow/sync?viewer={alex.pk}").json()["errors"] == {}
+    assert api.get("/api/follow/targets", {"viewer": alex.pk}).json() and not api.get("/api/follow/targets").json()
+
+    standin_calls = len(standin.log())
+    assert api.delete(f"/api/follow/viewers/{alex.pk}").status_code == 200
+    assert [e["path"] for e in standin.log()[standin_calls:]] == ["/api/logout"]  # signed out as on disconnect
+    assert not Viewer.objects.filter(pk=alex.pk).exists()
+    assert not StremioLink.objects.exists() and not Target.objects.exists()
+    assert client.get(f"/watch/{alex.companion_secret}/manifest.json").status_code == 404
+    assert api.delete(f"/api/follow/viewers/{alex.pk}").status_code == 404
+
+
+def test_the_beat_sync_warms_the_targets_of_every_viewer(api, standin, warmed_peer):
+    connect_trakt(api)  # the first viewer: Trakt
+    alex = api.post("/api/follow/viewers", {"name": "Alex"}, format="json").json()["id"]
+    api.post(f"/api/follow/stremio?viewer={alex}", {"email": EMAIL, "password": PASSWORD}, format="json")
+    sync()
+    trakt_targets = {t["video_id"] for t in api.get("/api/follow/targets").json()}
+    stremio_targets = {t["video_id"] for t in api.get("/api/follow/targets", {"viewer": alex}).json()}
+    assert trakt_targets == {"tt9100030", "tt9100040"} and f"{SERIES}:1:4" in stremio_targets
+    run = Run.objects.get(trigger=RunTrigger.FOLLOW)
+    assert execute_run(run.pk).status == RunStatus.COMPLETED
+    assert {e["id"] for e in warmed_peer.requests("stream")} == trakt_targets | stremio_targets
+
+
+def test_the_hit_rate_is_the_households_with_each_viewers_share(api, client, owner):
+    household, guest = default_viewer(), Viewer.objects.create(name="Guest")
+    now = timezone.now()
+    Play.objects.bulk_create([Play(viewer=household, content_type="movie", video_id="tt1", at=now, warm=True),
+                              Play(viewer=household, content_type="movie", video_id="tt2", at=now, warm=False,
+                                   miss_reason="expired"),
+                              Play(viewer=guest, content_type="movie", video_id="tt3", at=now, warm=True)])
+    answer = api.get("/api/follow/plays").json()
+    assert (answer["plays"], answer["warm"]) == (3, 2)
+    assert answer["viewers"] == [{"viewer": "Household", "plays": 2, "warm": 1},
+                                 {"viewer": "Guest", "plays": 1, "warm": 1}]
+    client.force_login(owner)
+    page = client.get("/follow/", {"viewer": guest.pk}).content.decode()
+    assert "Opened in the last 7 days: 2 of 3 warm" in page
+    assert "By viewer:\n    Household 1 of 2 warm, Guest 1 of 1 warm" in page

@@ -1,7 +1,8 @@
 """The Follow page in Chromium: the companion URL with its install link and the HTTPS note, a new
 secret, Stremio's sign-in (the service's refusal shown, then connected as the account), Trakt's device
 code shown and polled until connected as the account, reading the accounts into the targets list, a
-pasted authKey, and the hit rate."""
+pasted authKey, and the hit rate; a second viewer added, chosen, shown with their own companion URL
+and deleted."""
 
 import os
 import re
@@ -87,3 +88,31 @@ def test_follow_page_connects_both_accounts_and_lists_what_is_kept_warm(signed_i
     page.fill("#stremio-form input[name=auth_key]", pasted)
     page.click("#stremio-connect")
     expect(page.locator("#stremio-state")).to_have_text(f"Stremio: connected as {EMAIL}, library not read yet")
+
+
+def test_a_second_viewer_is_added_chosen_and_deleted_with_their_own_companion_url(signed_in_page, asgi_server):
+    page = signed_in_page
+    first = default_viewer()
+    page.goto("/follow/")
+    page.fill("#add-viewer input[name=name]", first.name.upper())
+    page.click("#add-viewer-submit")
+    expect(page.locator(".toast-error")).to_contain_text("Another viewer has this name.")
+    page.fill("#add-viewer input[name=name]", "Alex")
+    page.click("#add-viewer-submit")
+    expect(page.locator("#viewer-name")).to_have_text("Alex")  # the page switched to the new viewer
+    alex = Viewer.objects.get(name="Alex")
+    assert page.url.endswith(f"/follow/?viewer={alex.pk}")
+    expect(page.locator("#companion-url")).to_have_value(f"{asgi_server.url}/watch/{alex.companion_secret}/manifest.json")
+    expect(page.locator("#stremio-state")).to_have_text("Stremio: not connected")
+    for viewer in (first, alex):  # the list shows every viewer's own
+        expect(page.get_by_label(f"Companion URL of {viewer.name}")).to_have_value(
+            f"{asgi_server.url}/watch/{viewer.companion_secret}/manifest.json")
+    assert_fits(page)
+
+    page.click(f"#viewer-table a:text-is('{first.name}')")
+    expect(page.locator("#viewer-name")).to_have_text(first.name)
+    expect(page.locator("#companion-url")).to_have_value(f"{asgi_server.url}/watch/{first.companion_secret}/manifest.json")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click(f"#viewer-table tr[data-viewer-id='{alex.pk}'] .delete-viewer")
+    expect(page.locator("#viewer-table tbody tr")).to_have_count(1)
+    assert not Viewer.objects.filter(pk=alex.pk).exists()
