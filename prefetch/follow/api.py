@@ -11,8 +11,7 @@ from rest_framework.validators import UniqueValidator
 from rest_framework.views import APIView
 
 from addons.web.api_conventions import IdField, StrictModelSerializer, StrictSerializer, ok, query_params, refused
-from prefetch.runs.active import active_run
-from prefetch.runs.lifecycle import RunRefused
+from prefetch.runs.lifecycle import RunActive, RunRefused
 
 from . import accounts, services
 from .models import Viewer
@@ -226,10 +225,10 @@ class WarmView(APIView):
     def post(self, request):
         try:
             run = services.request_follow_run()
-        except RunRefused as refusal:
-            conflict = active_run() is not None
-            return refused(str(refusal), status.HTTP_409_CONFLICT if conflict else status.HTTP_400_BAD_REQUEST,
-                            fix=refusal.fix)
+        except RunActive as refusal:
+            return refused(str(refusal), status.HTTP_409_CONFLICT)
+        except RunRefused as refusal:  # the configuration cannot run it: where to put it right
+            return refused(str(refusal), fix=refusal.fix)
         if run is None:
             return Response(ok(id=None, message="Every target is warm already."))
         return Response(ok(id=run.pk))

@@ -11,8 +11,8 @@ from django.utils.timesince import timesince
 from prefetch.models import PrefetchSettings, Run, RunTrigger
 from prefetch.record_store import DatabaseRecordStore
 from prefetch.releases import RELEASE_RUN_SETTINGS
-from prefetch.runs.lifecycle import RunRefused, record_skipped_trigger, request_run
-from prefetch.runs.plan import plan_from_database
+from prefetch.runs.lifecycle import RunRefused, record_skipped_trigger
+from prefetch.runs.plan import plan_from_database, start_checked_run
 
 from .models import Target, Viewer, new_companion_secret
 
@@ -160,13 +160,14 @@ def unwarmed_targets() -> list[list[str]]:
 
 
 def request_follow_run(trigger_skipped: bool = False) -> Run | None:
-    """A follow run for the targets not warm (None when all are). Raises RunRefused (a run is
-    active, no stream addon); with `trigger_skipped` (beat) the refusal is recorded as a skipped run."""
+    """A follow run for the targets not warm (None when all are). Raises RunRefused (RunActive while
+    a run is active; no stream addon); with `trigger_skipped` (beat) the refusal is recorded as a
+    skipped run."""
     targets = unwarmed_targets()
     if not targets:
         return None
     try:
-        return request_run(RunTrigger.FOLLOW, {"follow_targets": targets, "settings": RELEASE_RUN_SETTINGS})
+        return start_checked_run(RunTrigger.FOLLOW, {"follow_targets": targets, "settings": RELEASE_RUN_SETTINGS})
     except RunRefused as refusal:
         if not trigger_skipped:
             raise
