@@ -24,6 +24,7 @@ from addons.web.serializers import (
     CatalogSerializer,
     ManifestCheckSerializer,
     ManifestInfoSerializer,
+    every_addon,
 )
 
 
@@ -64,7 +65,7 @@ CatalogList = inline_serializer(
 class AddonListView(AddonAPIView):
     @extend_schema(responses=AddonList, summary="List addons (URLs redacted)", operation_id="addons_list")
     def get(self, request):
-        return Response(ok(addons=AddonSerializer(Addon.objects.select_related("health"), many=True).data))
+        return Response(ok(addons=every_addon()))
 
     @extend_schema(request=AddonCreateSerializer, responses={201: AddonAdded}, summary="Add an addon")
     def post(self, request):
@@ -123,7 +124,7 @@ class AddonHealthCheckView(AddonAPIView):
     def post(self, request):
         # No transaction around it: the probe waits for the addons first and writes afterwards.
         self.notify_health_changes(health.probe_all(self.proxy()))
-        return Response(ok(addons=AddonSerializer(Addon.objects.select_related("health"), many=True).data))
+        return Response(ok(addons=every_addon()))
 
 
 class AddonRevealView(AddonAPIView):
@@ -141,7 +142,7 @@ class AddonReorderView(AddonAPIView):
             services.reorder_addons(given.validated_data["groups"])
         except services.AddonError as error:
             raise refusal(error) from None
-        return Response(ok(addons=AddonSerializer(Addon.objects.select_related("health"), many=True).data))
+        return Response(ok(addons=every_addon()))
 
 
 class AddonManifestView(AddonAPIView):

@@ -2,9 +2,9 @@
 
 from django.shortcuts import render
 
-from addons.models import Addon, AddonRole
+from addons.models import AddonRole
 from addons.services import catalog_addons, selection_queryset
-from addons.web.serializers import AddonSerializer, CatalogSerializer
+from addons.web.serializers import CatalogSerializer, every_addon
 
 
 def addons_page(request):
@@ -12,7 +12,7 @@ def addons_page(request):
         request,
         "addons/addons.html",
         {
-            "addons_data": AddonSerializer(Addon.objects.select_related("health"), many=True).data,
+            "addons_data": every_addon(),
             "groups": [(AddonRole.BOTH, "Both", "Catalogs and streams"),
                        (AddonRole.CATALOG, "Catalog only", "Lists what to prefetch"),
                        (AddonRole.STREAM, "Stream only", "Gets warmed")],

@@ -6,9 +6,8 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from addons.models import Addon
 from addons.web.api_conventions import StrictModelSerializer
-from addons.web.serializers import AddonSerializer
+from addons.web.serializers import AddonSerializer, every_addon
 from prefetch.models import SECRET_URL_SETTINGS, PrefetchSettings
 from prefetch.runs.active import ConfigLocked
 from prefetch.settings_changes import save_settings
@@ -71,7 +70,7 @@ ConfigResponse = inline_serializer("ConfigResponse", {"success": serializers.Boo
 
 def config_body() -> dict:
     data = ConfigSerializer(PrefetchSettings.load()).data
-    data["addon_urls"] = AddonSerializer(Addon.objects.select_related("health"), many=True).data
+    data["addon_urls"] = every_addon()
     return {"success": True, "config": data}
 
 
