@@ -6,6 +6,7 @@ Paths and shapes follow the original tool (`/api/job/*`, `/api/logs*`, `/api/eve
 
 import asyncio
 import json
+from pathlib import Path
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -20,8 +21,9 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
     inline_serializer,
 )
-from rest_framework import generics, serializers, status
+from rest_framework import generics, serializers
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -328,6 +330,16 @@ class LogPageQuery(serializers.Serializer):
     download = serializers.BooleanField(default=False)  # the whole file, as an attachment
 
 
+def _log_file(name: str) -> Path:
+    """The log file of that name: a 400 for a name outside the logs folder, a 404 when there is none."""
+    path = run_logs.safe_path(name)
+    if path is None:
+        raise serializers.ValidationError("Invalid filename")
+    if not path.is_file():
+        raise NotFound("Log file not found")
+    return path
+
+
 def _log_download(path) -> StreamingHttpResponse:
     """The file as an attachment, as long as it is now (a run still writing to it adds nothing past
     the length announced). An async iterator reads it a chunk at a time on a worker thread as the
@@ -377,11 +389,7 @@ class LogFileView(APIView):
     )
     def get(self, request, name: str):
         params = query_params(LogPageQuery, request)
-        path = run_logs.safe_path(name)
-        if path is None:
-            return refused("Invalid filename")
-        if not path.is_file():
-            return refused("Log file not found", status.HTTP_404_NOT_FOUND)
+        path = _log_file(name)
         if params["download"]:
             return _log_download(path)
         with path.open(encoding="utf-8", errors="replace") as handle:
@@ -401,11 +409,7 @@ class LogFileView(APIView):
 
     @extend_schema(summary="Delete one log file", responses={200: LogDeleted}, operation_id="logs_delete")
     def delete(self, request, name: str):
-        path = run_logs.safe_path(name)
-        if path is None:
-            return refused("Invalid filename")
-        if not path.is_file():
-            return refused("Log file not found", status.HTTP_404_NOT_FOUND)
+        path = _log_file(name)
         path.unlink()
         return Response(ok(message=f"Deleted {path.name}"))
 
